@@ -1,0 +1,380 @@
+"""Django admin for staff (SPEC §8): every model, searchable and filterable.
+
+One `@admin.register` class per model, grouped by aggregate. List pages name their related
+objects through `list_select_related` and edit them through `autocomplete_fields` /
+`raw_id_fields`, so a page costs the same number of queries whatever its number of rows.
+"""
+
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+from django.utils.translation import ngettext
+
+from backups.models import (
+    AuditEvent,
+    Backup,
+    BackupPolicy,
+    JiraAttachment,
+    JiraComment,
+    JiraIssue,
+    JiraProject,
+    Membership,
+    Organization,
+    OrgGroup,
+    Page,
+    PageAttachment,
+    PageComment,
+    Product,
+    ProductAccess,
+    Space,
+)
+from backups.services.backups import backup_expire, backup_fail
+from backups.services.organizations import organization_set_enrolled
+
+# --- Organizations: organization, membership, group --------------------------------------
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "enrolled", "member_count", "product_count", "created_at"]
+    list_filter = ["enrolled"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["created_at"]
+    actions = ["enroll", "unenroll"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _member_count=Count("memberships", distinct=True),
+                _product_count=Count("products", distinct=True),
+            )
+        )
+
+    @admin.display(description="members", ordering="_member_count")
+    def member_count(self, obj):
+        return obj._member_count
+
+    @admin.display(description="products", ordering="_product_count")
+    def product_count(self, obj):
+        return obj._product_count
+
+    def save_model(self, request, obj, form, change):
+        # The flag changes only through the service, so that it is audited like the actions.
+        enrolled_changed = "enrolled" in form.changed_data
+        wanted = obj.enrolled
+        if enrolled_changed:
+            obj.enrolled = not wanted
+        super().save_model(request, obj, form, change)
+        if enrolled_changed:
+            organization_set_enrolled(organization=obj, enrolled=wanted, actor=request.user)
+
+    def _set_enrolled(self, request, queryset, *, enrolled: bool):
+        changed = sum(
+            organization_set_enrolled(organization=org, enrolled=enrolled, actor=request.user)
+            for org in queryset
+        )
+        verb = "enrolled in Backup and restore early access" if enrolled else "unenrolled"
+        if changed:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d organization %(verb)s.",
+                    "%(count)d organizations %(verb)s.",
+                    changed,
+                )
+                % {"count": changed, "verb": verb},
+                messages.SUCCESS,
+            )
+        else:
+            self.message_user(
+                request,
+                f"Nothing changed: the selected organizations were already {verb}.",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Enroll in Backup and restore early access")
+    def enroll(self, request, queryset):
+        self._set_enrolled(request, queryset, enrolled=True)
+
+    @admin.action(description="Unenroll")
+    def unenroll(self, request, queryset):
+        self._set_enrolled(request, queryset, enrolled=False)
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "organization", "role", "created_at"]
+    list_filter = ["role", "organization"]
+    search_fields = ["user__username", "user__email", "organization__name"]
+    autocomplete_fields = ["user", "organization"]
+    list_select_related = ["user", "organization"]
+
+
+@admin.register(OrgGroup)
+class OrgGroupAdmin(admin.ModelAdmin):
+    list_display = ["name", "organization", "member_count", "created_at"]
+    list_filter = ["organization"]
+    search_fields = ["name", "organization__name"]
+    autocomplete_fields = ["organization", "members"]
+    list_select_related = ["organization"]
+
+    def get_queryset(self, request):
+        # The organization also names the group in autocomplete results (OrgGroup.__str__).
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("organization")
+            .annotate(_member_count=Count("members", distinct=True))
+        )
+
+    @admin.display(description="members", ordering="_member_count")
+    def member_count(self, obj):
+        return obj._member_count
+
+
+# --- Products: product, product access ---------------------------------------------------
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "organization", "url", "created_at"]
+    list_filter = ["kind", "organization"]
+    search_fields = ["name", "url", "organization__name"]
+    autocomplete_fields = ["organization"]
+    list_select_related = ["organization"]
+
+
+@admin.register(ProductAccess)
+class ProductAccessAdmin(admin.ModelAdmin):
+    list_display = ["group", "product", "approved", "created_at"]
+    list_filter = ["approved", "product"]
+    search_fields = ["group__name", "product__name"]
+    autocomplete_fields = ["group", "product"]
+    list_select_related = ["group__organization", "product"]
+
+
+# --- Jira content: project, issue, comment, attachment -----------------------------------
+
+
+@admin.register(JiraProject)
+class JiraProjectAdmin(admin.ModelAdmin):
+    list_display = ["key", "name", "state", "product", "issue_count"]
+    list_filter = ["state", "product"]
+    search_fields = ["key", "name"]
+    autocomplete_fields = ["product"]
+    list_select_related = ["product"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_issue_count=Count("issues"))
+
+    @admin.display(description="issues", ordering="_issue_count")
+    def issue_count(self, obj):
+        return obj._issue_count
+
+
+@admin.register(JiraIssue)
+class JiraIssueAdmin(admin.ModelAdmin):
+    list_display = ["key", "summary", "status", "project", "updated"]
+    list_filter = ["status", "project__state", "product"]
+    search_fields = ["key", "summary"]
+    autocomplete_fields = ["product", "project"]
+    list_select_related = ["project"]
+
+
+@admin.register(JiraComment)
+class JiraCommentAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "author", "issue", "created"]
+    list_filter = ["issue__product"]
+    search_fields = ["author", "body", "issue__key"]
+    autocomplete_fields = ["issue"]
+    list_select_related = ["issue"]
+
+
+@admin.register(JiraAttachment)
+class JiraAttachmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "human_size", "sha256_short", "issue", "created"]
+    list_filter = ["product"]
+    search_fields = ["name", "sha256"]
+    autocomplete_fields = ["product", "issue"]
+    list_select_related = ["issue"]
+
+    @admin.display(description="size", ordering="size")
+    def human_size(self, obj):
+        return filesizeformat(obj.size)
+
+    @admin.display(description="SHA-256")
+    def sha256_short(self, obj):
+        return obj.sha256[:12]
+
+
+# --- Confluence content: space, page, comment, attachment --------------------------------
+
+
+@admin.register(Space)
+class SpaceAdmin(admin.ModelAdmin):
+    list_display = ["key", "name", "kind", "state", "product", "page_count"]
+    list_filter = ["kind", "state", "product"]
+    search_fields = ["key", "name"]
+    autocomplete_fields = ["product"]
+    list_select_related = ["product"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_page_count=Count("pages"))
+
+    @admin.display(description="pages", ordering="_page_count")
+    def page_count(self, obj):
+        return obj._page_count
+
+
+@admin.register(Page)
+class PageAdmin(admin.ModelAdmin):
+    list_display = ["title", "kind", "space", "parent", "version", "updated"]
+    list_filter = ["kind", "space__product"]
+    search_fields = ["title"]
+    autocomplete_fields = ["space"]
+    raw_id_fields = ["parent"]
+    list_select_related = ["space", "parent"]
+
+
+@admin.register(PageComment)
+class PageCommentAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "author", "page", "created"]
+    list_filter = ["page__space__product"]
+    search_fields = ["author", "body", "page__title"]
+    autocomplete_fields = ["page"]
+    list_select_related = ["page"]
+
+
+@admin.register(PageAttachment)
+class PageAttachmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "human_size", "sha256_short", "page", "created"]
+    list_filter = ["product"]
+    search_fields = ["name", "sha256"]
+    autocomplete_fields = ["product", "page"]
+    list_select_related = ["page"]
+
+    @admin.display(description="size", ordering="size")
+    def human_size(self, obj):
+        return filesizeformat(obj.size)
+
+    @admin.display(description="SHA-256")
+    def sha256_short(self, obj):
+        return obj.sha256[:12]
+
+
+# --- Audit --------------------------------------------------------------------------------
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the audit trail is written by services, never edited by hand."""
+
+    list_display = ["created_at", "actor", "organization", "action", "target"]
+    list_filter = ["action", "organization"]
+    search_fields = ["target", "action"]
+    date_hierarchy = "created_at"
+    list_select_related = ["actor", "organization"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- Backups: policy, backup ------------------------------------------------------------------
+
+
+@admin.register(BackupPolicy)
+class BackupPolicyAdmin(admin.ModelAdmin):
+    list_display = [
+        "product",
+        "organization",
+        "include_attachments",
+        "include_personal_spaces",
+        "include_users_and_groups",
+        "updated_at",
+    ]
+    list_filter = ["include_attachments", "include_users_and_groups", "product__kind"]
+    search_fields = ["product__name", "product__organization__name"]
+    list_select_related = ["product__organization"]
+    autocomplete_fields = ["product", "created_by"]
+    readonly_fields = ["created_at", "updated_at"]
+
+    @admin.display(description="organization", ordering="product__organization__name")
+    def organization(self, obj):
+        return obj.product.organization
+
+
+@admin.register(Backup)
+class BackupAdmin(admin.ModelAdmin):
+    """Status fields are read only: a backup changes state only through the services (B5)."""
+
+    list_display = [
+        "id",
+        "product",
+        "organization",
+        "status",
+        "started_at",
+        "completed_at",
+        "human_size",
+        "created_by",
+    ]
+    list_filter = ["status", "product__kind", "product__organization", "product"]
+    search_fields = ["id", "product__name", "product__organization__name", "failure_reason"]
+    list_select_related = ["product__organization", "created_by"]
+    date_hierarchy = "started_at"
+    actions = ["expire_now", "mark_failed"]
+    readonly_fields = [f.name for f in Backup._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="organization", ordering="product__organization__name")
+    def organization(self, obj):
+        return obj.product.organization
+
+    @admin.display(description="size", ordering="total_bytes")
+    def human_size(self, obj):
+        return filesizeformat(obj.total_bytes) if obj.total_bytes else "—"
+
+    @admin.action(description="Expire now (delete the stored data)")
+    def expire_now(self, request, queryset):
+        now = timezone.now()
+        done = sum(
+            backup_expire(backup=b, now=now, actor=request.user, force=True)
+            for b in queryset.select_related("product__organization")
+        )
+        skipped = queryset.count() - done
+        self.message_user(
+            request,
+            f"{done} backup(s) expired."
+            + (
+                f" {skipped} skipped: only COMPLETE and INCOMPLETE backups expire."
+                if skipped
+                else ""
+            ),
+            messages.SUCCESS if done else messages.WARNING,
+        )
+
+    @admin.action(description="Mark failed (a stuck backup)")
+    def mark_failed(self, request, queryset):
+        reason = f"Marked failed by staff ({request.user.get_username()})."
+        done = sum(backup_fail(backup_id=b.pk, reason=reason, actor=request.user) for b in queryset)
+        skipped = queryset.count() - done
+        note = f" {skipped} skipped: only IN_PROGRESS backups can fail." if skipped else ""
+        self.message_user(
+            request,
+            f"{done} backup(s) marked failed.{note}",
+            messages.SUCCESS if done else messages.WARNING,
+        )

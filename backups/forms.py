@@ -1,0 +1,79 @@
+"""Forms of the Backup and restore pages. They only collect input: the services decide."""
+
+from django import forms
+
+from backups.models import BackupPolicy, Product
+
+PERSONAL_SPACES_HINT = "Users' personal spaces are backed up too. Ignored for a Jira product."
+
+
+class PolicyOptionsForm(forms.Form):
+    """The options of a backup policy (P2). Personal spaces only exist in Confluence."""
+
+    include_attachments = forms.BooleanField(
+        label="Include attachments",
+        required=False,
+        initial=True,
+        help_text="The files attached to issues and pages. They are usually most of the size.",
+    )
+    include_personal_spaces = forms.BooleanField(
+        label="Include personal spaces (Confluence only)",
+        required=False,
+        initial=True,
+        help_text=PERSONAL_SPACES_HINT,
+    )
+    include_users_and_groups = forms.BooleanField(
+        label="Include users and groups",
+        required=False,
+        initial=True,
+        help_text="The organization's groups, their members, and their access to the product.",
+    )
+
+    option_names = ("include_attachments", "include_personal_spaces", "include_users_and_groups")
+
+    def options(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.option_names if name in self.fields}
+
+
+class PolicyCreateForm(PolicyOptionsForm):
+    """Create backup policy: offers only the organization's products that have no policy (P1).
+
+    The field accepts any product of the organization, so a product that got its policy
+    meanwhile (another admin) reaches the service, whose refusal the form then shows.
+    """
+
+    product = forms.ModelChoiceField(
+        label="Product", queryset=Product.objects.none(), empty_label="Choose a product…"
+    )
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order_fields(["product", *self.option_names])
+        products = organization.products.order_by("kind", "name")
+        self.available = list(products.filter(backup_policy__isnull=True))
+        field = self.fields["product"]
+        field.queryset = products
+        field.label_from_instance = lambda p: f"{p.name} ({p.get_kind_display()})"
+        field.widget.choices = [("", field.empty_label)] + [
+            (p.pk, field.label_from_instance(p)) for p in self.available
+        ]
+        if len(self.available) == 1:
+            field.initial = self.available[0].pk
+
+
+class PolicyEditForm(PolicyOptionsForm):
+    """Edit policy: the same options; personal spaces only for a Confluence product."""
+
+    def __init__(self, *args, policy: BackupPolicy, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {name: getattr(policy, name) for name in self.option_names},
+        )
+        super().__init__(*args, **kwargs)
+        if policy.product.kind != Product.Kind.CONFLUENCE:
+            del self.fields["include_personal_spaces"]
+        else:
+            self.fields["include_personal_spaces"].label = "Include personal spaces"
+            self.fields[
+                "include_personal_spaces"
+            ].help_text = "Users' personal spaces are backed up too."

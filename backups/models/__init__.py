@@ -1,0 +1,34 @@
+from .audit import AuditEvent
+from .backups import RETENTION, Backup
+from .confluence import Page, PageAttachment, PageComment, Space
+from .content import ContentState
+from .files import MAX_DOWNLOADS, BackupFile
+from .jira import JiraAttachment, JiraComment, JiraIssue, JiraProject
+from .organizations import Membership, Organization, OrgGroup
+from .policies import BackupPolicy
+from .products import Product, ProductAccess
+from .restores import Restore
+
+__all__ = [
+    "AuditEvent",
+    "Backup",
+    "BackupFile",
+    "BackupPolicy",
+    "ContentState",
+    "JiraAttachment",
+    "JiraComment",
+    "JiraIssue",
+    "JiraProject",
+    "MAX_DOWNLOADS",
+    "Membership",
+    "OrgGroup",
+    "Organization",
+    "Page",
+    "PageAttachment",
+    "PageComment",
+    "Product",
+    "ProductAccess",
+    "RETENTION",
+    "Restore",
+    "Space",
+]

@@ -1,0 +1,54 @@
+from django.db import models
+
+from .organizations import Organization, OrgGroup
+
+
+class Product(models.Model):
+    """One site of one kind (Jira or Confluence), owned by exactly one organization."""
+
+    class Kind(models.TextChoices):
+        JIRA = "jira", "Jira"
+        CONFLUENCE = "confluence", "Confluence"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="products"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    name = models.CharField(max_length=200)
+    url = models.CharField(max_length=300, blank=True, help_text="For example acme.example/jira")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="product_name_unique_per_org"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["jira", "confluence"]), name="product_kind_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class ProductAccess(models.Model):
+    """A group's access to a product. Restored access waits for an org admin's approval (R7)."""
+
+    group = models.ForeignKey(OrgGroup, on_delete=models.CASCADE, related_name="product_access")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="access")
+    approved = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["product", "group"]
+        verbose_name = "product access"
+        verbose_name_plural = "product access"
+        constraints = [
+            models.UniqueConstraint(fields=["group", "product"], name="product_access_unique")
+        ]
+
+    def __str__(self):
+        state = "approved" if self.approved else "awaiting approval"
+        return f"{self.group.name} → {self.product} ({state})"

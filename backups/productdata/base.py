@@ -1,0 +1,220 @@
+"""What every product kind's data layer offers, and the pieces they share.
+
+The product data layer is the only door through which backups and restores touch product
+content. Export streams rows (plain JSON-ready dicts) per content type, in an order that lets
+import write them back in one pass per type; import writes rows into another product of the
+same kind with new ids and the same keys.
+"""
+
+import hashlib
+import io
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import BinaryIO, Protocol
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+
+BATCH_SIZE = 1000
+CHUNK_SIZE = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    include_attachments: bool = True
+    include_personal_spaces: bool = True  # Confluence only
+    skip_space_keys: frozenset[str] = frozenset()  # Confluence only: spaces left out
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    include_attachments: bool = True
+    # Where new attachment files go in STORAGES["default"] (default attachments/<product>/).
+    # A restore gives each run its own folder, so a crashed run's files can be found later.
+    file_folder: str = ""
+    # Called with the number of rows handled after each batch: progress and heartbeat.
+    on_progress: Callable[[int], None] | None = None
+
+
+@dataclass(frozen=True)
+class AttachmentFile:
+    """One attachment file of a product: where it is now, and where it goes in a backup."""
+
+    path: str  # inside a backup: attachments/<source id>/<name>
+    storage_name: str  # in STORAGES["default"]
+    size: int
+    sha256: str
+    owner: str  # the issue key or the space key it belongs to, for reports
+    name: str
+
+
+@dataclass
+class ContentSummary:
+    """Counts of a product's content, in every state (R6: all three count)."""
+
+    kind: str
+    containers_by_state: dict[str, int] = field(default_factory=dict)
+    items: int = 0
+    comments: int = 0
+    attachments: int = 0
+    attachment_bytes: int = 0
+    data_bytes: int = 0
+    personal_spaces: int = 0
+
+    @property
+    def containers(self) -> int:
+        return sum(self.containers_by_state.values())
+
+    @property
+    def is_empty(self) -> bool:
+        return self.containers == 0 and self.items == 0
+
+    @property
+    def container_label(self) -> str:
+        return "project" if self.kind == "jira" else "space"
+
+    @property
+    def item_label(self) -> str:
+        return "issue" if self.kind == "jira" else "page"
+
+
+@dataclass
+class ImportReport:
+    """What an import wrote and what it skipped, per content type."""
+
+    restored: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    skipped_space_keys: list[str] = field(default_factory=list)
+    attachment_bytes: int = 0
+    # Names written to STORAGES["default"]: a caller whose transaction fails deletes them.
+    written_files: list[str] = field(default_factory=list)
+
+    on_progress: Callable[[int], None] | None = field(default=None, repr=False)
+
+    def add(self, bucket: dict[str, int], content_type: str, n: int = 1) -> None:
+        bucket[content_type] = bucket.get(content_type, 0) + n
+        if self.on_progress and n:
+            self.on_progress(n)
+
+    def as_dict(self) -> dict:
+        return {
+            "restored": self.restored,
+            "skipped": self.skipped,
+            "skipped_space_keys": self.skipped_space_keys,
+            "attachment_bytes": self.attachment_bytes,
+        }
+
+
+class RowSource(Protocol):
+    """Where an import reads from: a stored backup, an uploaded file, or a live product."""
+
+    def rows(self, content_type: str) -> Iterator[dict]: ...
+
+    def open_attachment(self, path: str) -> BinaryIO: ...
+
+
+class AttachmentIntegrityError(Exception):
+    """An attachment's bytes do not match the SHA-256 or size its row gives."""
+
+
+def iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+def parse_dt(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def batched(iterable: Iterable, size: int = BATCH_SIZE) -> Iterator[list]:
+    batch = []
+    for item in iterable:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def safe_filename(name: str) -> str:
+    """A file name with no folder part and no leading dot: safe as a path segment anywhere."""
+    return name.replace("/", "_").replace("\\", "_").lstrip(".")[:200] or "file"
+
+
+def backup_path(source_id: int, name: str) -> str:
+    """The path of an attachment inside a backup (and a backup file's ZIP entry)."""
+    return f"attachments/{source_id}/{safe_filename(name)}"
+
+
+class _HashingReader:
+    """Reads a file object through, counting bytes and hashing them on the way."""
+
+    def __init__(self, fileobj: BinaryIO):
+        self._f = fileobj
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        # Storages rewind before they copy; only "rewind before the first read" is possible.
+        if offset == 0 and whence == 0 and self.size == 0:
+            return 0
+        raise io.UnsupportedOperation("a streamed attachment cannot seek")
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._f.read(n)
+        self.sha256.update(data)
+        self.size += len(data)
+        return data
+
+
+def store_attachment(
+    *,
+    folder: str,
+    name: str,
+    source: Callable[[], BinaryIO],
+    expected_sha256: str,
+    expected_size: int,
+    report: ImportReport,
+) -> str:
+    """Copy one attachment into STORAGES["default"] in chunks, checking its bytes on the way.
+
+    Returns the stored name. A mismatch deletes the copy and raises AttachmentIntegrityError.
+    """
+    target = f"{folder.rstrip('/')}/{uuid.uuid4().hex}/{safe_filename(name)}"
+    with source() as fileobj:
+        reader = _HashingReader(fileobj)
+        stored = default_storage.save(target, File(reader, name=target))
+    report.written_files.append(stored)
+    if reader.sha256.hexdigest() != expected_sha256 or reader.size != expected_size:
+        raise AttachmentIntegrityError(
+            f"Attachment {name!r} does not match its checksum "
+            f"(expected {expected_size} bytes, SHA-256 {expected_sha256[:12]}…; "
+            f"read {reader.size} bytes, SHA-256 {reader.sha256.hexdigest()[:12]}…)."
+        )
+    report.attachment_bytes += reader.size
+    return stored
+
+
+def delete_files(names: Iterable[str]) -> None:
+    """Remove files written by an import that did not commit."""
+    for name in names:
+        default_storage.delete(name)
+
+
+class ProductSource:
+    """A RowSource that reads a live product: lets a product be copied into another directly."""
+
+    def __init__(self, data, options: ExportOptions):
+        self._data = data
+        self._options = options
+        self._files: dict[str, str] | None = None
+
+    def rows(self, content_type: str) -> Iterator[dict]:
+        return self._data.rows(content_type, self._options)
+
+    def open_attachment(self, path: str) -> BinaryIO:
+        if self._files is None:
+            self._files = {f.path: f.storage_name for _, f in self._data.attachments(self._options)}
+        return default_storage.open(self._files[path], "rb")

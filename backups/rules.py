@@ -1,0 +1,300 @@
+"""Pure decisions: may this happen now, and if not, why and until when.
+
+Functions here take loaded objects and an explicit `now`, never touch the database and never
+raise for a refusal: they return a Decision whose `reason` is the sentence the user reads.
+The views, the admin, the services and the commands all ask these functions, so each rule has
+one home and one wording.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str = ""
+    not_before: datetime | None = None
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+ALLOWED = Decision(True)
+
+
+def refuse(reason: str, not_before: datetime | None = None) -> Decision:
+    return Decision(False, reason, not_before)
+
+
+def format_when(moment: datetime) -> str:
+    """'2 Dec 2026, 14:05 UTC' — the way every wait is shown (SPEC §8)."""
+    moment = moment.astimezone(UTC)
+    return f"{moment.day} {moment:%b %Y, %H:%M} UTC"
+
+
+def format_duration(seconds: int) -> str:
+    if seconds % 3600 == 0 and seconds >= 3600:
+        return f"{seconds // 3600} hour(s)"
+    if seconds % 60 == 0 and seconds >= 60:
+        return f"{seconds // 60} minute(s)"
+    return f"{seconds} second(s)"
+
+
+BACKUP_INTERVAL = timedelta(days=7)  # B3
+KIND_LABEL = {"jira": "Jira", "confluence": "Confluence"}
+
+
+def human_bytes(n: int) -> str:
+    """Decimal units, as the SPEC's limits are written (40 GB = 40 x 10^9 bytes)."""
+    value = float(n)
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            if unit == "bytes":
+                return f"{int(value)} bytes"
+            return f"{value:.1f} {unit}".replace(".0 ", " ")
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class ProductActivity:
+    """What is going on with a product, as loaded by the services for the rules."""
+
+    last_complete_at: datetime | None = None  # completed_at of its last COMPLETE backup
+    backup_in_progress: bool = False
+    restore_in_progress: bool = False
+
+
+def size_within_limits(
+    *, product_name: str, kind: str, data_bytes: int, attachment_bytes: int, limits: dict
+) -> Decision:
+    """B6: the service's storage takes at most so much data and so many attachment bytes."""
+    limit = limits[kind]
+    label = KIND_LABEL[kind]
+    if data_bytes > limit["data"]:
+        return refuse(
+            f"{product_name} holds {human_bytes(data_bytes)} of data; a {label} backup can hold "
+            f"at most {human_bytes(limit['data'])} of data."
+        )
+    if attachment_bytes > limit["attachments"]:
+        return refuse(
+            f"{product_name} holds {human_bytes(attachment_bytes)} of attachments; a {label} "
+            f"backup can hold at most {human_bytes(limit['attachments'])} of attachments."
+        )
+    return ALLOWED
+
+
+def backup_allowed(
+    *,
+    is_org_admin: bool,
+    enrolled: bool,
+    product_name: str,
+    kind: str,
+    activity: ProductActivity,
+    data_bytes: int,
+    attachment_bytes: int,
+    limits: dict,
+    now: datetime,
+) -> Decision:
+    """May a backup of this product start now? (B1, B3, B4, B6)"""
+    if not enrolled:
+        return refuse(
+            "Backup and restore is in early access and this organization is not enrolled yet."
+        )
+    if not is_org_admin:
+        return refuse("Only org admins can run backups.")
+    if activity.backup_in_progress:
+        return refuse(f"A backup of {product_name} is already in progress.")
+    if activity.restore_in_progress:
+        return refuse(
+            f"A restore into {product_name} is in progress; a backup can run once it has ended."
+        )
+    if activity.last_complete_at is not None:
+        next_at = activity.last_complete_at + BACKUP_INTERVAL
+        if now < next_at:
+            return refuse(
+                f"The next backup can run after {format_when(next_at)} — 7 days after the "
+                "last complete backup.",
+                not_before=next_at,
+            )
+    return size_within_limits(
+        product_name=product_name,
+        kind=kind,
+        data_bytes=data_bytes,
+        attachment_bytes=attachment_bytes,
+        limits=limits,
+    )
+
+
+# --- backup files and downloads (D1-D5) -------------------------------------------------------
+
+RETENTION = timedelta(days=14)  # B7
+MAX_DOWNLOADS = 3  # D3
+
+
+def backup_usable(*, status: str, started_at: datetime, now: datetime) -> Decision:
+    """Is the stored backup there to use (file, download, restore from storage)? (B7, R2, R3)"""
+    expires_at = started_at + RETENTION
+    if status == "IN_PROGRESS":
+        return refuse("The backup is still running.")
+    if status == "FAILED":
+        return refuse("The backup failed: it has no data to use.")
+    if status == "EXPIRED" or now >= expires_at:
+        return refuse(
+            f"The backup expired on {format_when(expires_at)} (14 days after it was taken); "
+            "its stored data was deleted."
+        )
+    return ALLOWED
+
+
+def backup_file_allowed(
+    *, status: str, started_at: datetime, total_bytes: int, limit: int, now: datetime
+) -> Decision:
+    """May a backup file be generated for this backup? (D1, D2)"""
+    usable = backup_usable(status=status, started_at=started_at, now=now)
+    if not usable:
+        return usable
+    if total_bytes > limit:
+        return refuse(
+            f"This backup is {human_bytes(total_bytes)}; a backup file can be at most "
+            f"{human_bytes(limit)} (the local download limit), so it can only be restored "
+            "from the service's storage."
+        )
+    return ALLOWED
+
+
+def download_allowed(
+    *, file_status: str, downloads_used: int, status: str, started_at: datetime, now: datetime
+) -> Decision:
+    """May one more download of the backup file start? (D3, D5)"""
+    usable = backup_usable(status=status, started_at=started_at, now=now)
+    if not usable:
+        return usable
+    if file_status != "READY":
+        return refuse("The backup file is not ready yet.")
+    if downloads_used >= MAX_DOWNLOADS:
+        return refuse(
+            f"This backup has been downloaded {MAX_DOWNLOADS} times, the most allowed. "
+            "Run a new backup to download its file."
+        )
+    return ALLOWED
+
+
+# --- restores (R1-R6) -------------------------------------------------------------------------
+
+RESTORE_INTERVAL = timedelta(days=7)  # R5
+UPLOAD_WINDOW = timedelta(days=60)  # R4
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def describe_content(
+    *, product_name: str, kind: str, containers_by_state: dict[str, int], items: int
+) -> str:
+    """'ACME Jira sandbox has 2 projects (1 archived) and 14 issues' (R6's refusal)."""
+    container, item = ("project", "issue") if kind == "jira" else ("space", "page")
+    total = sum(containers_by_state.values())
+    states = [
+        f"{containers_by_state[s]} {label}"
+        for s, label in (("archived", "archived"), ("trashed", "in trash"))
+        if containers_by_state.get(s)
+    ]
+    detail = f" ({', '.join(states)})" if states else ""
+    return f"{product_name} has {plural(total, container)}{detail} and {plural(items, item)}"
+
+
+@dataclass(frozen=True)
+class RestoreSource:
+    """What would be restored: a stored backup, or a validated uploaded file's manifest."""
+
+    backup_id: int
+    status: str  # COMPLETE, INCOMPLETE, … (for a file: the manifest's)
+    kind: str
+    organization_id: int
+    taken_at: datetime
+    from_file: bool = False
+
+
+@dataclass(frozen=True)
+class RestoreDestination:
+    product_name: str
+    kind: str
+    organization_id: int
+    activity: ProductActivity
+    containers_by_state: dict
+    items: int
+
+
+def restore_source_allowed(*, source: RestoreSource, now: datetime) -> Decision:
+    """Can this backup be restored at all now? (R2, R3, R4)"""
+    if source.status == "IN_PROGRESS":
+        return refuse("The backup is still running; it can be restored once it is complete.")
+    if source.status == "FAILED":
+        return refuse("A failed backup cannot be restored.")
+    if source.from_file:
+        deadline = source.taken_at + UPLOAD_WINDOW
+        if now > deadline:
+            return refuse(
+                f"The backup was taken more than 60 days ago (it could be restored from a file "
+                f"until {format_when(deadline)})."
+            )
+        return ALLOWED
+    if source.status == "EXPIRED" or now >= source.taken_at + RETENTION:
+        return refuse(
+            f"The backup expired on {format_when(source.taken_at + RETENTION)}; restore it "
+            "from its downloaded backup file instead (possible for 60 days after it was taken)."
+        )
+    return ALLOWED
+
+
+def restore_allowed(
+    *,
+    source: RestoreSource,
+    destination: RestoreDestination,
+    last_restore_started_at: datetime | None,
+    now: datetime,
+) -> Decision:
+    """May this backup be restored into this destination now? (R1-R6)"""
+    decision = restore_source_allowed(source=source, now=now)
+    if not decision:
+        return decision
+    if last_restore_started_at is not None:
+        next_at = last_restore_started_at + RESTORE_INTERVAL
+        if now < next_at:
+            return refuse(
+                f"This backup was restored on {format_when(last_restore_started_at)}; a backup "
+                f"can be restored once in 7 days. It can be restored again after "
+                f"{format_when(next_at)}.",
+                not_before=next_at,
+            )
+    if destination.organization_id != source.organization_id:
+        return refuse("A backup can only be restored into a product of its own organization.")
+    if destination.kind != source.kind:
+        return refuse(
+            f"{destination.product_name} is a {KIND_LABEL[destination.kind]} site; this is a "
+            f"{KIND_LABEL[source.kind]} backup."
+        )
+    if destination.activity.restore_in_progress:
+        return refuse(f"A restore into {destination.product_name} is already in progress.")
+    if destination.activity.backup_in_progress:
+        return refuse(
+            f"A backup of {destination.product_name} is in progress; restore into it once the "
+            "backup has ended."
+        )
+    if destination.kind == "jira" and (
+        sum(destination.containers_by_state.values()) or destination.items
+    ):
+        found = describe_content(
+            product_name=destination.product_name,
+            kind="jira",
+            containers_by_state=destination.containers_by_state,
+            items=destination.items,
+        )
+        return refuse(
+            f"{found}. A Jira backup can only be restored into an empty Jira site: no projects "
+            "or issues, archived and trashed ones included."
+        )
+    return ALLOWED

@@ -1,0 +1,343 @@
+"""The backup engine: copy one product's content into the backup storage (B2, B5, B6, B8).
+
+Under the backup's prefix it writes, in this order:
+  attachments/<id>/<name>   one object per attachment, copied in chunks (no file in memory)
+  entities/<type>.jsonl     one JSON object per line, streamed from the product data layer
+  entities/groups.jsonl     the organization's groups, members and access, when the policy says
+  manifest.json             last: a prefix without a manifest is not a finished backup
+
+Attachments go first so that a Confluence space whose files cannot be read is left out of the
+entities files whole, and reported (INCOMPLETE), rather than half in the backup.
+"""
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from backups import archive, rules, storage
+from backups.models import Backup, OrgGroup, ProductAccess
+from backups.productdata import AttachmentFile, ExportOptions, for_product
+
+from .audit import record_event
+from .backups import backup_fail
+from .notifications import notify_backup_finished
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVERY_SECONDS = 1.0
+WRITE_CHUNK = 256 * 1024
+
+
+class BackupCancelled(Exception):
+    """Someone else ended the job (staff "Mark failed", or fail_stale_jobs)."""
+
+
+class LimitCrossed(Exception):
+    """B6: the backup grew past a size limit while it ran."""
+
+
+class SourceUnreadable(Exception):
+    """A product attachment could not be read: the backup goes on without it (INCOMPLETE)."""
+
+
+def backup_run(*, backup_id: int) -> str | None:
+    """Run a requested backup to its end. A second call for the same backup does nothing."""
+    now = timezone.now()
+    # Claim the job: only the first delivery of the task finds claimed_at empty.
+    claimed = Backup.objects.filter(
+        pk=backup_id, status=Backup.Status.IN_PROGRESS, claimed_at__isnull=True
+    ).update(claimed_at=now, heartbeat_at=now)
+    if not claimed:
+        log.warning(
+            "Backup %s is not waiting to run (finished or claimed); not running it", backup_id
+        )
+        return None
+    backup = Backup.objects.select_related("product__organization", "created_by").get(pk=backup_id)
+    try:
+        return _Engine(backup).run()
+    except BackupCancelled:
+        storage.delete_prefix(backup.storage_prefix)
+        log.warning("Backup %s was ended while it ran; removed what it wrote", backup_id)
+        return None
+    except Exception as exc:
+        log.exception("Backup %s failed", backup_id)
+        backup_fail(backup_id=backup_id, reason=describe_error(exc))
+        return Backup.Status.FAILED
+
+
+def describe_error(exc: Exception) -> str:
+    """The failure reason an admin reads: what failed and where, in plain words."""
+    if isinstance(exc, (LimitCrossed, storage.StorageError)):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return f"The {storage.storage_label()} failed: {exc}"
+    return f"Unexpected error ({exc.__class__.__name__}): {exc}"
+
+
+class _Engine:
+    def __init__(self, backup: Backup):
+        self.backup = backup
+        self.product = backup.product
+        self.data = for_product(self.product)
+        self.prefix = backup.storage_prefix
+        opts = backup.options
+        self.options = ExportOptions(
+            include_attachments=opts.get("include_attachments", True),
+            include_personal_spaces=opts.get("include_personal_spaces", True),
+        )
+        self.limits = settings.BACKUP_LIMITS[self.product.kind]
+        self.items_done = 0
+        self.bytes_done = 0
+        self.data_bytes = 0
+        self.attachment_bytes = 0
+        self._last_report = 0.0
+
+    # --- progress --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        summary = self.data.summary()
+        items = summary.containers + summary.items + summary.comments
+        total_bytes = summary.data_bytes
+        if self.options.include_attachments:
+            items += summary.attachments
+            total_bytes += summary.attachment_bytes
+        self._report(items_total=items, bytes_total=total_bytes)
+
+    def progress(self, *, items: int = 0, nbytes: int = 0, force: bool = False) -> None:
+        self.items_done += items
+        self.bytes_done += nbytes
+        if force or time.monotonic() - self._last_report >= PROGRESS_EVERY_SECONDS:
+            self._report(items_done=self.items_done, bytes_done=self.bytes_done)
+
+    def _report(self, **fields) -> None:
+        self._last_report = time.monotonic()
+        changed = Backup.objects.filter(pk=self.backup.pk, status=Backup.Status.IN_PROGRESS).update(
+            heartbeat_at=timezone.now(), **fields
+        )
+        if not changed:
+            raise BackupCancelled()
+
+    def check_limits(self) -> None:
+        label = rules.KIND_LABEL[self.product.kind]
+        if self.data_bytes > self.limits["data"]:
+            raise LimitCrossed(
+                f"The backup crossed the {label} data limit of "
+                f"{rules.human_bytes(self.limits['data'])} while it ran "
+                f"({rules.human_bytes(self.data_bytes)} written)."
+            )
+        if self.attachment_bytes > self.limits["attachments"]:
+            raise LimitCrossed(
+                f"The backup crossed the {label} attachment limit of "
+                f"{rules.human_bytes(self.limits['attachments'])} while it ran "
+                f"({rules.human_bytes(self.attachment_bytes)} copied)."
+            )
+
+    # --- the run ---------------------------------------------------------------------------
+
+    def run(self) -> str:
+        self.start()
+        failed_paths, missing, skip_spaces = self.copy_attachments()
+        options = ExportOptions(
+            include_attachments=self.options.include_attachments,
+            include_personal_spaces=self.options.include_personal_spaces,
+            skip_space_keys=frozenset(skip_spaces),
+        )
+        entities: dict[str, dict] = {}
+        for content_type in self.data.content_types:
+            if content_type == "attachments":
+                rows = (
+                    row
+                    for row, _ in self.data.attachments(options)
+                    if row["path"] not in failed_paths
+                )
+            else:
+                rows = self.data.rows(content_type, options)
+            entities[content_type] = self.write_entities(
+                content_type, rows, count_items=content_type != "attachments"
+            )
+        if self.backup.options.get("include_users_and_groups"):
+            entities["groups"] = self.write_entities("groups", self.group_rows(), count_items=True)
+        attachments = entities.get("attachments", {"rows": 0})
+        return self.finish(
+            entities=entities,
+            attachment_count=attachments["rows"],
+            missing=missing,
+        )
+
+    def copy_attachments(self) -> tuple[set[str], list[dict], set[str]]:
+        """Copy every attachment; return the paths that failed, the missing list, bad spaces."""
+        failed: set[str] = set()
+        missing: list[dict] = []
+        bad_spaces: dict[str, list[str]] = {}
+        copied_by_space: dict[str, list[str]] = {}
+        is_confluence = self.product.kind == "confluence"
+        for _, f in self.data.attachments(self.options):
+            try:
+                written = self.copy_one(f)
+            except SourceUnreadable as exc:
+                failed.add(f.path)
+                if is_confluence:
+                    bad_spaces.setdefault(f.owner, []).append(f"{f.name}: {exc}")
+                else:
+                    missing.append({"what": f"{f.owner} / {f.name}", "reason": str(exc)})
+                self.progress(items=1)
+                continue
+            if is_confluence:
+                copied_by_space.setdefault(f.owner, []).append(f.path)
+            self.attachment_bytes += written.size
+            self.check_limits()
+            self.progress(items=1, nbytes=written.size)
+        # Confluence: a space with an unreadable file is left out whole, and its copied files
+        # removed, so the backup never holds half a space.
+        for space_key, problems in sorted(bad_spaces.items()):
+            for path in copied_by_space.get(space_key, []):
+                storage.delete_object(self.prefix + path)
+            missing.append(
+                {
+                    "what": f"space {space_key}",
+                    "reason": f"{len(problems)} attachment(s) could not be read: "
+                    + "; ".join(problems),
+                }
+            )
+        return failed, missing, set(bad_spaces)
+
+    def copy_one(self, f: AttachmentFile) -> storage.Written:
+        try:
+            src = _open_source(f)
+        except OSError as exc:
+            raise SourceUnreadable(_why(exc))
+        with src:
+            try:
+                written = storage.write_chunks(self.prefix + f.path, _read_source(src))
+            except SourceUnreadable:
+                storage.delete_object(self.prefix + f.path)  # a partial copy may be there
+                raise
+        if written.sha256 != f.sha256 or written.size != f.size:
+            storage.delete_object(self.prefix + f.path)
+            raise SourceUnreadable(
+                f"its content does not match its recorded SHA-256 and size "
+                f"({f.size} bytes expected, {written.size} read)"
+            )
+        return written
+
+    def write_entities(self, content_type: str, rows, *, count_items: bool) -> dict:
+        counter = {"rows": 0}
+
+        def chunks() -> Iterator[bytes]:
+            buffer: list[bytes] = []
+            size = 0
+            for row in rows:
+                line = json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+                buffer.append(line)
+                size += len(line)
+                counter["rows"] += 1
+                if size >= WRITE_CHUNK:
+                    yield b"".join(buffer)
+                    self.data_bytes += size
+                    self.check_limits()
+                    self.progress(items=len(buffer) if count_items else 0, nbytes=size)
+                    buffer, size = [], 0
+            if buffer:
+                yield b"".join(buffer)
+                self.data_bytes += size
+                self.check_limits()
+                self.progress(items=len(buffer) if count_items else 0, nbytes=size)
+
+        name = archive.entities_file(content_type)
+        written = storage.write_chunks(self.prefix + name, chunks())
+        return {
+            "file": name,
+            "rows": counter["rows"],
+            "bytes": written.size,
+            "sha256": written.sha256,
+        }
+
+    def group_rows(self) -> Iterator[dict]:
+        """The organization's groups, their members, and their access to this product."""
+        access = ProductAccess.objects.filter(product=self.product)
+        groups = (
+            OrgGroup.objects.filter(organization=self.product.organization)
+            .order_by("name")
+            .prefetch_related("members", Prefetch("product_access", queryset=access))
+        )
+        for group in groups:
+            grants = list(group.product_access.all())
+            yield {
+                "name": group.name,
+                "members": sorted(
+                    ({"username": u.username, "email": u.email} for u in group.members.all()),
+                    key=lambda m: m["username"],
+                ),
+                "product_access": {"approved": grants[0].approved} if grants else None,
+            }
+
+    def finish(self, *, entities: dict, attachment_count: int, missing: list[dict]) -> str:
+        completed_at = timezone.now()
+        status = Backup.Status.INCOMPLETE if missing else Backup.Status.COMPLETE
+        manifest = archive.build_manifest(
+            backup=self.backup,
+            status=status,
+            completed_at=completed_at,
+            entities=entities,
+            attachment_count=attachment_count,
+            attachment_bytes=self.attachment_bytes,
+            missing=missing,
+        )
+        written = storage.write_chunks(
+            self.prefix + archive.MANIFEST_NAME, [archive.manifest_bytes(manifest)]
+        )
+        counts = dict(entities)
+        if "attachments" in counts:
+            counts["attachments"] = {**counts["attachments"], "files_bytes": self.attachment_bytes}
+        total = sum(e["bytes"] for e in entities.values()) + self.attachment_bytes + written.size
+        changed = Backup.objects.filter(pk=self.backup.pk, status=Backup.Status.IN_PROGRESS).update(
+            status=status,
+            completed_at=completed_at,
+            heartbeat_at=completed_at,
+            counts=counts,
+            total_bytes=total,
+            missing=missing,
+            # The totals were estimates made before options and failures were known.
+            items_done=self.items_done,
+            items_total=self.items_done,
+            bytes_done=self.bytes_done,
+            bytes_total=self.bytes_done,
+        )
+        if not changed:
+            raise BackupCancelled()
+        self.backup.refresh_from_db()
+        record_event(
+            action="backup.completed" if status == Backup.Status.COMPLETE else "backup.incomplete",
+            organization=self.product.organization,
+            target=self.backup,
+            details={"total_bytes": total, "missing": len(missing)},
+        )
+        notify_backup_finished(self.backup)
+        return status
+
+
+def _open_source(f: AttachmentFile):
+    return default_storage.open(f.storage_name, "rb")
+
+
+def _read_source(src) -> Iterator[bytes]:
+    while True:
+        try:
+            chunk = src.read(storage.CHUNK_SIZE)
+        except OSError as exc:
+            raise SourceUnreadable(_why(exc))
+        if not chunk:
+            return
+        yield chunk
+
+
+def _why(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "the file is missing from the product's storage"
+    return f"the file could not be read ({exc.strerror or exc})"

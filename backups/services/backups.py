@@ -1,0 +1,170 @@
+"""Backups: ask whether one may run, request it, fail it, expire it (B1-B8, E1, E3)."""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from backups import rules, storage
+from backups.models import RETENTION, Backup, Membership, Product, Restore
+from backups.productdata import content_summary
+
+from .audit import record_event
+from .errors import Refused
+from .notifications import notify_backup_finished
+
+log = logging.getLogger(__name__)
+
+
+def product_activity(product: Product) -> rules.ProductActivity:
+    """The facts about a product that the backup and restore rules need."""
+    last_complete = (
+        Backup.objects.filter(product=product, status=Backup.Status.COMPLETE)
+        .order_by("-completed_at")
+        .values_list("completed_at", flat=True)
+        .first()
+    )
+    return rules.ProductActivity(
+        last_complete_at=last_complete,
+        backup_in_progress=Backup.objects.filter(
+            product=product, status=Backup.Status.IN_PROGRESS
+        ).exists(),
+        restore_in_progress=Restore.objects.filter(
+            destination=product, status=Restore.Status.IN_PROGRESS
+        ).exists(),
+    )
+
+
+def backup_decision(*, product: Product, user, now: datetime | None = None) -> rules.Decision:
+    """May `user` start a backup of `product` now? The reason is what the page shows."""
+    membership = Membership.objects.filter(user=user, organization=product.organization).first()
+    summary = content_summary(product)
+    return rules.backup_allowed(
+        is_org_admin=bool(membership and membership.is_admin),
+        enrolled=product.organization.enrolled,
+        product_name=product.name,
+        kind=product.kind,
+        activity=product_activity(product),
+        data_bytes=summary.data_bytes,
+        attachment_bytes=summary.attachment_bytes,
+        limits=settings.BACKUP_LIMITS,
+        now=now or timezone.now(),
+    )
+
+
+def backup_request(*, product: Product, actor, now: datetime | None = None) -> Backup:
+    """Start a backup of `product` with its policy's options, or raise Refused with the reason."""
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            # The lock serializes requests for one product: ten clicks make one backup (B4).
+            product = (
+                Product.objects.select_for_update()
+                .select_related("organization")
+                .get(pk=product.pk)
+            )
+            policy = getattr(product, "backup_policy", None)
+            if policy is None:
+                raise Refused(f"{product.name} has no backup policy yet: create one first.")
+            decision = backup_decision(product=product, user=actor, now=now)
+            if not decision:
+                raise Refused(decision)
+            backup = Backup.objects.create(
+                product=product,
+                policy=policy,
+                created_by=actor,
+                options=policy.options(),  # P3: a copy; later edits do not reach this backup
+                started_at=now,
+                heartbeat_at=now,
+            )
+            backup.storage_prefix = storage.backup_prefix(
+                organization_id=product.organization_id, product_id=product.id, backup_id=backup.id
+            )
+            backup.save(update_fields=["storage_prefix"])
+            record_event(
+                action="backup.started",
+                actor=actor,
+                organization=product.organization,
+                target=backup,
+                details={"options": backup.options},
+            )
+            transaction.on_commit(
+                lambda: async_task(
+                    "backups.tasks.run_backup", backup.id, task_name=f"backup-{backup.id}"
+                )
+            )
+    except IntegrityError:
+        # The partial unique index (one IN_PROGRESS backup per product) caught a race that
+        # the lock did not (SQLite has no row locks; its write lock serializes instead).
+        raise Refused(f"A backup of {product.name} is already in progress.")
+    return backup
+
+
+def backup_fail(*, backup_id: int, reason: str, actor=None) -> bool:
+    """Mark an in-progress backup FAILED and remove what it wrote (B5). False if it had ended."""
+    now = timezone.now()
+    changed = Backup.objects.filter(pk=backup_id, status=Backup.Status.IN_PROGRESS).update(
+        status=Backup.Status.FAILED, failure_reason=reason, completed_at=now, heartbeat_at=now
+    )
+    if not changed:
+        return False
+    backup = Backup.objects.select_related("product__organization", "created_by").get(pk=backup_id)
+    if backup.storage_prefix:
+        storage.delete_prefix(backup.storage_prefix)
+    record_event(
+        action="backup.failed",
+        actor=actor,
+        organization=backup.product.organization,
+        target=backup,
+        details={"reason": reason},
+    )
+    notify_backup_finished(backup)
+    return True
+
+
+def backup_expire(*, backup: Backup, now: datetime, actor=None, force: bool = False) -> bool:
+    """COMPLETE/INCOMPLETE -> EXPIRED and delete its data (B7, D5). False if not expirable.
+
+    Without `force`, only a backup taken 14 days ago or more expires. The conditional update
+    makes two runs at once safe: exactly one of them flips the row and deletes the data.
+    """
+    qs = Backup.objects.filter(
+        pk=backup.pk, status__in=[Backup.Status.COMPLETE, Backup.Status.INCOMPLETE]
+    )
+    if not force:
+        qs = qs.filter(started_at__lte=now - RETENTION)
+    if not qs.update(status=Backup.Status.EXPIRED, expired_at=now):
+        return False
+    if backup.storage_prefix:
+        storage.delete_prefix(backup.storage_prefix)
+    record_event(
+        action="backup.expired",
+        actor=actor,
+        organization=backup.product.organization,
+        target=backup,
+        details={"forced": force},
+    )
+    return True
+
+
+def backups_due_for_expiry(*, now: datetime):
+    return (
+        Backup.objects.filter(
+            status__in=[Backup.Status.COMPLETE, Backup.Status.INCOMPLETE],
+            started_at__lte=now - RETENTION,
+        )
+        .select_related("product__organization")
+        .order_by("started_at")
+    )
+
+
+def stale_backups(*, now: datetime, stale_after: timedelta):
+    """IN_PROGRESS backups whose worker has not reported for `stale_after` (E3)."""
+    return (
+        Backup.objects.filter(status=Backup.Status.IN_PROGRESS, heartbeat_at__lt=now - stale_after)
+        .select_related("product")
+        .order_by("started_at")
+    )

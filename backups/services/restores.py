@@ -1,0 +1,334 @@
+"""Restores: ask whether one may run, request it, run it, fail it (R1-R8)."""
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from datetime import datetime
+
+from django.core.cache import cache
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from backups import archive, rules, storage
+from backups.models import Backup, Membership, Product, Restore
+from backups.productdata import ImportOptions, content_summary, for_product
+
+from .audit import record_event
+from .backups import product_activity
+from .errors import Refused
+from .groups import groups_restore
+from .notifications import notify_restore_finished
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVERY_SECONDS = 1.0
+
+
+# --- what is restored from where -------------------------------------------------------------
+
+
+class StoredBackupSource:
+    """Rows and attachment files of a backup in the service's storage (a RowSource)."""
+
+    def __init__(self, backup: Backup):
+        self.prefix = backup.storage_prefix
+        with storage.open_object(self.prefix + archive.MANIFEST_NAME) as f:
+            self.manifest = json.loads(f.read())
+
+    def rows(self, content_type: str) -> Iterator[dict]:
+        info = self.manifest["entities"].get(content_type)
+        if info is None:
+            return
+        with storage.open_object(self.prefix + info["file"]) as f:
+            for line in f:
+                yield json.loads(line)
+
+    def open_attachment(self, path: str):
+        return storage.open_object(self.prefix + path)
+
+
+def source_of(backup: Backup) -> rules.RestoreSource:
+    return rules.RestoreSource(
+        backup_id=backup.pk,
+        status=backup.status,
+        kind=backup.product.kind,
+        organization_id=backup.product.organization_id,
+        taken_at=backup.started_at,
+    )
+
+
+def destination_of(product: Product) -> rules.RestoreDestination:
+    summary = content_summary(product)
+    return rules.RestoreDestination(
+        product_name=product.name,
+        kind=product.kind,
+        organization_id=product.organization_id,
+        activity=product_activity(product),
+        containers_by_state=summary.containers_by_state,
+        items=summary.items,
+    )
+
+
+def last_restore_started_at(backup_id: int) -> datetime | None:
+    """R5: the start of the last restore of this backup that did not fail (from any source)."""
+    return (
+        Restore.objects.filter(source_backup_id=backup_id)
+        .exclude(status=Restore.Status.FAILED)
+        .order_by("-started_at")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+
+
+def restore_decision(
+    *, source: rules.RestoreSource, destination: Product, now: datetime | None = None
+) -> rules.Decision:
+    return rules.restore_allowed(
+        source=source,
+        destination=destination_of(destination),
+        last_restore_started_at=last_restore_started_at(source.backup_id),
+        now=now or timezone.now(),
+    )
+
+
+def restore_options(
+    *, backup_options: dict, include_attachments: bool, include_users_and_groups: bool
+):
+    """R7: attachments only when the backup has them; users and groups only when it has them."""
+    return {
+        "include_attachments": include_attachments
+        and backup_options.get("include_attachments", False),
+        "include_users_and_groups": include_users_and_groups
+        and backup_options.get("include_users_and_groups", False),
+    }
+
+
+def restore_preview(*, backup: Backup, destination: Product) -> dict:
+    """What the review step shows: what will be restored and what skipped (R6)."""
+    counts = {t: e["rows"] for t, e in backup.counts.items()}
+    skipped_spaces: list[str] = []
+    if destination.kind == Product.Kind.CONFLUENCE:
+        source = StoredBackupSource(backup)
+        existing = for_product(destination).space_keys()
+        skipped_spaces = sorted(r["key"] for r in source.rows("spaces") if r["key"] in existing)
+    return {"counts": counts, "skipped_space_keys": skipped_spaces, "missing": backup.missing}
+
+
+# --- request ---------------------------------------------------------------------------------
+
+
+def restore_request(
+    *,
+    backup: Backup,
+    destination: Product,
+    actor,
+    include_attachments: bool = True,
+    include_users_and_groups: bool = True,
+    now: datetime | None = None,
+) -> Restore:
+    """Start restoring a stored backup into `destination`, or raise Refused with the reason."""
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            # Lock the destination (serializes restores and backups of it) and the backup.
+            destination = Product.objects.select_for_update().get(pk=destination.pk)
+            backup = (
+                Backup.objects.select_for_update(of=("self",))
+                .select_related("product")
+                .get(pk=backup.pk)
+            )
+            if not _is_admin(actor, backup.product.organization_id) or not _is_admin(
+                actor, destination.organization_id
+            ):
+                raise Refused("Only org admins of the backup's organization can restore it.")
+            decision = restore_decision(source=source_of(backup), destination=destination, now=now)
+            if not decision:
+                raise Refused(decision)
+            restore = Restore.objects.create(
+                backup=backup,
+                source_backup_id=backup.pk,
+                source_product_name=backup.product.name,
+                source_taken_at=backup.started_at,
+                destination=destination,
+                created_by=actor,
+                options=restore_options(
+                    backup_options=backup.options,
+                    include_attachments=include_attachments,
+                    include_users_and_groups=include_users_and_groups,
+                ),
+                started_at=now,
+                heartbeat_at=now,
+                items_total=sum(e["rows"] for e in backup.counts.values()),
+            )
+            record_event(
+                action="restore.started",
+                actor=actor,
+                organization=destination.organization,
+                target=restore,
+                details={"backup": backup.pk, "options": restore.options},
+            )
+            transaction.on_commit(
+                lambda: async_task(
+                    "backups.tasks.run_restore", restore.pk, task_name=f"restore-{restore.pk}"
+                )
+            )
+    except IntegrityError:
+        raise Refused(f"A restore into {destination.name} is already in progress.")
+    return restore
+
+
+def _is_admin(user, organization_id: int) -> bool:
+    return Membership.objects.filter(
+        user=user, organization_id=organization_id, role=Membership.Role.ADMIN
+    ).exists()
+
+
+# --- run -------------------------------------------------------------------------------------
+
+
+class RestoreCancelled(Exception):
+    """Someone else ended the restore (staff "Mark failed", or fail_stale_jobs)."""
+
+
+def files_folder(restore: Restore) -> str:
+    """Where a restore writes attachment files: its own folder, found again after a crash."""
+    return f"attachments/{restore.destination_id}/restore-{restore.pk}"
+
+
+def live_progress_key(restore_id: int) -> str:
+    return f"backupsite:restore:{restore_id}:progress"
+
+
+def live_progress(restore: Restore) -> dict | None:
+    """Progress of a running restore. It lives in the cache, not the row: the row is only
+    written when the restore's one transaction commits (a second writer would wait on SQLite)."""
+    return cache.get(live_progress_key(restore.pk))
+
+
+def restore_run(*, restore_id: int) -> str | None:
+    """Run a requested restore in one transaction; a second call for it does nothing."""
+    now = timezone.now()
+    claimed = Restore.objects.filter(
+        pk=restore_id, status=Restore.Status.IN_PROGRESS, claimed_at__isnull=True
+    ).update(claimed_at=now, heartbeat_at=now)
+    if not claimed:
+        log.warning("Restore %s is not waiting to run; not running it", restore_id)
+        return None
+    restore = Restore.objects.select_related(
+        "backup__product", "destination__organization", "created_by"
+    ).get(pk=restore_id)
+    progress = _Progress(restore)
+    try:
+        source = StoredBackupSource(restore.backup)
+        data = for_product(restore.destination)
+        with transaction.atomic():
+            report = data.import_content(
+                source,
+                ImportOptions(
+                    include_attachments=restore.options["include_attachments"],
+                    file_folder=files_folder(restore),
+                    on_progress=progress.add,
+                ),
+            )
+            result = report.as_dict()
+            if restore.options["include_users_and_groups"]:
+                result["groups"] = groups_restore(
+                    organization=restore.destination.organization,
+                    destination=restore.destination,
+                    rows=source.rows("groups"),
+                )
+            done = timezone.now()
+            # The status changes in the same transaction as the content: both or neither.
+            if not Restore.objects.filter(pk=restore_id, status=Restore.Status.IN_PROGRESS).update(
+                status=Restore.Status.COMPLETE,
+                completed_at=done,
+                heartbeat_at=done,
+                report=result,
+                items_done=progress.done,
+            ):
+                raise RestoreCancelled()
+    except RestoreCancelled:
+        _delete_restored_files(restore)
+        return None
+    except Exception as exc:
+        log.exception("Restore %s failed", restore_id)
+        restore_fail(restore_id=restore_id, reason=_describe(exc))
+        return Restore.Status.FAILED
+    finally:
+        cache.delete(live_progress_key(restore_id))
+    restore.refresh_from_db()
+    record_event(
+        action="restore.completed",
+        organization=restore.destination.organization,
+        target=restore,
+        details=restore.report,
+    )
+    notify_restore_finished(restore)
+    return Restore.Status.COMPLETE
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, OSError | storage.StorageError):
+        return f"The restore could not read or write its files: {exc}"
+    return f"Unexpected error ({exc.__class__.__name__}): {exc}"
+
+
+def _delete_restored_files(restore: Restore) -> None:
+    folder = files_folder(restore)
+    try:
+        dirs, _ = default_storage.listdir(folder)
+    except FileNotFoundError:
+        return
+    for d in dirs:
+        for name in default_storage.listdir(f"{folder}/{d}")[1]:
+            default_storage.delete(f"{folder}/{d}/{name}")
+
+
+class _Progress:
+    def __init__(self, restore: Restore):
+        self.restore = restore
+        self.done = 0
+        self.last = 0.0
+
+    def add(self, n: int) -> None:
+        self.done += n
+        if time.monotonic() - self.last >= PROGRESS_EVERY_SECONDS:
+            self.last = time.monotonic()
+            cache.set(
+                live_progress_key(self.restore.pk),
+                {"items_done": self.done, "heartbeat_at": timezone.now().isoformat()},
+                timeout=24 * 3600,
+            )
+
+
+def restore_heartbeat(restore: Restore) -> datetime | None:
+    live = live_progress(restore)
+    if live:
+        return max(restore.heartbeat_at, datetime.fromisoformat(live["heartbeat_at"]))
+    return restore.heartbeat_at
+
+
+def restore_fail(*, restore_id: int, reason: str, actor=None) -> bool:
+    """Mark a restore FAILED and delete the files it wrote (R8). False if it had ended."""
+    now = timezone.now()
+    changed = Restore.objects.filter(pk=restore_id, status=Restore.Status.IN_PROGRESS).update(
+        status=Restore.Status.FAILED, failure_reason=reason, completed_at=now, heartbeat_at=now
+    )
+    if not changed:
+        return False
+    restore = Restore.objects.select_related("destination__organization", "created_by").get(
+        pk=restore_id
+    )
+    _delete_restored_files(restore)
+    record_event(
+        action="restore.failed",
+        actor=actor,
+        organization=restore.destination.organization,
+        target=restore,
+        details={"reason": reason},
+    )
+    notify_restore_finished(restore)
+    return True

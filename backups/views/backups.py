@@ -1,0 +1,238 @@
+"""Backups on the Backup and restore pages: run one, follow it, read what it holds (B1-B8)."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from backups.access import OrgAccess, access_backup, access_product
+from backups.models import Backup, BackupPolicy, Product
+from backups.rules import Decision, format_when, human_bytes
+from backups.services.backups import backup_decision, backup_request
+from backups.services.errors import Refused
+
+from .decorators import org_admin_required
+
+BACKUPS_SHOWN = 50
+POLL_EVERY = "2s"
+NO_SIZE = (Backup.Status.IN_PROGRESS, Backup.Status.FAILED)
+
+CONTENT_LABELS = {
+    "projects": "Projects",
+    "issues": "Issues",
+    "spaces": "Spaces",
+    "pages": "Pages and blog posts",
+    "comments": "Comments",
+    "attachments": "Attachments",
+    "groups": "Groups",
+}
+
+
+# --- Words -----------------------------------------------------------------------------------
+
+
+def options_in_words(options: dict, kind: str) -> str:
+    """'Attachments, personal spaces, users and groups' or 'Users and groups; no attachments'."""
+    parts = [("attachments", options.get("include_attachments", False))]
+    if kind == Product.Kind.CONFLUENCE:
+        parts.append(("personal spaces", options.get("include_personal_spaces", False)))
+    parts.append(("users and groups", options.get("include_users_and_groups", False)))
+    included = [name for name, on in parts if on]
+    excluded = [f"no {name}" for name, on in parts if not on]
+    words = "; ".join(p for p in (", ".join(included), ", ".join(excluded)) if p)
+    return words[:1].upper() + words[1:]
+
+
+def person(user) -> str:
+    if user is None:
+        return "—"
+    return user.get_full_name() or user.get_username()
+
+
+def expires_in(backup: Backup, now: datetime) -> str:
+    """'in 13 days', 'Expired', or '—' for a failed backup (nothing is kept)."""
+    if backup.status == Backup.Status.FAILED:
+        return "—"
+    if backup.status == Backup.Status.EXPIRED or backup.expires_at <= now:
+        return "Expired"
+    return in_words(backup.expires_at - now)
+
+
+def in_words(delta: timedelta) -> str:
+    """'in 13 days', 'in 5 hours': the largest whole unit, as people say it (no weeks)."""
+    seconds = int(delta.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = seconds // size
+            return f"in {n} {unit}{'' if n == 1 else 's'}"
+    return "in less than a minute"
+
+
+# --- Rows of the Backup and restore page -----------------------------------------------------
+
+
+@dataclass
+class PolicyRow:
+    policy: BackupPolicy
+    options: str
+    last_backup: Backup | None
+    decision: Decision
+    next_run: str
+
+
+@dataclass
+class BackupRow:
+    backup: Backup
+    expires_in: str
+    size: str
+    run_by: str
+
+
+def policy_rows(org: OrgAccess, user, now: datetime) -> list[PolicyRow]:
+    policies = BackupPolicy.objects.filter(product__organization=org.organization).select_related(
+        "product__organization"
+    )
+    rows = []
+    for policy in sorted(policies, key=lambda p: (p.product.kind, p.product.name)):
+        last = Backup.objects.filter(product=policy.product).order_by("-started_at", "-id").first()
+        decision = backup_decision(product=policy.product, user=user, now=now)
+        if decision:
+            next_run = "Now"
+        elif decision.not_before:
+            next_run = f"After {format_when(decision.not_before)}"
+        elif last is not None and last.status == Backup.Status.IN_PROGRESS:
+            next_run = "When the running backup has ended"
+        else:
+            next_run = "Not now"
+        rows.append(
+            PolicyRow(
+                policy=policy,
+                options=options_in_words(policy.options(), policy.product.kind),
+                last_backup=last,
+                decision=decision,
+                next_run=next_run,
+            )
+        )
+    return rows
+
+
+def products_without_policy(org: OrgAccess) -> list[Product]:
+    return list(
+        org.organization.products.filter(backup_policy__isnull=True).order_by("kind", "name")
+    )
+
+
+def backup_row(backup: Backup, now: datetime) -> BackupRow:
+    return BackupRow(
+        backup=backup,
+        expires_in=expires_in(backup, now),
+        # A running backup has no size yet; a failed one keeps nothing (B5).
+        size=human_bytes(backup.total_bytes) if backup.status not in NO_SIZE else "—",
+        run_by=person(backup.created_by),
+    )
+
+
+def backups_context(org: OrgAccess, now: datetime) -> dict:
+    backups = list(
+        Backup.objects.filter(product__organization=org.organization)
+        .select_related("product", "created_by")
+        .order_by("-started_at", "-id")[: BACKUPS_SHOWN + 1]
+    )
+    shown = backups[:BACKUPS_SHOWN]
+    return {
+        "backup_rows": [backup_row(b, now) for b in shown],
+        "backups_truncated": len(backups) > BACKUPS_SHOWN,
+        "backups_shown": BACKUPS_SHOWN,
+        "any_running": any(b.status == Backup.Status.IN_PROGRESS for b in shown),
+        "poll_every": POLL_EVERY,
+    }
+
+
+def policies_context(org: OrgAccess, user, now: datetime) -> dict:
+    return {
+        "policy_rows": policy_rows(org, user, now),
+        "products_without_policy": products_without_policy(org),
+        "has_products": org.organization.products.exists(),
+    }
+
+
+# --- Views -----------------------------------------------------------------------------------
+
+
+@require_POST
+@org_admin_required
+def backup_run(request, product_id: int):
+    """Run backup (B1-B6). The service decides; a double click makes one backup (B4)."""
+    product = access_product(request.org, product_id)
+    org_url = reverse("org", args=[request.org.organization.slug])
+    try:
+        backup_request(product=product, actor=request.user)
+    except Refused as refused:
+        messages.error(request, refused.reason)
+        return redirect(f"{org_url}#policies")
+    messages.success(
+        request,
+        f"Backup of {product.name} started. It runs in the background; its progress shows below.",
+    )
+    return redirect(f"{org_url}#backups")
+
+
+@require_GET
+@org_admin_required
+def backups_table(request):
+    """The backups table alone, for htmx polling; the policies table rides along (oob)."""
+    now = timezone.now()
+    context = {
+        "org": request.org,
+        **backups_context(request.org, now),
+        **policies_context(request.org, request.user, now),
+        "oob": True,
+    }
+    return render(request, "backups/_backups_fragment.html", context)
+
+
+def detail_context(org: OrgAccess, backup: Backup, now: datetime) -> dict:
+    counts = [
+        {
+            "label": CONTENT_LABELS.get(name, name.replace("_", " ").capitalize()),
+            "rows": entry.get("rows", 0),
+            "bytes": human_bytes(entry.get("bytes", 0)),
+            "files_bytes": (human_bytes(entry["files_bytes"]) if "files_bytes" in entry else None),
+        }
+        for name, entry in backup.counts.items()
+    ]
+    return {
+        "org": org,
+        "backup": backup,
+        "row": backup_row(backup, now),
+        "options": options_in_words(backup.options, backup.product.kind),
+        "counts": counts,
+        "bytes_done": human_bytes(backup.bytes_done),
+        "bytes_total": human_bytes(backup.bytes_total),
+        "poll_every": POLL_EVERY,
+    }
+
+
+@require_GET
+@org_admin_required
+def backup_detail(request, backup_id: int):
+    backup = access_backup(request.org, backup_id)
+    return render(
+        request, "backups/backup_detail.html", detail_context(request.org, backup, timezone.now())
+    )
+
+
+@require_GET
+@org_admin_required
+def backup_detail_fragment(request, backup_id: int):
+    """The detail body alone, for htmx polling while the backup runs."""
+    backup = access_backup(request.org, backup_id)
+    return render(
+        request,
+        "backups/_backup_detail_body.html",
+        detail_context(request.org, backup, timezone.now()),
+    )

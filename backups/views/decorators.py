@@ -1,0 +1,30 @@
+"""Preconditions for views: who may see an organization's Backup and restore pages."""
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+
+from backups.access import access_organization
+
+
+def org_admin_required(view):
+    """Give the view `request.org` (an OrgAccess) when the user may manage backups.
+
+    Another organization's pages answer 404 (access_organization). A not-enrolled
+    organization shows the early-access page (SPEC §1); a plain member sees that only org
+    admins manage backups. Both answer 403 so that no form behind them is reachable.
+    """
+
+    @login_required
+    @wraps(view)
+    def wrapped(request, org_slug, *args, **kwargs):
+        org = access_organization(request.user, org_slug)
+        if not org.organization.enrolled:
+            return render(request, "backups/early_access.html", {"org": org}, status=403)
+        if not org.is_admin:
+            return render(request, "backups/admins_only.html", {"org": org}, status=403)
+        request.org = org
+        return view(request, *args, **kwargs)
+
+    return wrapped

@@ -1,0 +1,291 @@
+"""Settings for backupsite, configured only by environment variables.
+
+Every variable, its default and its meaning is listed in README.md ("Configuration"). The
+defaults are the embedded ones: SQLite under var/, django-q2's ORM broker and filesystem
+storage, so `make run` needs no server.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+GB = 1000**3
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        # A production server must never run on a key that is in the repository.
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. Set it to a long random value "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+            "or set DJANGO_DEBUG=1 for local development."
+        )
+    SECRET_KEY = "insecure-development-key-only-used-when-DJANGO_DEBUG-is-on"  # noqa: S105
+
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in os.environ.get(
+        "DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else ""
+    ).split(",")
+    if h.strip()
+]
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+
+VAR_DIR = Path(os.environ.get("BACKUPSITE_VAR_DIR", BASE_DIR / "var"))
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "django_q",
+    "backups",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "backupsite.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "backupsite.wsgi.application"
+
+# SQLite under var/ unless DATABASE_URL names another database (postgres://…).
+DATABASES = {
+    "default": dj_database_url.config(
+        default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    # The web server and the worker write to one file: wait for the lock instead of failing
+    # at once, and take the write lock at BEGIN so a read-then-write cannot deadlock.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# In development whitenoise serves straight from the source folders (no collectstatic).
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Storage -----------------------------------------------------------------------------
+# "default" holds the products' attachments; "backups" holds backups, backup files and
+# uploads, in a separate location so that a backup never shares keys with live content.
+# BACKUPSITE_STORAGE=s3 puts both on an S3-compatible store (django-storages).
+STORAGE_BACKEND = os.environ.get("BACKUPSITE_STORAGE", "filesystem")
+MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", VAR_DIR / "media"))
+BACKUPS_ROOT = Path(os.environ.get("BACKUPSITE_BACKUPS_ROOT", VAR_DIR / "backups"))
+
+if STORAGE_BACKEND == "s3":
+    _s3 = {
+        "endpoint_url": os.environ.get("S3_ENDPOINT_URL") or None,
+        "region_name": os.environ.get("S3_REGION", "us-east-1"),
+        "access_key": os.environ.get("S3_ACCESS_KEY_ID"),
+        "secret_key": os.environ.get("S3_SECRET_ACCESS_KEY"),
+        "signature_version": "s3v4",
+        "addressing_style": os.environ.get("S3_ADDRESSING_STYLE", "path"),
+        "file_overwrite": False,
+        "default_acl": None,
+        "querystring_auth": True,
+    }
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {**_s3, "bucket_name": os.environ.get("S3_ATTACHMENTS_BUCKET", "")},
+    }
+    _backups_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {**_s3, "bucket_name": os.environ.get("S3_BACKUPS_BUCKET", "")},
+    }
+elif STORAGE_BACKEND == "filesystem":
+    _default_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT)},
+    }
+    _backups_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(BACKUPS_ROOT)},
+    }
+else:
+    raise ImproperlyConfigured(
+        f"BACKUPSITE_STORAGE must be 'filesystem' or 's3', not {STORAGE_BACKEND!r}."
+    )
+
+STORAGES = {
+    "default": _default_storage,
+    "backups": _backups_storage,
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# --- Background jobs (django-q2) ------------------------------------------------------------
+# The ORM broker needs no server; REDIS_URL switches to Redis for several worker hosts.
+#
+# Why these numbers: a backup of a large site runs for hours, so `timeout` is long (a task
+# that hits it is killed; BACKUPSITE_STALE_AFTER and `fail_stale_jobs` then mark the job
+# FAILED). `retry` must be larger than `timeout`, or the broker hands a task that is still
+# running to a second worker. `max_attempts = 1`: a backup is never restarted by the queue;
+# a job that died is failed by `fail_stale_jobs` and the admin runs a new one. The tasks also
+# refuse to start a job that is not IN_PROGRESS-and-unstarted, so a redelivery is harmless.
+Q_CLUSTER = {
+    "name": "backupsite",
+    "workers": env_int("Q_WORKERS", 2),
+    "timeout": env_int("Q_TIMEOUT", 12 * 3600),
+    "retry": env_int("Q_TIMEOUT", 12 * 3600) + 600,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "catch_up": False,
+    "save_limit": 1000,
+    "poll": 0.5,
+    "label": "Background jobs",
+}
+if os.environ.get("REDIS_URL"):
+    Q_CLUSTER["redis"] = os.environ["REDIS_URL"]
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# --- Cache -----------------------------------------------------------------------------------
+# Holds the live progress of restores, which write in one long transaction (see
+# services/restores.py). It must be shared by the web server and the workers: a folder on
+# one machine, Redis when there are several.
+if os.environ.get("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+
+# --- Product rules (SPEC) -------------------------------------------------------------------
+# B6: size limits of the service's storage, in bytes.
+BACKUP_LIMITS = {
+    "jira": {
+        "data": env_int("BACKUP_LIMIT_JIRA_DATA", 40 * GB),
+        "attachments": env_int("BACKUP_LIMIT_JIRA_ATTACHMENTS", 500 * GB),
+    },
+    "confluence": {
+        "data": env_int("BACKUP_LIMIT_CONFLUENCE_DATA", 30 * GB),
+        "attachments": env_int("BACKUP_LIMIT_CONFLUENCE_ATTACHMENTS", 800 * GB),
+    },
+}
+# D2: the local download size limit.
+LOCAL_DOWNLOAD_LIMIT = env_int("BACKUPSITE_LOCAL_DOWNLOAD_LIMIT", 50 * GB)
+# D4: how long a download link stays valid, in minutes.
+DOWNLOAD_LINK_MINUTES = env_int("BACKUPSITE_DOWNLOAD_LINK_MINUTES", 10)
+# E3: a job with no heartbeat for this many seconds is considered dead.
+STALE_AFTER_SECONDS = env_int("BACKUPSITE_STALE_AFTER", 30 * 60)
+
+# --- Email -----------------------------------------------------------------------------------
+EMAIL_BACKEND = os.environ.get(
+    "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25)
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "backupsite@localhost")
+
+# --- Security --------------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
+    # Behind a TLS-terminating proxy (the usual deployment) the proxy sets this header.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

@@ -1,0 +1,269 @@
+"""Backup file format v1 (SPEC §7, issue #4): the file opens anywhere, every tampering is named."""
+
+import hashlib
+import io
+import json
+import shutil
+import subprocess
+import zipfile
+
+import pytest
+from django.conf import settings
+
+from backups import archive, storage
+from backups.models import BackupFile
+from backups.services.files import backup_file_generate, backup_file_request
+from tests.components import need
+from tests.services.helpers import run_backup_of
+
+
+@pytest.fixture
+def backup_zip(demo, tmp_path):
+    """A generated backup file of the demo Jira, copied out of storage to a local path."""
+    backup = run_backup_of(demo.jira, demo.alice)
+    backup_file = backup_file_request(backup=backup, actor=demo.alice)
+    assert backup_file_generate(file_id=backup_file.pk) == BackupFile.Status.READY
+    backup_file.refresh_from_db()
+    path = tmp_path / "backup.zip"
+    with storage.open_object(backup_file.storage_name) as src, open(path, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    return path, backup, backup_file
+
+
+def rewrite(src, dst, *, change=None, drop=(), add=(), raw_infos=None):
+    """Copy a ZIP entry by entry, changing, dropping or adding entries."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for info in zin.infolist():
+            if info.filename in drop:
+                continue
+            data = zin.read(info)
+            if change and info.filename in change:
+                data = change[info.filename](data)
+            zout.writestr(info, data)
+        for name, data in add:
+            zout.writestr(name, data)
+    return dst
+
+
+def flip_last_byte(data: bytes) -> bytes:
+    return data[:-2] + bytes([data[-2] ^ 0x01]) + data[-1:]
+
+
+def test_the_file_opens_with_zipfile_and_unzip_and_verifies(backup_zip):
+    path, backup, backup_file = backup_zip
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == backup_file.sha256
+    assert path.stat().st_size == backup_file.size
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() is None
+        names = zf.namelist()
+        assert names[:2] == ["manifest.json", "manifest.sig"]
+        manifest = json.loads(zf.read("manifest.json"))
+    need(
+        "unzip", shutil.which("unzip") is not None, "needs Info-ZIP's unzip (apt-get install unzip)"
+    )
+    out = subprocess.run(["unzip", "-t", str(path)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "No errors detected" in out.stdout
+    # Every field of SPEC §7.
+    assert set(archive.REQUIRED_MANIFEST_FIELDS) <= set(manifest)
+    assert manifest["format"] == "backupsite-backup" and manifest["version"] == 1
+    assert manifest["backup_id"] == backup.pk
+    assert manifest["status"] == "COMPLETE"
+    assert set(manifest["entities"]) == {"projects", "issues", "comments", "attachments", "groups"}
+    for info in manifest["entities"].values():
+        assert set(info) == {"file", "rows", "bytes", "sha256"}
+    attachments = [n for n in names if n.startswith("attachments/")]
+    assert len(attachments) == manifest["attachments"]["count"] > 0
+
+    result = archive.verify_file(str(path), secret_key=settings.SECRET_KEY)
+    assert result.ok, result.failed
+    assert [c.name for c in result.checks] == [
+        "zip",
+        "paths",
+        "size",
+        "manifest",
+        "signature",
+        "entries",
+    ]
+
+
+def test_the_same_backup_makes_the_same_bytes(backup_zip, demo):
+    path, backup, _ = backup_zip
+    with storage.open_object(backup.storage_prefix + "manifest.json") as f:
+        manifest_data = f.read()
+    again = b"".join(
+        archive.zip_chunks(
+            archive.archive_entries(
+                manifest_data=manifest_data,
+                secret_key=settings.SECRET_KEY,
+                open_object=lambda p: storage.open_object(backup.storage_prefix + p),
+            )
+        )
+    )
+    assert again == path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "tamper, check, detail",
+    [
+        (
+            lambda p, d: rewrite(p, d, change={"entities/issues.jsonl": flip_last_byte}),
+            "entries",
+            "entities/issues.jsonl does not match its SHA-256 in the manifest.",
+        ),
+        (
+            lambda p, d: rewrite(
+                p, d, change={"manifest.json": lambda b: b.replace(b'"COMPLETE"', b'"INCOMPLETE"')}
+            ),
+            "signature",
+            "manifest.sig does not match",
+        ),
+        (
+            lambda p, d: rewrite(p, d, change={"manifest.sig": lambda b: b"0" * 64}),
+            "signature",
+            "manifest.sig does not match",
+        ),
+        (
+            lambda p, d: rewrite(p, d, drop={"manifest.sig"}),
+            "signature",
+            "manifest.sig is missing.",
+        ),
+        (
+            lambda p, d: rewrite(p, d, drop={"entities/comments.jsonl"}),
+            "entries",
+            "entities/comments.jsonl is missing.",
+        ),
+        (
+            lambda p, d: rewrite(p, d, drop={"manifest.json"}),
+            "manifest",
+            "manifest.json is missing.",
+        ),
+        (
+            lambda p, d: rewrite(p, d, add=[("notes/extra.txt", b"hello")]),
+            "entries",
+            "notes/extra.txt is not listed in the manifest (an extra entry).",
+        ),
+    ],
+    ids=[
+        "flipped-entity-byte",
+        "edited-manifest",
+        "wrong-signature",
+        "no-signature",
+        "removed-entity",
+        "no-manifest",
+        "extra-entry",
+    ],
+)
+def test_tampering_is_detected_by_name(backup_zip, tmp_path, tamper, check, detail):
+    path, _, _ = backup_zip
+    bad = tamper(path, tmp_path / "bad.zip")
+    result = archive.verify_file(str(bad), secret_key=settings.SECRET_KEY)
+    assert not result.ok
+    assert result.failed.name == check
+    assert detail in result.failed.detail
+
+
+def test_a_flipped_byte_in_an_attachment_is_named(backup_zip, tmp_path):
+    path, _, _ = backup_zip
+    with zipfile.ZipFile(path) as zf:
+        victim = next(n for n in zf.namelist() if n.startswith("attachments/"))
+    bad = rewrite(path, tmp_path / "bad.zip", change={victim: flip_last_byte})
+    result = archive.verify_file(str(bad), secret_key=settings.SECRET_KEY)
+    assert (result.failed.name, result.failed.detail) == (
+        "entries",
+        f"{victim} does not match its SHA-256 in entities/attachments.jsonl.",
+    )
+
+
+def test_a_removed_attachment_is_named(backup_zip, tmp_path):
+    path, _, _ = backup_zip
+    with zipfile.ZipFile(path) as zf:
+        victim = [n for n in zf.namelist() if n.startswith("attachments/")][-1]
+    bad = rewrite(path, tmp_path / "bad.zip", drop={victim})
+    result = archive.verify_file(str(bad), secret_key=settings.SECRET_KEY)
+    assert (result.failed.name, result.failed.detail) == ("entries", f"{victim} is missing.")
+
+
+def test_a_flipped_byte_in_the_raw_file_is_caught(backup_zip, tmp_path):
+    path, _, _ = backup_zip
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # somewhere in the middle: an attachment's bytes
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(bytes(data))
+    result = archive.verify_file(str(bad), secret_key=settings.SECRET_KEY)
+    assert not result.ok
+    assert result.failed.name in {"entries", "zip"}
+
+
+def test_not_a_zip_and_truncated(tmp_path, backup_zip):
+    path, _, _ = backup_zip
+    junk = tmp_path / "junk.zip"
+    junk.write_bytes(b"this is not a zip file at all")
+    result = archive.verify_file(str(junk), secret_key=settings.SECRET_KEY)
+    assert result.failed.name == "zip"
+    assert "not a ZIP archive" in result.failed.detail
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    assert archive.verify_file(str(cut), secret_key=settings.SECRET_KEY).failed.name == "zip"
+
+
+def test_without_the_secret_the_signature_is_not_claimed(backup_zip):
+    path, _, _ = backup_zip
+    result = archive.verify_file(str(path), secret_key=None)
+    assert result.ok
+    assert "signature" not in [c.name for c in result.checks]
+
+
+def test_a_key_derived_for_this_purpose_only():
+    assert archive.signing_key("k") != b"k"
+    assert archive.sign(b"x", "k") != archive.sign(b"x", "other")
+
+
+def test_verify_works_on_a_stream_without_django(backup_zip):
+    path, _, _ = backup_zip
+    code = (
+        "import sys; sys.modules['django'] = None\n"  # no Django at all
+        "from backups import archive\n"
+        f"r = archive.verify_file({str(path)!r}, secret_key={settings.SECRET_KEY!r})\n"
+        "print('OK' if r.ok else r.failed)\n"
+    )
+    out = subprocess.run(
+        [__import__("sys").executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+    )
+    assert out.stdout.strip() == "OK", out.stderr
+
+
+def test_an_in_memory_stream_reads_the_same(backup_zip):
+    path, _, _ = backup_zip
+    result = archive.verify(io.BytesIO(path.read_bytes()), secret_key=settings.SECRET_KEY)
+    assert result.ok
+
+
+def test_verify_backup_file_command_prints_the_summary_and_ok(backup_zip):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    path, backup, _ = backup_zip
+    out = StringIO()
+    call_command("verify_backup_file", str(path), stdout=out)
+    text = out.getvalue()
+    assert f"Backup #{backup.pk} of Acme Jira (jira)" in text
+    assert "[passed] manifest.sig valid (made by this service)" in text
+    assert text.rstrip().endswith("OK")
+
+
+def test_verify_backup_file_command_names_the_failed_check(backup_zip, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    path, _, _ = backup_zip
+    bad = rewrite(path, tmp_path / "bad.zip", change={"entities/issues.jsonl": flip_last_byte})
+    with pytest.raises(CommandError) as failed:
+        call_command("verify_backup_file", str(bad), stdout=io.StringIO())
+    assert str(failed.value) == (
+        "NOT OK: Every entry's SHA-256 as in the manifest; none missing, none extra: "
+        "entities/issues.jsonl does not match its SHA-256 in the manifest."
+    )

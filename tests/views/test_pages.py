@@ -1,0 +1,252 @@
+"""The server-rendered pages as each demo user sees them: login, home, Backup and restore.
+
+Expected counts come from the database (queries independent of content_summary), never
+from numbers written here, so the page is checked against what is really stored.
+"""
+
+import html
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db.models import Sum
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+
+from backups.models import (
+    JiraAttachment,
+    JiraComment,
+    JiraIssue,
+    JiraProject,
+    Page,
+    PageAttachment,
+    PageComment,
+    Space,
+)
+
+pytestmark = pytest.mark.django_db
+
+ORG_URL = "/orgs/{}/backup-and-restore/"
+
+
+def text(fragment: str | bytes) -> str:
+    """What a person reads: tags removed, entities decoded, whitespace collapsed."""
+    if isinstance(fragment, bytes):
+        fragment = fragment.decode()
+    fragment = re.sub(r"<(script|style)\b.*?</\1>", " ", fragment, flags=re.S)
+    fragment = re.sub(r"<[^>]+>", " ", fragment)
+    return re.sub(r"\s+", " ", html.unescape(fragment)).strip()
+
+
+def row_text(page: bytes, product_name: str) -> str:
+    """The text of the table row that names `product_name`."""
+    rows = re.findall(r"<tr\b.*?</tr>", page.decode(), flags=re.S)
+    matching = [text(r) for r in rows if f">{html.escape(product_name)}<" in r]
+    assert len(matching) == 1, f"expected one row for {product_name!r}, found {len(matching)}"
+    return matching[0]
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def size(n: int) -> str:
+    return text(filesizeformat(n))
+
+
+def states(by_state: dict[str, int], personal: int = 0) -> str:
+    parts = [f"{personal} personal"] if personal else []
+    if by_state.get("archived"):
+        parts.append(f"{by_state['archived']} archived")
+    if by_state.get("trashed"):
+        parts.append(f"{by_state['trashed']} in trash")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def count_by_state(queryset) -> dict[str, int]:
+    result: dict[str, int] = {}
+    for state in queryset.values_list("state", flat=True):
+        result[state] = result.get(state, 0) + 1
+    return result
+
+
+def expected_jira_counts(product) -> str:
+    by_state = count_by_state(JiraProject.objects.filter(product=product))
+    attachments = JiraAttachment.objects.filter(product=product)
+    projects = sum(by_state.values())
+    assert projects and by_state.get("archived") and by_state.get("trashed"), "demo data changed"
+    return " · ".join(
+        [
+            plural(projects, "project") + states(by_state),
+            plural(JiraIssue.objects.filter(product=product).count(), "issue"),
+            plural(JiraComment.objects.filter(issue__product=product).count(), "comment"),
+            plural(attachments.count(), "attachment")
+            + f" ({size(attachments.aggregate(s=Sum('size'))['s'] or 0)})",
+        ]
+    )
+
+
+def expected_confluence_counts(product) -> str:
+    spaces = Space.objects.filter(product=product)
+    by_state = count_by_state(spaces)
+    personal = spaces.filter(kind=Space.Kind.PERSONAL).count()
+    attachments = PageAttachment.objects.filter(product=product)
+    assert personal and by_state.get("archived"), "demo data changed"
+    return " · ".join(
+        [
+            plural(spaces.count(), "space") + states(by_state, personal),
+            plural(Page.objects.filter(space__product=product).count(), "page"),
+            plural(PageComment.objects.filter(page__space__product=product).count(), "comment"),
+            plural(attachments.count(), "attachment")
+            + f" ({size(attachments.aggregate(s=Sum('size'))['s'] or 0)})",
+        ]
+    )
+
+
+# --- Login and logout --------------------------------------------------------------------
+
+
+def test_login_page_shows_a_form(client):
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    page = text(response.content)
+    assert "Log in" in page
+    assert "Username" in page and "Password" in page
+
+
+def test_login_with_the_right_password_lands_on_home(client, demo):
+    response = client.post(
+        reverse("login"), {"username": "alice", "password": demo.password}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == reverse("home")
+    page = text(response.content)
+    assert "Your organizations" in page
+    assert "Acme" in page
+    assert "alice" in page and "Log out" in page
+
+
+def test_login_with_a_wrong_password_shows_an_error(client, demo):
+    response = client.post(reverse("login"), {"username": "alice", "password": "wrong"})
+    assert response.status_code == 200
+    assert "Please enter a correct username and password" in text(response.content)
+    assert not response.wsgi_request.user.is_authenticated
+
+
+def test_log_out_is_a_post_form_and_logs_out(client, demo):
+    client.force_login(demo.alice)
+    home = client.get(reverse("home")).content.decode()
+    assert re.search(r'<form method="post" action="/accounts/logout/"', home)
+    response = client.post(reverse("logout"), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("login")
+    assert "Log out" not in text(response.content)
+    assert client.get(reverse("home")).status_code == 302
+
+
+# --- Home --------------------------------------------------------------------------------
+
+
+def test_home_lists_the_users_organizations_with_role_and_enrolment(client, demo):
+    client.force_login(demo.alice)
+    response = client.get(reverse("home"))
+    page = text(response.content)
+    assert "Acme Org admin Enrolled Backup and restore" in page
+    assert "Globex" not in page
+    assert f'href="{ORG_URL.format("acme")}"' in response.content.decode()
+
+
+def test_home_shows_early_access_and_member_roles(client, demo):
+    client.force_login(demo.carol)
+    assert "Globex Org admin Early access" in text(client.get(reverse("home")).content)
+    client.force_login(demo.bob)
+    assert "Acme Member Enrolled" in text(client.get(reverse("home")).content)
+
+
+def test_home_without_an_organization_shows_an_empty_state(client, db):
+    user = get_user_model().objects.create_user("loner", password="x-loner-password")
+    client.force_login(user)
+    page = text(client.get(reverse("home")).content)
+    assert "You are not a member of any organization yet." in page
+
+
+def test_anonymous_is_sent_to_login(client, demo):
+    for url in (reverse("home"), ORG_URL.format("acme")):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"] == f"{reverse('login')}?next={url}"
+    page = text(client.get(ORG_URL.format("acme"), follow=True).content)
+    assert "Log in" in page and "Acme Jira" not in page
+
+
+# --- Backup and restore page -------------------------------------------------------------
+
+
+def test_org_admin_sees_products_with_their_content_counts(client, demo):
+    client.force_login(demo.alice)
+    response = client.get(ORG_URL.format("acme"))
+    assert response.status_code == 200
+    page = text(response.content)
+    assert "Backup and restore" in page and "Acme" in page
+    assert "<h1>Backup and restore</h1>" in response.content.decode()
+
+    jira = row_text(response.content, "Acme Jira")
+    assert jira == f"Acme Jira Jira {demo.jira.url} {expected_jira_counts(demo.jira)}"
+    confluence = row_text(response.content, "Acme Confluence")
+    assert confluence == (
+        f"Acme Confluence Confluence {demo.confluence.url} "
+        f"{expected_confluence_counts(demo.confluence)}"
+    )
+
+
+def test_empty_products_say_empty(client, demo):
+    client.force_login(demo.alice)
+    response = client.get(ORG_URL.format("acme"))
+    for product in (demo.jira_sandbox, demo.confluence_sandbox):
+        assert row_text(response.content, product.name).endswith(" Empty")
+    assert not row_text(response.content, "Acme Jira").endswith("Empty")
+
+
+def test_org_page_shows_only_this_organizations_products(client, demo):
+    client.force_login(demo.alice)
+    page = text(client.get(ORG_URL.format("acme")).content)
+    assert "Globex Jira" not in page
+
+
+def test_org_page_has_the_sections_to_come(client, demo):
+    client.force_login(demo.alice)
+    page = text(client.get(ORG_URL.format("acme")).content)
+    for heading in ("Products", "Backup policies", "Backups", "Restores"):
+        assert heading in page
+    assert "once a week" in page and "14 days" in page
+
+
+def test_plain_member_is_told_only_org_admins_manage_backups(client, demo):
+    client.force_login(demo.bob)
+    response = client.get(ORG_URL.format("acme"))
+    assert response.status_code == 403
+    page = text(response.content)
+    assert "Only org admins of Acme manage backups." in page
+    assert "Acme Jira" not in page
+
+
+def test_not_enrolled_org_admin_sees_early_access(client, demo):
+    client.force_login(demo.carol)
+    response = client.get(ORG_URL.format("globex"))
+    assert response.status_code == 403
+    page = text(response.content)
+    assert "Backup and restore is in early access" in page
+    assert "contact your account representative" in page
+    assert "Globex Jira" not in page
+
+
+@pytest.mark.parametrize(
+    ("username", "slug"),
+    [("alice", "globex"), ("carol", "acme"), ("bob", "globex"), ("alice", "no-such-org")],
+)
+def test_another_or_missing_organization_is_not_found(client, demo, username, slug):
+    client.force_login(getattr(demo, username))
+    response = client.get(ORG_URL.format(slug))
+    assert response.status_code == 404
+    page = text(response.content)
+    assert "Page not found" in page
+    assert "Acme Jira" not in page and "Globex Jira" not in page
+    assert "early access" not in page and "Only org admins" not in page
