@@ -8,7 +8,16 @@ from dataclasses import dataclass
 
 from django.http import Http404
 
-from backups.models import Backup, BackupPolicy, Membership, Organization, Product
+from backups.models import (
+    Backup,
+    BackupPolicy,
+    Membership,
+    Organization,
+    Product,
+    ProductAccess,
+    Restore,
+    Upload,
+)
 
 
 @dataclass(frozen=True)
@@ -79,3 +88,37 @@ def access_backup(org_access: OrgAccess, backup_id: int) -> Backup:
         )
     except Backup.DoesNotExist:
         raise Http404("Backup not found")
+
+
+def access_restore(org_access: OrgAccess, restore_id: int) -> Restore:
+    """A restore into one of the organization's products (R1); 404 otherwise."""
+    if not org_access.can_manage_backups:
+        raise Http404("Restore not found")
+    try:
+        return Restore.objects.select_related("destination", "backup", "created_by").get(
+            pk=restore_id, destination__organization=org_access.organization
+        )
+    except Restore.DoesNotExist:
+        raise Http404("Restore not found")
+
+
+def access_product_access(org_access: OrgAccess, access_id: int) -> ProductAccess:
+    """A group's access to one of the organization's products (R7); 404 otherwise."""
+    if not org_access.can_manage_backups:
+        raise Http404("Product access not found")
+    try:
+        return ProductAccess.objects.select_related("group", "product__organization").get(
+            pk=access_id, product__organization=org_access.organization
+        )
+    except ProductAccess.DoesNotExist:
+        raise Http404("Product access not found")
+
+
+def access_upload(org_access: OrgAccess, upload_id: int) -> Upload:
+    """An uploaded backup file of the organization (R9); 404 otherwise."""
+    if not org_access.can_manage_backups:
+        raise Http404("Upload not found")
+    try:
+        return Upload.objects.get(pk=upload_id, organization=org_access.organization)
+    except Upload.DoesNotExist:
+        raise Http404("Upload not found")

@@ -14,6 +14,7 @@ from django.utils.translation import ngettext
 from backups.models import (
     AuditEvent,
     Backup,
+    BackupFile,
     BackupPolicy,
     JiraAttachment,
     JiraComment,
@@ -27,10 +28,13 @@ from backups.models import (
     PageComment,
     Product,
     ProductAccess,
+    Restore,
     Space,
 )
 from backups.services.backups import backup_expire, backup_fail
 from backups.services.organizations import organization_set_enrolled
+from backups.services.restores import restore_fail
+from backups.storage import StorageError
 
 # --- Organizations: organization, membership, group --------------------------------------
 
@@ -351,10 +355,12 @@ class BackupAdmin(admin.ModelAdmin):
     @admin.action(description="Expire now (delete the stored data)")
     def expire_now(self, request, queryset):
         now = timezone.now()
-        done = sum(
-            backup_expire(backup=b, now=now, actor=request.user, force=True)
-            for b in queryset.select_related("product__organization")
-        )
+        done = 0
+        for b in queryset.select_related("product__organization"):
+            try:
+                done += backup_expire(backup=b, now=now, actor=request.user, force=True)
+            except StorageError as exc:
+                self.message_user(request, f"{b}: not expired: {exc}", messages.ERROR)
         skipped = queryset.count() - done
         self.message_user(
             request,
@@ -376,5 +382,71 @@ class BackupAdmin(admin.ModelAdmin):
         self.message_user(
             request,
             f"{done} backup(s) marked failed.{note}",
+            messages.SUCCESS if done else messages.WARNING,
+        )
+
+
+@admin.register(BackupFile)
+class BackupFileAdmin(admin.ModelAdmin):
+    """Read only: files are made and counted by the services (D1-D3)."""
+
+    list_display = ["backup", "status", "human_size", "downloads_used", "created_at", "ready_at"]
+    list_filter = ["status"]
+    search_fields = ["backup__product__name", "sha256"]
+    list_select_related = ["backup__product"]
+    readonly_fields = [f.name for f in BackupFile._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="size", ordering="size")
+    def human_size(self, obj):
+        return filesizeformat(obj.size) if obj.size else "—"
+
+
+# --- Restores -----------------------------------------------------------------------------------
+
+
+@admin.register(Restore)
+class RestoreAdmin(admin.ModelAdmin):
+    """Status fields are read only: a restore changes state only through the services (R8)."""
+
+    list_display = [
+        "id",
+        "destination",
+        "source_product_name",
+        "source_backup_id",
+        "status",
+        "started_at",
+        "completed_at",
+        "created_by",
+    ]
+    list_filter = ["status", "destination__kind", "destination__organization"]
+    search_fields = ["destination__name", "source_product_name", "failure_reason"]
+    list_select_related = ["destination", "created_by"]
+    date_hierarchy = "started_at"
+    actions = ["mark_failed"]
+    readonly_fields = [f.name for f in Restore._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Mark failed (a stuck restore)")
+    def mark_failed(self, request, queryset):
+        reason = f"Marked failed by staff ({request.user.get_username()})."
+        done = sum(
+            restore_fail(restore_id=r.pk, reason=reason, actor=request.user) for r in queryset
+        )
+        skipped = queryset.count() - done
+        note = f" {skipped} skipped: only IN_PROGRESS restores can fail." if skipped else ""
+        self.message_user(
+            request,
+            f"{done} restore(s) marked failed.{note}",
             messages.SUCCESS if done else messages.WARNING,
         )

@@ -186,8 +186,33 @@ def archive_entries(
         with open_object(manifest["entities"]["attachments"]["file"]) as rows:
             for line in rows:
                 row = json.loads(line)
-                path = row["path"]
-                yield Entry(path, row["size"], lambda path=path: read_chunks(open_object(path)))
+                path, sha, size = row["path"], row["sha256"], row["size"]
+                yield Entry(
+                    path,
+                    size,
+                    lambda path=path, sha=sha, size=size: _verified(
+                        read_chunks(open_object(path)), path, sha, size
+                    ),
+                )
+
+
+class ChecksumMismatch(Exception):
+    """A stored object is not what its row says: the file must not be made."""
+
+
+def _verified(chunks: Iterable[bytes], path: str, sha256: str, size: int) -> Iterator[bytes]:
+    # On S3 attachments are copied server-side, unhashed; the file is where they are proven.
+    digest = hashlib.sha256()
+    n = 0
+    for chunk in chunks:
+        digest.update(chunk)
+        n += len(chunk)
+        yield chunk
+    if digest.hexdigest() != sha256 or n != size:
+        raise ChecksumMismatch(
+            f"{path} in the stored backup does not match its SHA-256 and size "
+            f"({size} bytes expected, {n} read): the backup is damaged."
+        )
 
 
 # --- reader and checks -------------------------------------------------------------------------

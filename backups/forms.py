@@ -77,3 +77,29 @@ class PolicyEditForm(PolicyOptionsForm):
             self.fields[
                 "include_personal_spaces"
             ].help_text = "Users' personal spaces are backed up too."
+
+
+# --- Restore wizard ------------------------------------------------------------------------
+
+
+def _flag(value: str) -> bool:
+    return value == "1"
+
+
+class RestoreChoiceForm(forms.Form):
+    """The restore wizard's state: from the URL on each step (GET), from the Restore button
+    (POST). Every field is optional here; each step asks for what it needs.
+
+    The source is `backup` (a backup in the service's storage). An uploaded backup file will
+    be a second kind of source, `upload` (issue #6), beside it.
+    """
+
+    FLAG = [("1", "Yes"), ("0", "No")]
+
+    product = forms.IntegerField(required=False, min_value=1)
+    backup = forms.IntegerField(required=False, min_value=1)
+    attachments = forms.TypedChoiceField(
+        choices=FLAG, coerce=_flag, required=False, empty_value=None
+    )
+    groups = forms.TypedChoiceField(choices=FLAG, coerce=_flag, required=False, empty_value=None)
+    destination = forms.IntegerField(required=False, min_value=1)

@@ -250,6 +250,20 @@ def restore_source_allowed(*, source: RestoreSource, now: datetime) -> Decision:
     return ALLOWED
 
 
+def restore_once_a_week(*, last_restore_started_at: datetime | None, now: datetime) -> Decision:
+    """R5: a backup is restored at most once in 7 days (failed restores do not count)."""
+    if last_restore_started_at is None:
+        return ALLOWED
+    next_at = last_restore_started_at + RESTORE_INTERVAL
+    if now < next_at:
+        return refuse(
+            f"This backup was restored on {format_when(last_restore_started_at)}; a backup can "
+            f"be restored once in 7 days. It can be restored again after {format_when(next_at)}.",
+            not_before=next_at,
+        )
+    return ALLOWED
+
+
 def restore_allowed(
     *,
     source: RestoreSource,
@@ -261,15 +275,9 @@ def restore_allowed(
     decision = restore_source_allowed(source=source, now=now)
     if not decision:
         return decision
-    if last_restore_started_at is not None:
-        next_at = last_restore_started_at + RESTORE_INTERVAL
-        if now < next_at:
-            return refuse(
-                f"This backup was restored on {format_when(last_restore_started_at)}; a backup "
-                f"can be restored once in 7 days. It can be restored again after "
-                f"{format_when(next_at)}.",
-                not_before=next_at,
-            )
+    decision = restore_once_a_week(last_restore_started_at=last_restore_started_at, now=now)
+    if not decision:
+        return decision
     if destination.organization_id != source.organization_id:
         return refuse("A backup can only be restored into a product of its own organization.")
     if destination.kind != source.kind:

@@ -3,6 +3,7 @@
 from backups.services.backup_engine import backup_run
 from backups.services.files import backup_file_generate
 from backups.services.restores import restore_run
+from backups.services.uploads import upload_validate
 
 
 def run_backup(backup_id: int):
@@ -15,3 +16,7 @@ def generate_backup_file(file_id: int):
 
 def run_restore(restore_id: int):
     return restore_run(restore_id=restore_id)
+
+
+def validate_upload(upload_id: int):
+    return upload_validate(upload_id=upload_id)

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from backups.views import backups, files, pages, policies
+from backups.views import backups, files, pages, policies, restore_wizard, restores
 
 ORG = "orgs/<slug:org_slug>/backup-and-restore/"
 
@@ -23,4 +23,33 @@ urlpatterns = [
     path(ORG + "backups/<int:backup_id>/file/", files.generate_file, name="backup_file_generate"),
     path(ORG + "backups/<int:backup_id>/download/", files.download_file, name="backup_download"),
     path("downloads/<str:token>/", files.download_link, name="download"),
+    # Restores (R1-R8): the wizard (GET steps, one POST), the table, a restore, product access.
+    path(ORG + "restores/new/", restore_wizard.restore_new, name="restore_new"),
+    path(ORG + "restores/new/backup/", restore_wizard.restore_backup, name="restore_backup"),
+    path(ORG + "restores/new/options/", restore_wizard.restore_options, name="restore_options"),
+    path(
+        ORG + "restores/new/destination/",
+        restore_wizard.restore_destination,
+        name="restore_destination",
+    ),
+    path(ORG + "restores/new/review/", restore_wizard.restore_review, name="restore_review"),
+    path(ORG + "restores/new/start/", restore_wizard.restore_start, name="restore_start"),
+    path(ORG + "restores/table/", restores.restores_table, name="restores_table"),
+    path(ORG + "restores/<int:restore_id>/", restores.restore_detail, name="restore_detail"),
+    path(
+        ORG + "restores/<int:restore_id>/progress/",
+        restores.restore_detail_fragment,
+        name="restore_detail_fragment",
+    ),
+    path(ORG + "product-access/", restores.product_access_review, name="product_access_review"),
+    path(
+        ORG + "product-access/<int:access_id>/approve/",
+        restores.product_access_approve,
+        name="product_access_approve",
+    ),
+    path(
+        ORG + "product-access/<int:access_id>/deny/",
+        restores.product_access_deny,
+        name="product_access_deny",
+    ),
 ]

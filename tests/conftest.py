@@ -5,6 +5,8 @@ from django.contrib.auth import get_user_model
 
 from backups.models import Membership, Organization, Product
 from backups.services.demo import DEMO_PASSWORD, seed_demo
+from tests.components import need_s3
+from tests.s3.rclone import RcloneS3, use_s3
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +32,35 @@ def isolated_storage(settings, tmp_path):
         }
     }
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """One `rclone serve s3` for the session (tests/s3/rclone.py); stopped at the end."""
+    server = RcloneS3(need_s3(), tmp_path_factory.mktemp("s3"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_storage(s3_server, isolated_storage, settings):
+    """STORAGES["default"] and ["backups"] on their own two buckets of the S3 server.
+
+    Request it (or storage_backend) before `demo`, so that the demo's files go to S3.
+    """
+    yield from use_s3(s3_server, settings)
+
+
+@pytest.fixture(params=["filesystem", "s3"])
+def storage_backend(request, isolated_storage):
+    """Run the test on folders, then on S3 buckets: the value is "filesystem" or "s3".
+
+    Request it before `demo`, so that the demo's files go to the storage under test.
+    """
+    if request.param == "s3":
+        request.getfixturevalue("s3_storage")
+    return request.param
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ from django.urls import reverse
 
 from backups.models import AuditEvent, JiraIssue, JiraProject, Organization, Product
 from backups.services.audit import record_event
+from backups.services.files import backup_file_request
+from backups.services.restores import restore_request
 from tests.services.helpers import run_backup_of
 
 BACKUPS_MODELS = [m for m in admin.site._registry if m._meta.app_label == "backups"]
@@ -44,6 +46,8 @@ def test_every_backups_model_is_registered():
         "AuditEvent",
         "BackupPolicy",
         "Backup",
+        "BackupFile",
+        "Restore",
     }
 
 
@@ -52,7 +56,9 @@ def test_every_backups_model_is_registered():
 )
 def test_changelist_and_change_page_answer_200(staff_client, demo, model):
     record_event(action="test.event", actor=demo.staff, organization=demo.acme, target="x")
-    run_backup_of(demo.jira, demo.alice)
+    backup = run_backup_of(demo.jira, demo.alice)
+    backup_file_request(backup=backup, actor=demo.alice)
+    restore_request(backup=backup, destination=demo.jira_sandbox, actor=demo.alice)
 
     response = staff_client.get(admin_url(model, "changelist"))
     assert response.status_code == 200
@@ -272,3 +278,18 @@ def test_backup_status_cannot_be_edited_in_admin(staff_client, demo):
     staff_client.post(admin_url(Backup, "change", backup.pk), {"status": "FAILED"})
     backup.refresh_from_db()
     assert backup.status == Backup.Status.COMPLETE
+
+
+def test_mark_failed_action_on_a_stuck_restore(staff_client, demo):
+    from backups.models import Restore
+
+    backup = run_backup_of(demo.jira, demo.alice)
+    stuck = restore_request(backup=backup, destination=demo.jira_sandbox, actor=demo.alice)
+    response = staff_client.post(
+        admin_url(Restore, "changelist"),
+        {"action": "mark_failed", "_selected_action": [stuck.pk]},
+        follow=True,
+    )
+    assert "1 restore(s) marked failed." in response.content.decode()
+    stuck.refresh_from_db()
+    assert (stuck.status, stuck.failure_reason) == ("FAILED", "Marked failed by staff (staff).")

@@ -43,7 +43,10 @@ def test_e1_expire_backups_at_14_days_minus_and_plus_a_second(demo):
     deadline = backup.started_at + timedelta(days=14)
 
     with time_machine.travel(deadline - timedelta(seconds=1), tick=False):
-        assert run("expire_backups").strip() == "0 backup(s) expired."
+        assert run("expire_backups").splitlines() == [
+            "0 backup(s) expired.",
+            "0 upload(s) deleted.",
+        ]
     backup.refresh_from_db()
     assert backup.status == Backup.Status.COMPLETE
     assert storage.list_prefix(backup.storage_prefix) == objects
@@ -58,7 +61,7 @@ def test_e1_expire_backups_at_14_days_minus_and_plus_a_second(demo):
         out = run("expire_backups")
         assert f"expired backup #{backup.pk} of Acme Jira (Acme)" in out
         assert "1 backup(s) expired." in out
-        assert run("expire_backups").strip() == "0 backup(s) expired."  # twice is safe
+        assert run("expire_backups").splitlines()[0] == "0 backup(s) expired."  # twice is safe
 
     backup.refresh_from_db()
     assert backup.status == Backup.Status.EXPIRED
@@ -98,7 +101,7 @@ def test_e1_two_copies_at_once_expire_each_backup_once(demo):
             t.join()
 
     # Both saw the backup as due; exactly one flipped it and deleted its data.
-    assert sorted(o.splitlines()[-1] for o in outputs) == [
+    assert sorted(o.splitlines()[-2] for o in outputs) == [
         "0 backup(s) expired.",
         "1 backup(s) expired.",
     ]
@@ -127,3 +130,46 @@ def test_e3_fail_stale_jobs(demo, backups_root):
     assert storage.list_prefix(backup.storage_prefix) == []
     # E3: the product is not blocked: a new backup can start at once.
     assert backup_request(product=demo.jira, actor=demo.alice).status == Backup.Status.IN_PROGRESS
+
+
+def test_e3_a_stale_restore_fails_and_its_files_are_removed(demo, isolated_storage):
+    from django.core.cache import cache
+
+    from backups.models import Restore
+    from backups.services.restores import files_folder, live_progress_key, restore_request
+
+    backup = run_backup_of(demo.jira, demo.alice)
+    restore = restore_request(backup=backup, destination=demo.jira_sandbox, actor=demo.alice)
+    # A worker that died mid-restore: its transaction rolled back, but files it wrote stay.
+    leftover = isolated_storage / "media" / files_folder(restore) / "abc" / "x.png"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"partial")
+    start = restore.heartbeat_at
+
+    # Progress reported recently (in the cache) keeps it alive past the row's heartbeat.
+    with time_machine.travel(start + timedelta(minutes=40)):
+        cache.set(
+            live_progress_key(restore.pk),
+            {"items_done": 5, "heartbeat_at": timezone.now().isoformat()},
+        )
+        assert "0 stale job(s)" in run("fail_stale_jobs", "--stale-after", "1800")
+    with time_machine.travel(start + timedelta(minutes=75)):
+        out = run("fail_stale_jobs", "--stale-after", "1800")
+    assert f"failed restore #{restore.pk} into Acme Jira sandbox" in out
+    restore.refresh_from_db()
+    assert restore.status == Restore.Status.FAILED
+    assert restore.failure_reason.startswith("The worker stopped")
+    assert not leftover.exists()
+
+
+def test_e3_a_stale_file_generation_fails(demo):
+    from backups.models import BackupFile
+    from backups.services.files import backup_file_request
+
+    backup = run_backup_of(demo.jira, demo.alice)
+    backup_file = backup_file_request(backup=backup, actor=demo.alice)
+    with time_machine.travel(backup_file.heartbeat_at + timedelta(minutes=31)):
+        out = run("fail_stale_jobs", "--stale-after", "1800")
+    assert f"failed the file of backup #{backup.pk}" in out
+    backup_file.refresh_from_db()
+    assert backup_file.status == BackupFile.Status.FAILED

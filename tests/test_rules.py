@@ -145,3 +145,189 @@ def test_b6_limit_refusal_comes_after_the_wait():
 )
 def test_human_bytes(n, text):
     assert rules.human_bytes(n) == text
+
+
+# --- D1-D5: backup files and downloads ---------------------------------------------------------
+
+TAKEN = NOW - timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    "status, started, size, reason",
+    [
+        ("COMPLETE", TAKEN, 10, None),
+        ("INCOMPLETE", TAKEN, 10, None),
+        ("IN_PROGRESS", TAKEN, 10, "The backup is still running."),
+        ("FAILED", TAKEN, 10, "The backup failed: it has no data to use."),
+        (
+            "EXPIRED",
+            TAKEN,
+            10,
+            "The backup expired on 8 Dec 2026, 14:05 UTC (14 days after it was taken); "
+            "its stored data was deleted.",
+        ),
+        # Not yet marked EXPIRED by cron, but past 14 days: the same answer, to the second.
+        ("COMPLETE", NOW - timedelta(days=14), 10, "The backup expired on 25 Nov 2026, 14:05 UTC"),
+        ("COMPLETE", NOW - timedelta(days=14) + timedelta(seconds=1), 10, None),
+        (
+            "COMPLETE",
+            TAKEN,
+            51 * GB,
+            "This backup is 51 GB; a backup file can be at most 50 GB (the local download "
+            "limit), so it can only be restored from the service's storage.",
+        ),
+    ],
+)
+def test_d1_d2_backup_file_allowed(status, started, size, reason):
+    d = rules.backup_file_allowed(
+        status=status, started_at=started, total_bytes=size, limit=50 * GB, now=NOW
+    )
+    assert d.allowed is (reason is None)
+    assert d.reason.startswith(reason or "")
+
+
+@pytest.mark.parametrize(
+    "file_status, used, reason",
+    [
+        ("READY", 0, None),
+        ("READY", 2, None),
+        (
+            "READY",
+            3,
+            "This backup has been downloaded 3 times, the most allowed. Run a new backup to "
+            "download its file.",
+        ),
+        ("GENERATING", 0, "The backup file is not ready yet."),
+    ],
+)
+def test_d3_download_allowed(file_status, used, reason):
+    d = rules.download_allowed(
+        file_status=file_status, downloads_used=used, status="COMPLETE", started_at=TAKEN, now=NOW
+    )
+    assert (d.allowed, d.reason) == (reason is None, reason or "")
+
+
+# --- R1-R6: restores ------------------------------------------------------------------------------
+
+
+def source(**kw):
+    args = {
+        "backup_id": 1,
+        "status": "COMPLETE",
+        "kind": "jira",
+        "organization_id": 7,
+        "taken_at": TAKEN,
+        "from_file": False,
+    }
+    args.update(kw)
+    return rules.RestoreSource(**args)
+
+
+def destination(**kw):
+    args = {
+        "product_name": "ACME Jira sandbox",
+        "kind": "jira",
+        "organization_id": 7,
+        "activity": ProductActivity(),
+        "containers_by_state": {},
+        "items": 0,
+    }
+    args.update(kw)
+    return rules.RestoreDestination(**args)
+
+
+def restore_decision(src=None, dst=None, last=None, now=NOW):
+    return rules.restore_allowed(
+        source=src or source(),
+        destination=dst or destination(),
+        last_restore_started_at=last,
+        now=now,
+    )
+
+
+@pytest.mark.parametrize(
+    "src, dst, last, reason",
+    [
+        (source(), destination(), None, None),
+        (source(status="INCOMPLETE"), destination(), None, None),
+        (source(status="FAILED"), destination(), None, "A failed backup cannot be restored."),
+        (source(status="IN_PROGRESS"), destination(), None, "The backup is still running"),
+        (source(status="EXPIRED"), destination(), None, "The backup expired on"),
+        # R3: from storage until 14 days after it was taken, to the second.
+        (source(taken_at=NOW - timedelta(days=14)), destination(), None, "The backup expired on"),
+        (source(taken_at=NOW - timedelta(days=14, seconds=-1)), destination(), None, None),
+        # R4: from a file until 60 days after it was taken.
+        (source(taken_at=NOW - timedelta(days=60), from_file=True), destination(), None, None),
+        (
+            source(taken_at=NOW - timedelta(days=60, seconds=1), from_file=True),
+            destination(),
+            None,
+            "The backup was taken more than 60 days ago",
+        ),
+        # R5: once in 7 days, counted from the start of the last restore that did not fail.
+        (
+            source(),
+            destination(),
+            NOW - timedelta(days=7) + timedelta(seconds=1),
+            "This backup was restored on",
+        ),
+        (source(), destination(), NOW - timedelta(days=7), None),
+        # R1: same organization, same kind.
+        (
+            source(),
+            destination(organization_id=8),
+            None,
+            "A backup can only be restored into a product of its own organization.",
+        ),
+        (
+            source(),
+            destination(kind="confluence", product_name="Wiki"),
+            None,
+            "Wiki is a Confluence site; this is a Jira backup.",
+        ),
+        # R6: the destination is idle, and a Jira destination is empty in every state.
+        (
+            source(),
+            destination(activity=ProductActivity(backup_in_progress=True)),
+            None,
+            "A backup of ACME Jira sandbox is in progress",
+        ),
+        (
+            source(),
+            destination(activity=ProductActivity(restore_in_progress=True)),
+            None,
+            "A restore into ACME Jira sandbox is already in progress.",
+        ),
+        (
+            source(),
+            destination(containers_by_state={"active": 1, "archived": 1}, items=14),
+            None,
+            "ACME Jira sandbox has 2 projects (1 archived) and 14 issues. A Jira backup can only "
+            "be restored into an empty Jira site",
+        ),
+        (
+            source(),
+            destination(containers_by_state={"trashed": 1}, items=0),
+            None,
+            "ACME Jira sandbox has 1 project (1 in trash) and 0 issues.",
+        ),
+        # Confluence need not be empty.
+        (
+            source(kind="confluence"),
+            destination(kind="confluence", containers_by_state={"active": 3}, items=9),
+            None,
+            None,
+        ),
+    ],
+)
+def test_restore_rules(src, dst, last, reason):
+    d = restore_decision(src, dst, last)
+    assert d.allowed is (reason is None), d.reason
+    assert d.reason.startswith(reason or "")
+
+
+def test_r5_wait_carries_the_time_it_ends():
+    last = NOW - timedelta(days=2)
+    d = restore_decision(last=last)
+    assert d.not_before == last + timedelta(days=7)
+    assert "It can be restored again after 30 Nov 2026, 14:05 UTC." in d.reason

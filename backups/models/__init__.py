@@ -8,6 +8,7 @@ from .organizations import Membership, Organization, OrgGroup
 from .policies import BackupPolicy
 from .products import Product, ProductAccess
 from .restores import Restore
+from .uploads import Upload
 
 __all__ = [
     "AuditEvent",
@@ -31,4 +32,5 @@ __all__ = [
     "RETENTION",
     "Restore",
     "Space",
+    "Upload",
 ]

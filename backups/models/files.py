@@ -13,6 +13,7 @@ class BackupFile(models.Model):
         GENERATING = "GENERATING", "Generating"
         READY = "READY", "Ready"
         FAILED = "FAILED", "Failed"
+        EXPIRED = "EXPIRED", "Deleted with its backup"  # D5
 
     backup = models.OneToOneField(Backup, on_delete=models.CASCADE, related_name="file")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.GENERATING)
@@ -36,7 +37,7 @@ class BackupFile(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(status__in=["GENERATING", "READY", "FAILED"]),
+                condition=models.Q(status__in=["GENERATING", "READY", "FAILED", "EXPIRED"]),
                 name="backup_file_status_valid",
             ),
             # D3, by the database: whatever the code does, never a fourth download.

@@ -19,6 +19,9 @@ class Restore(models.Model):
     backup = models.ForeignKey(
         Backup, null=True, blank=True, on_delete=models.SET_NULL, related_name="restores"
     )
+    upload = models.ForeignKey(
+        "Upload", null=True, blank=True, on_delete=models.SET_NULL, related_name="restores"
+    )
     source_backup_id = models.BigIntegerField(db_index=True)
     source_product_name = models.CharField(max_length=200)
     source_taken_at = models.DateTimeField()

@@ -24,7 +24,9 @@ from .base import (
     RowSource,
     backup_path,
     batched,
+    datetime_adapter,
     delete_files,
+    insert_rows,
     iso,
     parse_dt,
     store_attachment,
@@ -226,19 +228,14 @@ class ConfluenceData:
                 ["parent"],
             )
 
+        dt = datetime_adapter()
         for batch in batched(source.rows("comments")):
             rows = [r for r in batch if r["page"] in page_ids]
             report.add(report.skipped, "comments", len(batch) - len(rows))
-            PageComment.objects.bulk_create(
-                [
-                    PageComment(
-                        page_id=page_ids[r["page"]],
-                        author=r["author"],
-                        body=r["body"],
-                        created=parse_dt(r["created"]),
-                    )
-                    for r in rows
-                ]
+            insert_rows(
+                PageComment,
+                ["page", "author", "body", "created"],
+                [(page_ids[r["page"]], r["author"], r["body"], dt(r["created"])) for r in rows],
             )
             report.add(report.restored, "comments", len(rows))
 

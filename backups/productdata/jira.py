@@ -7,7 +7,7 @@ It looks up each batch's keys in the destination instead.
 
 from collections.abc import Iterator
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce, Length
 
@@ -23,11 +23,18 @@ from .base import (
     RowSource,
     backup_path,
     batched,
+    counted,
+    datetime_adapter,
+    db_json,
     delete_files,
+    insert_into,
+    insert_rows,
     iso,
     parse_dt,
     store_attachment,
 )
+
+STAGING = "backupsite_restore_comments"
 
 
 class JiraData:
@@ -176,39 +183,28 @@ class JiraData:
         report.add(report.restored, "projects", len(projects))
         project_ids = {pr.key: pr.id for pr in projects}
 
-        for batch in batched(source.rows("issues")):
-            JiraIssue.objects.bulk_create(
-                [
-                    JiraIssue(
-                        product=p,
-                        project_id=project_ids[r["project"]],
-                        key=r["key"],
-                        summary=r["summary"],
-                        description=r["description"],
-                        status=r["status"],
-                        fields=r["fields"],
-                        created=parse_dt(r["created"]),
-                        updated=parse_dt(r["updated"]),
-                    )
-                    for r in batch
-                ]
-            )
-            report.add(report.restored, "issues", len(batch))
+        dt = datetime_adapter()
+        insert_rows(
+            JiraIssue,
+            ["product", "project", "key", "summary", "description", "status", "fields"]
+            + ["created", "updated"],
+            (
+                (
+                    p.id,
+                    project_ids[r["project"]],
+                    r["key"],
+                    r["summary"],
+                    r["description"],
+                    r["status"],
+                    db_json(r["fields"]),
+                    dt(r["created"]),
+                    dt(r["updated"]),
+                )
+                for r in counted(source.rows("issues"), report, "issues")
+            ),
+        )
 
-        for batch in batched(source.rows("comments")):
-            issue_ids = self._issue_ids(r["issue"] for r in batch)
-            JiraComment.objects.bulk_create(
-                [
-                    JiraComment(
-                        issue_id=issue_ids[r["issue"]],
-                        author=r["author"],
-                        body=r["body"],
-                        created=parse_dt(r["created"]),
-                    )
-                    for r in batch
-                ]
-            )
-            report.add(report.restored, "comments", len(batch))
+        self._import_comments(source, report, dt)
 
         for batch in batched(source.rows("attachments")):
             if not options.include_attachments:
@@ -238,6 +234,42 @@ class JiraData:
                 )
             JiraAttachment.objects.bulk_create(objs)
             report.add(report.restored, "attachments", len(objs))
+
+    def _import_comments(self, source: RowSource, report: ImportReport, dt) -> None:
+        """Comments name their issue by key. They go into a staging table first, then into
+        their table with one INSERT … SELECT joined on (product, key): no per-batch lookups
+        and no key -> id map in memory, however many issues there are."""
+        pg = connection.vendor == "postgresql"
+        comments = connection.ops.quote_name(JiraComment._meta.db_table)
+        issues = connection.ops.quote_name(JiraIssue._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {STAGING} (seq bigint, issue_key varchar(40), "
+                f"author varchar(200), body text, created {'timestamptz' if pg else 'text'})"
+            )
+        staged = 0
+
+        def rows():
+            nonlocal staged
+            for r in counted(source.rows("comments"), report, "comments"):
+                yield (staged, r["issue"], r["author"], r["body"], dt(r["created"]))
+                staged += 1
+
+        insert_into(STAGING, ["seq", "issue_key", "author", "body", "created"], rows())
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {comments} (issue_id, author, body, created) "  # noqa: S608
+                f"SELECT i.id, s.author, s.body, s.created FROM {STAGING} s "
+                f"JOIN {issues} i ON i.product_id = %s AND i.key = s.issue_key ORDER BY s.seq",
+                [self.product.id],
+            )
+            inserted = cursor.rowcount
+            cursor.execute(f"DROP TABLE {STAGING}")
+        if inserted != staged:
+            raise ValueError(
+                f"{staged - inserted} comment(s) of the backup name an issue that is not in it."
+            )
 
     def _issue_ids(self, keys) -> dict[str, int]:
         return dict(

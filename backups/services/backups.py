@@ -9,7 +9,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from backups import rules, storage
-from backups.models import RETENTION, Backup, Membership, Product, Restore
+from backups.models import RETENTION, Backup, BackupFile, Membership, Product, Restore
 from backups.productdata import content_summary
 
 from .audit import record_event
@@ -113,7 +113,12 @@ def backup_fail(*, backup_id: int, reason: str, actor=None) -> bool:
         return False
     backup = Backup.objects.select_related("product__organization", "created_by").get(pk=backup_id)
     if backup.storage_prefix:
-        storage.delete_prefix(backup.storage_prefix)
+        try:
+            storage.delete_prefix(backup.storage_prefix)
+        except storage.StorageError:
+            # Often the very storage that failed the backup: what is left has no manifest, so
+            # it can never pass for a finished backup; the admin still hears of the failure.
+            log.exception("Backup %s failed; its partial objects could not be removed", backup_id)
     record_event(
         action="backup.failed",
         actor=actor,
@@ -128,18 +133,25 @@ def backup_fail(*, backup_id: int, reason: str, actor=None) -> bool:
 def backup_expire(*, backup: Backup, now: datetime, actor=None, force: bool = False) -> bool:
     """COMPLETE/INCOMPLETE -> EXPIRED and delete its data (B7, D5). False if not expirable.
 
-    Without `force`, only a backup taken 14 days ago or more expires. The conditional update
-    makes two runs at once safe: exactly one of them flips the row and deletes the data.
+    Without `force`, only a backup taken 14 days ago or more expires. The data goes first,
+    then the status: if the storage fails (StorageError), the backup stays as it was and the
+    next run tries again, so no EXPIRED record ever leaves data behind. Deleting twice is
+    harmless, and the conditional update makes two runs at once record it exactly once.
     """
     qs = Backup.objects.filter(
         pk=backup.pk, status__in=[Backup.Status.COMPLETE, Backup.Status.INCOMPLETE]
     )
     if not force:
         qs = qs.filter(started_at__lte=now - RETENTION)
-    if not qs.update(status=Backup.Status.EXPIRED, expired_at=now):
+    if not qs.exists():
         return False
     if backup.storage_prefix:
+        # Past 14 days the rules already refuse every use of it, so nothing reads it now.
         storage.delete_prefix(backup.storage_prefix)
+    if not qs.update(status=Backup.Status.EXPIRED, expired_at=now):
+        return False
+    # D5: the backup file went with it (it lives under the same prefix).
+    BackupFile.objects.filter(backup=backup).update(status=BackupFile.Status.EXPIRED)
     record_event(
         action="backup.expired",
         actor=actor,

@@ -103,9 +103,9 @@ def backup_file_generate(*, file_id: int) -> str | None:
         return None
     backup_file = BackupFile.objects.select_related("backup__product__organization").get(pk=file_id)
     backup = backup_file.backup
-    # A failed earlier attempt may have left part of a file under the same name.
-    storage.delete_object(backup_file.storage_name)
     try:
+        # A failed earlier attempt may have left part of a file under the same name.
+        storage.delete_object(backup_file.storage_name)
         with storage.open_object(backup.storage_prefix + archive.MANIFEST_NAME) as f:
             manifest_data = f.read()
         progress = _Progress(file_id)
@@ -118,15 +118,11 @@ def backup_file_generate(*, file_id: int) -> str | None:
             backup_file.storage_name, progress.counting(archive.zip_chunks(entries))
         )
     except _Cancelled:
-        storage.delete_object(backup_file.storage_name)
+        _delete_quietly(backup_file.storage_name)
         return None
     except Exception as exc:
         log.exception("Backup file %s failed", file_id)
-        storage.delete_object(backup_file.storage_name)
-        reason = str(exc) if isinstance(exc, storage.StorageError) else f"{exc}"
-        BackupFile.objects.filter(pk=file_id, status=BackupFile.Status.GENERATING).update(
-            status=BackupFile.Status.FAILED, failure_reason=f"The file could not be made: {reason}"
-        )
+        backup_file_fail(file_id=file_id, reason=str(exc) or exc.__class__.__name__)
         return BackupFile.Status.FAILED
     done = timezone.now()
     changed = BackupFile.objects.filter(pk=file_id, status=BackupFile.Status.GENERATING).update(
@@ -139,7 +135,7 @@ def backup_file_generate(*, file_id: int) -> str | None:
         heartbeat_at=done,
     )
     if not changed:
-        storage.delete_object(backup_file.storage_name)
+        _delete_quietly(backup_file.storage_name)
         return None
     record_event(
         action="backup_file.ready",
@@ -148,6 +144,27 @@ def backup_file_generate(*, file_id: int) -> str | None:
         details={"size": written.size, "sha256": written.sha256},
     )
     return BackupFile.Status.READY
+
+
+def backup_file_fail(*, file_id: int, reason: str) -> bool:
+    """GENERATING -> FAILED, removing the partial file. False if it had already ended."""
+    backup_file = BackupFile.objects.filter(pk=file_id).first()
+    if backup_file is None:
+        return False
+    changed = BackupFile.objects.filter(pk=file_id, status=BackupFile.Status.GENERATING).update(
+        status=BackupFile.Status.FAILED, failure_reason=reason, heartbeat_at=timezone.now()
+    )
+    if changed and backup_file.storage_name:
+        _delete_quietly(backup_file.storage_name)
+    return bool(changed)
+
+
+def _delete_quietly(name: str) -> None:
+    try:
+        storage.delete_object(name)
+    except storage.StorageError:
+        # The storage being down is likely why the job ended; its record says so anyway.
+        log.exception("Could not remove the partial file %s", name)
 
 
 class _Cancelled(Exception):
@@ -249,7 +266,7 @@ def download_link_check(*, token: str, user) -> BackupFile:
     backup_file = (
         BackupFile.objects.select_related("backup__product").filter(pk=data.get("file")).first()
     )
-    if backup_file is None or backup_file.status != BackupFile.Status.READY:
+    if backup_file is None:
         raise LinkRefused("This backup file no longer exists.")
     usable = rules.backup_usable(
         status=backup_file.backup.status,
@@ -258,4 +275,6 @@ def download_link_check(*, token: str, user) -> BackupFile:
     )
     if not usable:
         raise LinkRefused(usable.reason)
+    if backup_file.status != BackupFile.Status.READY:
+        raise LinkRefused("This backup file no longer exists.")
     return backup_file

@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 
+import orjson
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -13,14 +14,15 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from backups import archive, rules, storage
-from backups.models import Backup, Membership, Product, Restore
-from backups.productdata import ImportOptions, content_summary, for_product
+from backups.models import Backup, Membership, Product, Restore, Upload
+from backups.productdata import KINDS, ImportOptions, content_summary, for_product
 
 from .audit import record_event
 from .backups import product_activity
 from .errors import Refused
 from .groups import groups_restore
 from .notifications import notify_restore_finished
+from .uploads import UploadSource, upload_delete, upload_restore_source
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ class StoredBackupSource:
             return
         with storage.open_object(self.prefix + info["file"]) as f:
             for line in f:
-                yield json.loads(line)
+                yield orjson.loads(line)
 
     def open_attachment(self, path: str):
         return storage.open_object(self.prefix + path)
@@ -94,6 +96,27 @@ def restore_decision(
     )
 
 
+def restore_source_decision(*, backup: Backup, now: datetime | None = None) -> rules.Decision:
+    """Can this stored backup be restored at all now (R2, R3), and not restored this week (R5)?"""
+    now = now or timezone.now()
+    decision = rules.restore_source_allowed(source=source_of(backup), now=now)
+    if not decision:
+        return decision
+    return rules.restore_once_a_week(
+        last_restore_started_at=last_restore_started_at(backup.pk), now=now
+    )
+
+
+def restore_destinations(
+    *, source: rules.RestoreSource, organization, now: datetime | None = None
+) -> list[tuple[Product, rules.Decision]]:
+    """The organization's products of the backup's kind, eligible ones first (R1, R6)."""
+    now = now or timezone.now()
+    products = organization.products.filter(kind=source.kind).order_by("name")
+    choices = [(p, restore_decision(source=source, destination=p, now=now)) for p in products]
+    return sorted(choices, key=lambda c: not c[1].allowed)
+
+
 def restore_options(
     *, backup_options: dict, include_attachments: bool, include_users_and_groups: bool
 ):
@@ -106,15 +129,32 @@ def restore_options(
     }
 
 
-def restore_preview(*, backup: Backup, destination: Product) -> dict:
+def restore_preview(
+    *, destination: Product, backup: Backup | None = None, upload: Upload | None = None
+) -> dict:
     """What the review step shows: what will be restored and what skipped (R6)."""
-    counts = {t: e["rows"] for t, e in backup.counts.items()}
-    skipped_spaces: list[str] = []
-    if destination.kind == Product.Kind.CONFLUENCE:
-        source = StoredBackupSource(backup)
-        existing = for_product(destination).space_keys()
-        skipped_spaces = sorted(r["key"] for r in source.rows("spaces") if r["key"] in existing)
-    return {"counts": counts, "skipped_space_keys": skipped_spaces, "missing": backup.missing}
+    source = UploadSource(upload) if upload is not None else StoredBackupSource(backup)
+    try:
+        manifest = source.manifest
+        entities = manifest["entities"]
+        kind = manifest["product"]["kind"]
+        # In the order a person reads them (projects before issues), not the manifest's.
+        order = (*KINDS[kind].content_types, "groups")
+        counts = {t: entities[t]["rows"] for t in order if t in entities}
+        skipped_spaces: list[str] = []
+        if destination.kind == Product.Kind.CONFLUENCE and manifest["product"]["kind"] == (
+            "confluence"
+        ):
+            existing = for_product(destination).space_keys()
+            skipped_spaces = sorted(r["key"] for r in source.rows("spaces") if r["key"] in existing)
+    finally:
+        if isinstance(source, UploadSource):
+            source.close()
+    return {
+        "counts": counts,
+        "skipped_space_keys": skipped_spaces,
+        "missing": manifest["missing"],
+    }
 
 
 # --- request ---------------------------------------------------------------------------------
@@ -122,53 +162,78 @@ def restore_preview(*, backup: Backup, destination: Product) -> dict:
 
 def restore_request(
     *,
-    backup: Backup,
     destination: Product,
     actor,
+    backup: Backup | None = None,
+    upload: Upload | None = None,
     include_attachments: bool = True,
     include_users_and_groups: bool = True,
     now: datetime | None = None,
 ) -> Restore:
-    """Start restoring a stored backup into `destination`, or raise Refused with the reason."""
+    """Start restoring a stored backup, or a validated uploaded file, into `destination`;
+    or raise Refused with the reason. Every rule is checked again here, under locks."""
     now = now or timezone.now()
     try:
         with transaction.atomic():
-            # Lock the destination (serializes restores and backups of it) and the backup.
+            # Lock the destination (serializes restores and backups of it) and the source.
             destination = Product.objects.select_for_update().get(pk=destination.pk)
-            backup = (
-                Backup.objects.select_for_update(of=("self",))
-                .select_related("product")
-                .get(pk=backup.pk)
-            )
-            if not _is_admin(actor, backup.product.organization_id) or not _is_admin(
+            if upload is not None:
+                upload = Upload.objects.select_for_update().get(pk=upload.pk)
+                if upload.status != Upload.Status.VALID:
+                    raise Refused("This uploaded file has not been validated for a restore.")
+                source = upload_restore_source(upload)
+                manifest = upload.manifest
+                fields = {
+                    "upload": upload,
+                    "source_product_name": manifest["product"]["name"],
+                    "source_taken_at": source.taken_at,
+                    "items_total": sum(e["rows"] for e in manifest["entities"].values()),
+                }
+                backup_options = manifest["options"]
+            else:
+                backup = (
+                    Backup.objects.select_for_update(of=("self",))
+                    .select_related("product")
+                    .get(pk=backup.pk)
+                )
+                source = source_of(backup)
+                fields = {
+                    "backup": backup,
+                    "source_product_name": backup.product.name,
+                    "source_taken_at": backup.started_at,
+                    "items_total": sum(e["rows"] for e in backup.counts.values()),
+                }
+                backup_options = backup.options
+            if not _is_admin(actor, source.organization_id) or not _is_admin(
                 actor, destination.organization_id
             ):
                 raise Refused("Only org admins of the backup's organization can restore it.")
-            decision = restore_decision(source=source_of(backup), destination=destination, now=now)
+            decision = restore_decision(source=source, destination=destination, now=now)
             if not decision:
                 raise Refused(decision)
             restore = Restore.objects.create(
-                backup=backup,
-                source_backup_id=backup.pk,
-                source_product_name=backup.product.name,
-                source_taken_at=backup.started_at,
+                source_backup_id=source.backup_id,
                 destination=destination,
                 created_by=actor,
                 options=restore_options(
-                    backup_options=backup.options,
+                    backup_options=backup_options,
                     include_attachments=include_attachments,
                     include_users_and_groups=include_users_and_groups,
                 ),
                 started_at=now,
                 heartbeat_at=now,
-                items_total=sum(e["rows"] for e in backup.counts.values()),
+                **fields,
             )
             record_event(
                 action="restore.started",
                 actor=actor,
                 organization=destination.organization,
                 target=restore,
-                details={"backup": backup.pk, "options": restore.options},
+                details={
+                    "backup": source.backup_id,
+                    "from_file": source.from_file,
+                    "options": restore.options,
+                },
             )
             transaction.on_commit(
                 lambda: async_task(
@@ -218,11 +283,16 @@ def restore_run(*, restore_id: int) -> str | None:
         log.warning("Restore %s is not waiting to run; not running it", restore_id)
         return None
     restore = Restore.objects.select_related(
-        "backup__product", "destination__organization", "created_by"
+        "backup__product", "upload", "destination__organization", "created_by"
     ).get(pk=restore_id)
     progress = _Progress(restore)
+    source = None
     try:
-        source = StoredBackupSource(restore.backup)
+        source = (
+            UploadSource(restore.upload)
+            if restore.upload_id
+            else StoredBackupSource(restore.backup)
+        )
         data = for_product(restore.destination)
         with transaction.atomic():
             report = data.import_content(
@@ -259,7 +329,11 @@ def restore_run(*, restore_id: int) -> str | None:
         return Restore.Status.FAILED
     finally:
         cache.delete(live_progress_key(restore_id))
+        if isinstance(source, UploadSource):
+            source.close()
     restore.refresh_from_db()
+    if restore.upload_id:
+        upload_delete(upload=restore.upload, reason="restored")  # E2
     record_event(
         action="restore.completed",
         organization=restore.destination.organization,

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -10,10 +11,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from backups.access import OrgAccess, access_backup, access_product
-from backups.models import Backup, BackupPolicy, Product
-from backups.rules import Decision, format_when, human_bytes
+from backups.models import Backup, BackupFile, BackupPolicy, Product
+from backups.rules import MAX_DOWNLOADS, Decision, format_when, human_bytes
 from backups.services.backups import backup_decision, backup_request
 from backups.services.errors import Refused
+from backups.services.files import backup_file_decision, download_decision, file_name
 
 from .decorators import org_admin_required
 
@@ -205,6 +207,7 @@ def detail_context(org: OrgAccess, backup: Backup, now: datetime) -> dict:
         }
         for name, entry in backup.counts.items()
     ]
+    file_ctx = file_context(backup, now)
     return {
         "org": org,
         "backup": backup,
@@ -214,7 +217,33 @@ def detail_context(org: OrgAccess, backup: Backup, now: datetime) -> dict:
         "bytes_done": human_bytes(backup.bytes_done),
         "bytes_total": human_bytes(backup.bytes_total),
         "poll_every": POLL_EVERY,
+        # One poll for the whole body: while the backup runs, and while its file is made.
+        "polling": backup.status == Backup.Status.IN_PROGRESS or file_ctx["file_generating"],
+        **file_ctx,
     }
+
+
+def file_context(backup: Backup, now: datetime) -> dict:
+    """The Backup file section (D1-D5): what the file is doing and which button works now."""
+    backup_file = getattr(backup, "file", None)
+    status = backup_file.status if backup_file else None
+    context = {
+        "backup_file": backup_file,
+        "file_generating": status == BackupFile.Status.GENERATING,
+        "max_downloads": MAX_DOWNLOADS,
+        "link_minutes": settings.DOWNLOAD_LINK_MINUTES,
+        "file_name": file_name(backup),
+    }
+    if status in (None, BackupFile.Status.FAILED):
+        context["generate"] = backup_file_decision(backup=backup, now=now)
+    elif status == BackupFile.Status.GENERATING:
+        # The total is the stored backup's size; the ZIP adds a little to it, hence "about".
+        context["file_bytes_done"] = human_bytes(backup_file.bytes_done)
+        context["file_bytes_total"] = human_bytes(backup_file.bytes_total)
+    else:
+        context["download"] = download_decision(backup_file=backup_file, now=now)
+        context["file_size"] = human_bytes(backup_file.size)
+    return context
 
 
 @require_GET
@@ -229,7 +258,7 @@ def backup_detail(request, backup_id: int):
 @require_GET
 @org_admin_required
 def backup_detail_fragment(request, backup_id: int):
-    """The detail body alone, for htmx polling while the backup runs."""
+    """The detail body alone, for htmx polling while the backup runs or its file is made."""
     backup = access_backup(request.org, backup_id)
     return render(
         request,

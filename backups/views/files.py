@@ -2,6 +2,7 @@
 
 import re
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
@@ -11,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from backups import storage
 from backups.access import access_backup
+from backups.rules import MAX_DOWNLOADS
 from backups.services.errors import Refused
 from backups.services.files import (
     LinkRefused,
@@ -65,10 +67,23 @@ def download_link(request, token: str):
     try:
         backup_file = download_link_check(token=token, user=request.user)
     except LinkRefused as exc:
-        return render(request, "backups/download_refused.html", {"reason": str(exc)}, status=403)
+        context = {
+            "reason": str(exc),
+            "link_minutes": settings.DOWNLOAD_LINK_MINUTES,
+            "max_downloads": MAX_DOWNLOADS,
+        }
+        return render(request, "backups/download_refused.html", context, status=403)
     size = backup_file.size
     filename = file_name(backup_file.backup)
-    fileobj = storage.open_object(backup_file.storage_name)
+    try:
+        fileobj = storage.open_object(backup_file.storage_name)
+    except (OSError, storage.StorageError):
+        return render(
+            request,
+            "backups/download_refused.html",
+            {"reason": "The backup file is no longer in storage. Generate it again."},
+            status=410,
+        )
     byte_range = _parse_range(request.headers.get("Range", ""), size)
     if byte_range is None:
         response = FileResponse(fileobj, as_attachment=True, filename=filename)
@@ -102,6 +117,8 @@ def _parse_range(header: str, size: int):
         return None  # several ranges or a form we do not serve: send the whole file
     if match[1]:
         start = int(match[1])
+        if match[2] and int(match[2]) < start:
+            return None  # not a valid range (RFC 9110 §14.1.1): ignore it, send the whole file
         end = min(int(match[2]), size - 1) if match[2] else size - 1
     else:
         start = max(0, size - int(match[2]))

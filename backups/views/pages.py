@@ -7,6 +7,7 @@ from backups.productdata import content_summary
 
 from .backups import backups_context, policies_context
 from .decorators import org_admin_required
+from .restores import restores_context
 
 
 @login_required
@@ -28,5 +29,6 @@ def backup_and_restore(request):
         "products": products,
         **policies_context(org, request.user, now),
         **backups_context(org, now),
+        "restores": restores_context(org),
     }
     return render(request, "backups/org.html", context)

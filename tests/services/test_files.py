@@ -126,6 +126,8 @@ def test_d5_the_file_expires_with_its_backup(demo):
     with time_machine.travel(backup.started_at + timedelta(days=14, seconds=1)):
         assert backup_expire(backup=backup, now=timezone.now())
     assert not storage.exists(backup_file.storage_name)
+    backup_file.refresh_from_db()
+    assert backup_file.status == BackupFile.Status.EXPIRED
     with pytest.raises(LinkRefused, match="The backup expired on"):
         download_link_check(token=token, user=demo.alice)
     backup_file.refresh_from_db()
@@ -160,3 +162,21 @@ def test_d3_ten_parallel_download_requests_make_exactly_three_links(demo):
     assert outcomes.count("link") == 3
     assert outcomes.count(FOURTH) == 7
     assert BackupFile.objects.get(pk=backup_file.pk).downloads_used == 3
+
+
+def test_a_damaged_stored_attachment_fails_file_generation_by_name(demo):
+    from tests.services.helpers import read_rows
+
+    backup = run_backup_of(demo.jira, demo.alice)
+    row = read_rows(backup, "attachments")[0]
+    with storage.open_object(backup.storage_prefix + row["path"], "wb") as f:
+        f.write(b"damaged after the backup")
+    backup_file = backup_file_request(backup=backup, actor=demo.alice)
+
+    assert backup_file_generate(file_id=backup_file.pk) == BackupFile.Status.FAILED
+
+    backup_file.refresh_from_db()
+    assert backup_file.failure_reason.startswith(
+        f"{row['path']} in the stored backup does not match its SHA-256 and size"
+    )
+    assert not storage.exists(backup_file.storage_name)

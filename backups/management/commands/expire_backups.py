@@ -1,13 +1,16 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from backups import storage
 from backups.services.backups import backup_expire, backups_due_for_expiry
+from backups.services.uploads import upload_delete, uploads_due_for_deletion
 
 
 class Command(BaseCommand):
     help = (
         "E1: mark COMPLETE/INCOMPLETE backups taken 14+ days ago as EXPIRED and delete their "
-        "stored data. Safe to run twice, or two at once. Run it from cron, e.g. hourly."
+        "stored data and backup file. E2: delete uploaded backup files past their 60-day "
+        "window or left unfinished for a day. Safe to run twice, or two at once. Run it hourly."
     )
 
     def add_arguments(self, parser):
@@ -17,7 +20,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, dry_run=False, **options):
         now = timezone.now()
-        expired = 0
+        expired = failed = 0
         for backup in backups_due_for_expiry(now=now):
             line = (
                 f"backup #{backup.pk} of {backup.product} ({backup.product.organization}), "
@@ -26,9 +29,33 @@ class Command(BaseCommand):
             if dry_run:
                 self.stdout.write(f"would expire {line}")
                 expired += 1
-            elif backup_expire(backup=backup, now=now):
+                continue
+            try:
+                done = backup_expire(backup=backup, now=now)
+            except storage.StorageError as exc:
+                # It stays as it was; the next run tries again.
+                self.stderr.write(f"could not expire {line}: {exc}")
+                failed += 1
+                continue
+            if done:
                 self.stdout.write(f"expired {line}; deleted its stored data")
                 expired += 1
             # else: another run expired it first; nothing to say.
         verb = "would expire" if dry_run else "expired"
         self.stdout.write(f"{expired} backup(s) {verb}.")
+        # E2: uploaded backup files whose window has passed, or left unfinished.
+        deleted = 0
+        for upload, reason in uploads_due_for_deletion(now=now):
+            line = f"upload #{upload.pk} {upload.file_name} ({upload.organization}): {reason}"
+            if dry_run:
+                self.stdout.write(f"would delete {line}")
+                deleted += 1
+            elif upload_delete(upload=upload, reason=reason):
+                self.stdout.write(f"deleted {line}")
+                deleted += 1
+            else:
+                self.stderr.write(f"could not delete {line}")
+                failed += 1
+        self.stdout.write(f"{deleted} upload(s) {'would be ' if dry_run else ''}deleted.")
+        if failed:
+            raise CommandError(f"{failed} backup(s) could not be expired; see above.")

@@ -4,14 +4,18 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from backups.models import BackupFile, Restore
 from backups.rules import format_duration, format_when
 from backups.services.backups import backup_fail, stale_backups
+from backups.services.files import backup_file_fail
+from backups.services.restores import restore_fail, restore_heartbeat
 
 
 class Command(BaseCommand):
     help = (
-        "E3: mark FAILED every backup whose worker has sent no heartbeat for "
-        "BACKUPSITE_STALE_AFTER seconds, and remove its partial data. Run it from cron."
+        "E3: mark FAILED every backup, restore and backup-file generation whose worker has sent "
+        "no heartbeat for BACKUPSITE_STALE_AFTER seconds, and remove its partial data. Run it "
+        "from cron."
     )
 
     def add_arguments(self, parser):
@@ -25,13 +29,38 @@ class Command(BaseCommand):
     def handle(self, *args, stale_after=None, **options):
         seconds = stale_after if stale_after is not None else settings.STALE_AFTER_SECONDS
         now = timezone.now()
+        cutoff = now - timedelta(seconds=seconds)
+        limit = format_duration(seconds)
+
+        def reason(heartbeat) -> str:
+            return (
+                f"The worker stopped: no progress was reported since {format_when(heartbeat)} "
+                f"(the limit is {limit})."
+            )
+
         failed = 0
         for backup in stale_backups(now=now, stale_after=timedelta(seconds=seconds)):
-            reason = (
-                f"The worker stopped: no progress was reported since "
-                f"{format_when(backup.heartbeat_at)} (the limit is {format_duration(seconds)})."
-            )
-            if backup_fail(backup_id=backup.pk, reason=reason):
-                self.stdout.write(f"failed backup #{backup.pk} of {backup.product}: {reason}")
+            why = reason(backup.heartbeat_at)
+            if backup_fail(backup_id=backup.pk, reason=why):
+                self.stdout.write(f"failed backup #{backup.pk} of {backup.product}: {why}")
+                failed += 1
+        # A restore's live heartbeat is in the cache (its row is written at commit only).
+        for restore in Restore.objects.filter(status=Restore.Status.IN_PROGRESS).select_related(
+            "destination"
+        ):
+            heartbeat = restore_heartbeat(restore)
+            if heartbeat < cutoff:
+                why = reason(heartbeat)
+                if restore_fail(restore_id=restore.pk, reason=why):
+                    self.stdout.write(
+                        f"failed restore #{restore.pk} into {restore.destination}: {why}"
+                    )
+                    failed += 1
+        for backup_file in BackupFile.objects.filter(
+            status=BackupFile.Status.GENERATING, heartbeat_at__lt=cutoff
+        ):
+            why = reason(backup_file.heartbeat_at)
+            if backup_file_fail(file_id=backup_file.pk, reason=why):
+                self.stdout.write(f"failed the file of backup #{backup_file.backup_id}: {why}")
                 failed += 1
         self.stdout.write(f"{failed} stale job(s) marked FAILED.")

@@ -1,0 +1,295 @@
+"""Uploaded backup files: receive in chunks, validate (R9), restore from, clean up (R4, E2)."""
+
+import logging
+import time
+import zipfile
+from datetime import datetime, timedelta
+
+import orjson
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from backups import archive, rules, storage
+from backups.models import Organization, Upload
+from backups.productdata.base import safe_filename
+
+from .audit import record_event
+from .errors import Refused
+
+log = logging.getLogger(__name__)
+
+ABANDONED_AFTER = timedelta(days=1)  # E2: an upload left unfinished this long is deleted
+PROGRESS_EVERY_SECONDS = 1.0
+
+
+# --- receiving -------------------------------------------------------------------------------
+
+
+def upload_start(*, organization: Organization, actor, file_name: str, size: int) -> Upload:
+    """Open an upload of `size` bytes, refused before the first byte if too large (D2)."""
+    if size <= 0:
+        raise Refused("The file is empty.")
+    limit = settings.LOCAL_DOWNLOAD_LIMIT
+    if size > limit:
+        raise Refused(
+            f"The file is {rules.human_bytes(size)}; a backup file can be at most "
+            f"{rules.human_bytes(limit)} (the local download limit)."
+        )
+    now = timezone.now()
+    upload = Upload.objects.create(
+        organization=organization,
+        created_by=actor,
+        file_name=file_name[:255] or "backup.zip",
+        declared_size=size,
+        storage_name="",
+        created_at=now,
+        updated_at=now,
+    )
+    upload.storage_name = f"uploads/{organization.pk}/{upload.pk}/{safe_filename(file_name)}"
+    upload.save(update_fields=["storage_name"])
+    record_event(
+        action="upload.started",
+        actor=actor,
+        organization=organization,
+        target=upload,
+        details={"size": size},
+    )
+    return upload
+
+
+def upload_chunk(*, upload: Upload, offset: int, data: bytes) -> Upload:
+    """Append one chunk at `offset`, which must be exactly the bytes received so far.
+
+    The row is locked while the chunk is written, so two requests for one offset (a retry
+    racing its original) cannot both count; a wrong offset or a chunk past the declared size
+    is refused without touching what was stored.
+    """
+    with transaction.atomic():
+        upload = Upload.objects.select_for_update().get(pk=upload.pk)
+        if upload.status != Upload.Status.RECEIVING:
+            raise Refused("This upload is complete; nothing more can be added to it.")
+        if offset != upload.received_bytes:
+            raise Refused(
+                f"Expected the chunk at byte {upload.received_bytes}, not at byte {offset}: "
+                "resume from there."
+            )
+        end = offset + len(data)
+        if end > upload.declared_size:
+            raise Refused(
+                f"The chunk ends at byte {end}, past the file's declared size of "
+                f"{upload.declared_size} bytes."
+            )
+        if not data:
+            raise Refused("The chunk is empty.")
+        if len(data) != storage.UPLOAD_CHUNK and end != upload.declared_size:
+            raise Refused(f"Every chunk but the last must be {storage.UPLOAD_CHUNK} bytes.")
+        upload.multipart_id = storage.upload_write(
+            upload.storage_name, offset=offset, data=data, multipart_id=upload.multipart_id
+        )
+        upload.received_bytes = end
+        upload.updated_at = timezone.now()
+        fields = ["multipart_id", "received_bytes", "updated_at"]
+        if upload.complete:
+            storage.upload_finish(upload.storage_name, multipart_id=upload.multipart_id)
+            upload.status = Upload.Status.VALIDATING
+            upload.heartbeat_at = upload.updated_at
+            fields += ["status", "heartbeat_at"]
+            transaction.on_commit(
+                lambda: async_task(
+                    "backups.tasks.validate_upload", upload.pk, task_name=f"upload-{upload.pk}"
+                )
+            )
+        upload.save(update_fields=fields)
+    return upload
+
+
+# --- validating (R9) -------------------------------------------------------------------------
+
+
+def upload_validate(*, upload_id: int) -> str | None:
+    """Check the received file; VALID or INVALID with every check and its reason."""
+    now = timezone.now()
+    if not Upload.objects.filter(
+        pk=upload_id, status=Upload.Status.VALIDATING, claimed_at__isnull=True
+    ).update(claimed_at=now, heartbeat_at=now):
+        return None
+    upload = Upload.objects.select_related("organization").get(pk=upload_id)
+    progress = _Progress(upload_id)
+    try:
+        with storage.local_file(upload.storage_name) as f:
+            result = archive.verify(
+                f,
+                secret_key=settings.SECRET_KEY,
+                max_total_bytes=settings.LOCAL_DOWNLOAD_LIMIT,
+                on_bytes=progress.add,
+            )
+    except (OSError, storage.StorageError, zipfile.LargeZipFile) as exc:
+        result = archive.Verification()
+        result.add("zip", False, f"The file could not be read: {exc}")
+    checks = [
+        {
+            "name": c.name,
+            "title": archive.CHECK_TITLES[c.name],
+            "passed": c.passed,
+            "detail": c.detail,
+        }
+        for c in result.checks
+    ]
+    if result.ok:
+        checks += context_checks(result.manifest, upload.organization, timezone.now())
+    valid = all(c["passed"] for c in checks)
+    status = Upload.Status.VALID if valid else Upload.Status.INVALID
+    changed = Upload.objects.filter(pk=upload_id, status=Upload.Status.VALIDATING).update(
+        status=status,
+        checks=checks,
+        manifest=result.manifest if valid else None,
+        validated_bytes=progress.done,
+        heartbeat_at=timezone.now(),
+    )
+    if not valid:
+        _remove_file(upload)  # nothing of a refused file is kept but its report
+    if changed:
+        record_event(
+            action="upload.valid" if valid else "upload.refused",
+            organization=upload.organization,
+            target=upload,
+            details={"failed": next((c for c in checks if not c["passed"]), None)},
+        )
+    return status
+
+
+CONTEXT_TITLES = {
+    "organization": "A backup of this organization",
+    "kind": "A Jira or Confluence backup",
+    "age": "Taken no more than 60 days ago",
+    "status": "A COMPLETE or INCOMPLETE backup",
+}
+
+
+def context_checks(manifest: dict, organization: Organization, now: datetime) -> list[dict]:
+    """R9's checks that need to know who uploads it and when, on a file already proven whole."""
+
+    def check(name: str, passed: bool, detail: str = "") -> dict:
+        return {"name": name, "title": CONTEXT_TITLES[name], "passed": passed, "detail": detail}
+
+    org = manifest["organization"]
+    product = manifest["product"]
+    taken = archive.taken_at(manifest)
+    deadline = taken + rules.UPLOAD_WINDOW
+    return [
+        check(
+            "organization",
+            org["id"] == organization.pk,
+            ""
+            if org["id"] == organization.pk
+            else f"It is a backup of {org['name']}, another organization.",
+        ),
+        check(
+            "kind",
+            product["kind"] in rules.KIND_LABEL,
+            f"A {rules.KIND_LABEL.get(product['kind'], product['kind'])} backup of "
+            f"{product['name']}.",
+        ),
+        check(
+            "age",
+            now <= deadline,
+            f"Taken {rules.format_when(taken)}; it can be restored from a file until "
+            f"{rules.format_when(deadline)}.",
+        ),
+        check(
+            "status",
+            manifest["status"] in ("COMPLETE", "INCOMPLETE"),
+            f"The backup is {manifest['status']}.",
+        ),
+    ]
+
+
+class _Progress:
+    def __init__(self, upload_id: int):
+        self.upload_id = upload_id
+        self.done = 0
+        self.last = 0.0
+
+    def add(self, n: int) -> None:
+        self.done += n
+        if time.monotonic() - self.last >= PROGRESS_EVERY_SECONDS:
+            self.last = time.monotonic()
+            Upload.objects.filter(pk=self.upload_id, status=Upload.Status.VALIDATING).update(
+                validated_bytes=self.done, heartbeat_at=timezone.now()
+            )
+
+
+# --- reading a valid upload as a restore source ----------------------------------------------
+
+
+class UploadSource:
+    """Rows and attachment files of a validated upload (a RowSource), read from the ZIP."""
+
+    def __init__(self, upload: Upload):
+        self.upload = upload
+        self.manifest = upload.manifest
+        self._file_cm = storage.local_file(upload.storage_name)
+        self._zip = zipfile.ZipFile(self._file_cm.__enter__())
+
+    def close(self) -> None:
+        self._zip.close()
+        self._file_cm.__exit__(None, None, None)
+
+    def rows(self, content_type: str):
+        info = self.manifest["entities"].get(content_type)
+        if info is None:
+            return
+        with self._zip.open(info["file"]) as f:
+            for line in f:
+                yield orjson.loads(line)
+
+    def open_attachment(self, path: str):
+        return self._zip.open(path)
+
+
+def upload_restore_source(upload: Upload) -> rules.RestoreSource:
+    manifest = upload.manifest
+    return rules.RestoreSource(
+        backup_id=manifest["backup_id"],
+        status=manifest["status"],
+        kind=manifest["product"]["kind"],
+        # The file was proven to be this organization's at validation.
+        organization_id=upload.organization_id,
+        taken_at=archive.taken_at(manifest),
+        from_file=True,
+    )
+
+
+# --- housekeeping (E2) ----------------------------------------------------------------------
+
+
+def _remove_file(upload: Upload) -> bool:
+    try:
+        storage.upload_discard(upload.storage_name, multipart_id=upload.multipart_id)
+    except storage.StorageError:
+        log.exception("Could not delete the file of upload %s", upload.pk)
+        return False
+    return True
+
+
+def upload_delete(*, upload: Upload, reason: str) -> bool:
+    """Delete an upload's file (restored, too old, abandoned) and say why (E2)."""
+    if not _remove_file(upload):
+        return False  # the storage failed: the next run tries again
+    Upload.objects.filter(pk=upload.pk).exclude(status=Upload.Status.VALIDATING).update(
+        status=Upload.Status.DELETED, deleted_reason=reason
+    )
+    return True
+
+
+def uploads_due_for_deletion(*, now: datetime):
+    """(upload, reason) for every upload E2 says to delete now."""
+    for upload in Upload.objects.filter(
+        status=Upload.Status.RECEIVING, updated_at__lt=now - ABANDONED_AFTER
+    ):
+        yield upload, "abandoned unfinished for a day"
+    for upload in Upload.objects.filter(status=Upload.Status.VALID):
+        if now > archive.taken_at(upload.manifest) + rules.UPLOAD_WINDOW:
+            yield upload, "its 60-day window has passed"

@@ -1,0 +1,457 @@
+"""The restore wizard (R1-R7, SPEC §8): product → backup → options → destination → review →
+Restore.
+
+The wizard keeps what was chosen in the URL. Each step is a GET page whose form leads to the
+next; only the final Restore is a POST, and the service checks every rule again then. What is
+restored is resolved by `resolve_source`: today a backup in the service's storage
+(`?backup=<id>`); an uploaded backup file (`?upload=<id>`, issue #6) becomes a second Source
+class beside `StoredBackup`, with the same properties and methods.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.db.models import Count, Max
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from backups import storage
+from backups.access import OrgAccess, access_backup, access_product
+from backups.forms import RestoreChoiceForm
+from backups.models import Backup, Product, Restore
+from backups.productdata import content_summary
+from backups.rules import Decision, human_bytes, plural
+from backups.services.errors import Refused
+from backups.services.restores import (
+    restore_decision,
+    restore_destinations,
+    restore_preview,
+    restore_request,
+    restore_source_decision,
+    source_of,
+)
+
+from .backups import CONTENT_LABELS, NO_SIZE, expires_in
+from .decorators import org_admin_required
+
+BACKUPS_LISTED = 50
+
+# --- What is restored ------------------------------------------------------------------------
+
+
+class StoredBackup:
+    """A restore's source: a backup in the service's storage (R3: until it expires)."""
+
+    def __init__(self, backup: Backup):
+        self.backup = backup
+
+    @property
+    def params(self) -> dict:
+        """How the URL names this source."""
+        return {"backup": self.backup.pk}
+
+    @property
+    def product(self) -> Product:
+        return self.backup.product
+
+    @property
+    def kind(self) -> str:
+        return self.backup.product.kind
+
+    @property
+    def label(self) -> str:
+        return f"{self.backup.product.name}, backup #{self.backup.pk}"
+
+    @property
+    def taken_at(self) -> datetime:
+        return self.backup.started_at
+
+    @property
+    def status(self) -> str:
+        return self.backup.status
+
+    @property
+    def missing(self) -> list:
+        return self.backup.missing
+
+    @property
+    def has_attachments(self) -> bool:
+        return bool(self.backup.options.get("include_attachments"))
+
+    @property
+    def has_users_and_groups(self) -> bool:
+        return bool(self.backup.options.get("include_users_and_groups"))
+
+    @property
+    def attachment_bytes(self) -> int:
+        return self.backup.counts.get("attachments", {}).get("files_bytes", 0)
+
+    def decision(self) -> Decision:
+        return restore_source_decision(backup=self.backup)
+
+    def destinations(self, organization) -> list[tuple[Product, Decision]]:
+        return restore_destinations(source=source_of(self.backup), organization=organization)
+
+    def decision_into(self, destination: Product) -> Decision:
+        return restore_decision(source=source_of(self.backup), destination=destination)
+
+    def preview(self, destination: Product) -> dict:
+        return restore_preview(backup=self.backup, destination=destination)
+
+    def restore(self, *, destination: Product, actor, attachments: bool, groups: bool) -> Restore:
+        return restore_request(
+            backup=self.backup,
+            destination=destination,
+            actor=actor,
+            include_attachments=attachments,
+            include_users_and_groups=groups,
+        )
+
+
+def resolve_source(org: OrgAccess, data: dict) -> StoredBackup | None:
+    """The source the wizard's URL names, through access.py (another org's: 404)."""
+    if data.get("backup"):
+        return StoredBackup(access_backup(org, data["backup"]))
+    # Issue #6: `upload` → an uploaded backup file's source, beside StoredBackup.
+    return None
+
+
+# --- Where the wizard is ---------------------------------------------------------------------
+
+
+@dataclass
+class Choice:
+    """What the URL (or the Restore button) says was chosen so far."""
+
+    product: Product | None
+    source: StoredBackup | None
+    attachments: bool | None  # None: not chosen yet
+    groups: bool | None
+    destination: Product | None
+
+    @property
+    def include_attachments(self) -> bool:
+        return bool(self.attachments) and self.source.has_attachments
+
+    @property
+    def include_users_and_groups(self) -> bool:
+        return bool(self.groups) and self.source.has_users_and_groups
+
+    def params(self, *without: str) -> dict:
+        params = dict(self.source.params) if self.source else {}
+        if self.attachments is not None:
+            params["attachments"] = "1" if self.attachments else "0"
+        if self.groups is not None:
+            params["groups"] = "1" if self.groups else "0"
+        if self.destination is not None:
+            params["destination"] = self.destination.pk
+        return {k: v for k, v in params.items() if k not in without}
+
+
+def read_choice(org: OrgAccess, data) -> Choice:
+    form = RestoreChoiceForm(data)
+    if not form.is_valid():
+        raise Http404("Not a restore this page knows")
+    d = form.cleaned_data
+    source = resolve_source(org, d)
+    if d["product"]:
+        product = access_product(org, d["product"])
+    else:
+        product = source.product if source else None
+    return Choice(
+        product=product,
+        source=source,
+        attachments=d["attachments"],
+        groups=d["groups"],
+        destination=access_product(org, d["destination"]) if d["destination"] else None,
+    )
+
+
+STEPS = [
+    ("restore_new", "Product"),
+    ("restore_backup", "Backup"),
+    ("restore_options", "Options"),
+    ("restore_destination", "Destination"),
+    ("restore_review", "Review"),
+]
+
+
+def step_url(org: OrgAccess, name: str, params: dict | None = None) -> str:
+    url = reverse(name, args=[org.organization.slug])
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def steps(org: OrgAccess, choice: Choice, current: str) -> list[dict]:
+    """The wizard's steps, the earlier ones linked with what was chosen."""
+    links = {
+        "restore_new": {"product": choice.product.pk} if choice.product else {},
+        "restore_backup": {**choice.params(), "product": choice.product.pk}
+        if choice.product
+        else None,
+        "restore_options": choice.params() if choice.source else None,
+        "restore_destination": choice.params() if choice.source else None,
+    }
+    names = [name for name, _ in STEPS]
+    result = []
+    for number, (name, label) in enumerate(STEPS, start=1):
+        earlier = names.index(name) < names.index(current)
+        url = step_url(org, name, links[name]) if earlier and links.get(name) is not None else None
+        result.append({"number": number, "label": label, "url": url, "current": name == current})
+    return result
+
+
+def wizard_context(request, choice: Choice, current: str, **extra) -> dict:
+    wizard_steps = steps(request.org, choice, current)
+    index = next(i for i, s in enumerate(wizard_steps) if s["current"])
+    return {
+        "org": request.org,
+        "choice": choice,
+        "steps": wizard_steps,
+        "back_url": wizard_steps[index - 1]["url"] if index else None,
+        **extra,
+    }
+
+
+def hidden(params: dict) -> list[tuple[str, str]]:
+    return [(k, str(v)) for k, v in params.items()]
+
+
+def source_refused(request, choice: Choice):
+    """A step after the backup step with a source that cannot be restored: back to choose."""
+    decision = choice.source.decision()
+    if decision:
+        return None
+    messages.error(request, decision.reason)
+    return redirect(step_url(request.org, "restore_backup", {"product": choice.product.pk}))
+
+
+# --- Wizard steps ----------------------------------------------------------------------------
+
+
+@require_GET
+@org_admin_required
+def restore_new(request):
+    """Step 1: the product whose backups to restore (those with backups)."""
+    choice = read_choice(request.org, request.GET)
+    products = list(
+        request.org.organization.products.annotate(
+            backup_count=Count("backups"), last_backup_at=Max("backups__started_at")
+        )
+        .filter(backup_count__gt=0)
+        .order_by("kind", "name")
+    )
+    selected = choice.product.pk if choice.product else None
+    if selected is None and len(products) == 1:
+        selected = products[0].pk
+    return render(
+        request,
+        "backups/restore_product.html",
+        wizard_context(request, choice, "restore_new", products=products, selected=selected),
+    )
+
+
+@dataclass
+class BackupChoice:
+    backup: Backup
+    decision: Decision
+    expires_in: str
+    size: str
+
+
+@require_GET
+@org_admin_required
+def restore_backup(request):
+    """Step 2: every backup of the product, and whether it can be restored (R2, R3, R5)."""
+    choice = read_choice(request.org, request.GET)
+    if choice.product is None:
+        return redirect(step_url(request.org, "restore_new"))
+    now = timezone.now()
+    backups = choice.product.backups.select_related("product").order_by("-started_at", "-id")
+    rows = [
+        BackupChoice(
+            backup=b,
+            decision=restore_source_decision(backup=b, now=now),
+            expires_in=expires_in(b, now),
+            size=human_bytes(b.total_bytes) if b.status not in NO_SIZE else "—",
+        )
+        for b in backups[:BACKUPS_LISTED]
+    ]
+    restorable = [r.backup.pk for r in rows if r.decision]
+    selected = choice.source.backup.pk if choice.source else None
+    if selected not in restorable:
+        selected = restorable[0] if restorable else None
+    return render(
+        request,
+        "backups/restore_backup.html",
+        wizard_context(
+            request,
+            choice,
+            "restore_backup",
+            rows=rows,
+            selected=selected,
+            carry=hidden(choice.params("backup")),
+        ),
+    )
+
+
+@require_GET
+@org_admin_required
+def restore_options(request):
+    """Step 3: attachments and users and groups, each only when the backup has them (R7)."""
+    choice = read_choice(request.org, request.GET)
+    if choice.source is None:
+        return redirect(step_url(request.org, "restore_new"))
+    if refused := source_refused(request, choice):
+        return refused
+    return render(
+        request,
+        "backups/restore_options.html",
+        wizard_context(
+            request,
+            choice,
+            "restore_options",
+            summary=True,
+            # First visit: both on. Coming back: what was chosen.
+            attachments_checked=choice.attachments is not False,
+            groups_checked=choice.groups is not False,
+            carry=hidden(choice.params("attachments", "groups")),
+        ),
+    )
+
+
+@dataclass
+class DestinationChoice:
+    product: Product
+    decision: Decision
+    content: str
+
+
+def content_in_words(product: Product) -> str:
+    summary = content_summary(product)
+    if summary.is_empty:
+        return "Empty"
+    return (
+        f"{plural(summary.containers, summary.container_label)}, "
+        f"{plural(summary.items, summary.item_label)}"
+    )
+
+
+@require_GET
+@org_admin_required
+def restore_destination(request):
+    """Step 4: the organization's products of the same kind, eligible first (R1, R6)."""
+    choice = read_choice(request.org, request.GET)
+    if choice.source is None:
+        return redirect(step_url(request.org, "restore_new"))
+    if refused := source_refused(request, choice):
+        return refused
+    rows = [
+        DestinationChoice(product=p, decision=d, content=content_in_words(p))
+        for p, d in choice.source.destinations(request.org.organization)
+    ]
+    eligible = [r.product.pk for r in rows if r.decision]
+    selected = choice.destination.pk if choice.destination else None
+    if selected not in eligible:
+        selected = eligible[0] if eligible else None
+    return render(
+        request,
+        "backups/restore_destination.html",
+        wizard_context(
+            request,
+            choice,
+            "restore_destination",
+            summary=True,
+            rows=rows,
+            selected=selected,
+            carry=hidden(choice.params("destination")),
+        ),
+    )
+
+
+@require_GET
+@org_admin_required
+def restore_review(request):
+    """Step 5: what will be restored and skipped, and the Restore button (R2, R6, R7)."""
+    choice = read_choice(request.org, request.GET)
+    if choice.source is None:
+        return redirect(step_url(request.org, "restore_new"))
+    if choice.destination is None:
+        return redirect(step_url(request.org, "restore_destination", choice.params()))
+    if refused := source_refused(request, choice):
+        return refused
+    decision = choice.source.decision_into(choice.destination)
+    context = wizard_context(
+        request,
+        choice,
+        "restore_review",
+        decision=decision,
+        fields=hidden(choice.params()),
+        destination_url=step_url(request.org, "restore_destination", choice.params()),
+        options_url=step_url(request.org, "restore_options", choice.params()),
+    )
+    if decision:
+        context.update(review_context(choice))
+    return render(request, "backups/restore_review.html", context)
+
+
+def review_context(choice: Choice) -> dict:
+    try:
+        preview = choice.source.preview(choice.destination)
+    except (OSError, storage.StorageError) as exc:
+        return {"preview_error": f"The backup's stored data could not be read: {exc}"}
+    counts = preview["counts"]
+    restored = []
+    for name, n in counts.items():
+        if name == "attachments" and not choice.include_attachments:
+            continue
+        if name == "groups" and not choice.include_users_and_groups:
+            continue
+        restored.append({"label": CONTENT_LABELS.get(name, name.capitalize()), "rows": n})
+    left_out = []
+    if choice.source.has_attachments and not choice.include_attachments:
+        n = counts.get("attachments", 0)
+        left_out.append(
+            f"{plural(n, 'attachment')} ({human_bytes(choice.source.attachment_bytes)}): "
+            "you chose not to restore attachments."
+        )
+    if choice.source.has_users_and_groups and not choice.include_users_and_groups:
+        left_out.append(
+            f"{plural(counts.get('groups', 0), 'group')}: you chose not to restore users and "
+            "groups."
+        )
+    return {
+        "restored": restored,
+        "skipped_space_keys": preview["skipped_space_keys"],
+        "left_out": left_out,
+        "missing": preview["missing"] if choice.source.status == Backup.Status.INCOMPLETE else [],
+    }
+
+
+@require_POST
+@org_admin_required
+def restore_start(request):
+    """Restore: the service checks every rule again, in a transaction (R1-R7)."""
+    choice = read_choice(request.org, request.POST)
+    if choice.source is None or choice.destination is None:
+        raise Http404("Not a restore this page knows")
+    try:
+        restore = choice.source.restore(
+            destination=choice.destination,
+            actor=request.user,
+            attachments=bool(choice.attachments),
+            groups=bool(choice.groups),
+        )
+    except Refused as refused:
+        messages.error(request, refused.reason)
+        return redirect(step_url(request.org, "restore_review", choice.params()))
+    messages.success(
+        request,
+        f"Restore of {choice.source.label} into {choice.destination.name} started. It runs in "
+        "the background; this page follows it.",
+    )
+    return redirect("restore_detail", request.org.organization.slug, restore.pk)

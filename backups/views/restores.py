@@ -1,0 +1,226 @@
+"""Restores on the Backup and restore pages: the restores table, a restore's page, and
+Review product access (R7, R8, SPEC §8). The wizard that starts a restore is restore_wizard.py.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.db.models import Count
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from backups.access import OrgAccess, access_product_access, access_restore
+from backups.models import Backup, ProductAccess, Restore
+from backups.rules import human_bytes
+from backups.services.errors import Refused
+from backups.services.groups import product_access_decide, product_access_pending
+from backups.services.restores import live_progress
+
+from .backups import CONTENT_LABELS, POLL_EVERY, person
+from .decorators import org_admin_required
+
+RESTORES_SHOWN = 50
+
+
+# --- The restores table and a restore's page -------------------------------------------------
+
+
+@dataclass
+class RestoreProgress:
+    percent: int
+    items_done: int
+    items_total: int
+    waiting: bool  # requested, not yet taken by a worker
+
+
+def restore_progress(restore: Restore) -> RestoreProgress:
+    """The row's items_done is written when the restore ends; while it runs, the cache has it."""
+    done = restore.items_done
+    running = restore.status == Restore.Status.IN_PROGRESS
+    if running:
+        live = live_progress(restore)
+        if live:
+            done = live["items_done"]
+    total = restore.items_total
+    if restore.status == Restore.Status.COMPLETE:
+        percent = 100
+    else:
+        percent = min(99, 100 * done // total) if total else 0
+    return RestoreProgress(
+        percent=percent,
+        items_done=done,
+        items_total=total,
+        waiting=running and restore.claimed_at is None,
+    )
+
+
+@dataclass
+class RestoreRow:
+    restore: Restore
+    progress: RestoreProgress | None
+
+
+def restores_context(org: OrgAccess) -> dict:
+    """The restores table (and what the page says around it)."""
+    restores = list(
+        Restore.objects.filter(destination__organization=org.organization).select_related(
+            "destination", "backup", "created_by"
+        )[: RESTORES_SHOWN + 1]
+    )
+    shown = restores[:RESTORES_SHOWN]
+    running = Restore.Status.IN_PROGRESS
+    return {
+        "rows": [
+            RestoreRow(restore=r, progress=restore_progress(r) if r.status == running else None)
+            for r in shown
+        ],
+        "truncated": len(restores) > RESTORES_SHOWN,
+        "shown": RESTORES_SHOWN,
+        "any_running": any(r.status == running for r in shown),
+        "poll_every": POLL_EVERY,
+        "access_pending": product_access_pending(org.organization).count(),
+        "has_backups": Backup.objects.filter(product__organization=org.organization).exists(),
+    }
+
+
+@require_GET
+@org_admin_required
+def restores_table(request):
+    """The restores table alone, for htmx polling while a restore runs."""
+    return render(
+        request,
+        "backups/_restores_table.html",
+        {"org": request.org, "restores": restores_context(request.org)},
+    )
+
+
+def options_in_words(options: dict) -> str:
+    parts = [
+        ("attachments", options.get("include_attachments", False)),
+        ("users and groups", options.get("include_users_and_groups", False)),
+    ]
+    included = [name for name, on in parts if on]
+    excluded = [f"no {name}" for name, on in parts if not on]
+    words = "; ".join(p for p in (", ".join(included), ", ".join(excluded)) if p)
+    return words[:1].upper() + words[1:]
+
+
+def report_rows(report: dict) -> list[dict]:
+    restored = report.get("restored", {})
+    skipped = report.get("skipped", {})
+    names = [n for n in CONTENT_LABELS if n in restored or n in skipped]
+    names += [n for n in {**restored, **skipped} if n not in names]
+    return [
+        {
+            "label": CONTENT_LABELS.get(n, n.replace("_", " ").capitalize()),
+            "restored": restored.get(n, 0),
+            "skipped": skipped.get(n, 0),
+        }
+        for n in names
+    ]
+
+
+def detail_context(org: OrgAccess, restore: Restore) -> dict:
+    report = restore.report or {}
+    groups = report.get("groups")
+    awaiting = []
+    if groups and groups.get("access_awaiting_approval"):
+        awaiting = list(
+            ProductAccess.objects.filter(
+                product=restore.destination,
+                approved=False,
+                group__name__in=groups["access_awaiting_approval"],
+            )
+            .order_by("group__name")
+            .values_list("group__name", flat=True)
+        )
+    running = restore.status == Restore.Status.IN_PROGRESS
+    return {
+        "org": org,
+        "restore": restore,
+        "progress": restore_progress(restore) if running else None,
+        "polling": running,
+        "poll_every": POLL_EVERY,
+        "run_by": person(restore.created_by),
+        "options": options_in_words(restore.options),
+        "report_rows": report_rows(report),
+        "skipped_space_keys": report.get("skipped_space_keys", []),
+        "attachment_bytes": human_bytes(report.get("attachment_bytes", 0)),
+        "groups": groups,
+        "awaiting": awaiting,
+        # The backup row stays while its data expires; a link only while it is there.
+        "backup": restore.backup,
+    }
+
+
+@require_GET
+@org_admin_required
+def restore_detail(request, restore_id: int):
+    restore = access_restore(request.org, restore_id)
+    return render(request, "backups/restore_detail.html", detail_context(request.org, restore))
+
+
+@require_GET
+@org_admin_required
+def restore_detail_fragment(request, restore_id: int):
+    """The detail body alone, for htmx polling while the restore runs."""
+    restore = access_restore(request.org, restore_id)
+    return render(
+        request, "backups/_restore_detail_body.html", detail_context(request.org, restore)
+    )
+
+
+# --- Review product access (R7) --------------------------------------------------------------
+
+
+@require_GET
+@org_admin_required
+def product_access_review(request):
+    organization = request.org.organization
+    pending = product_access_pending(organization).annotate(members=Count("group__members"))
+    approved = (
+        ProductAccess.objects.filter(product__organization=organization, approved=True)
+        .select_related("group", "product")
+        .annotate(members=Count("group__members"))
+        .order_by("product__name", "group__name")
+    )
+    return render(
+        request,
+        "backups/restore_product_access.html",
+        {"org": request.org, "pending": list(pending), "approved": list(approved)},
+    )
+
+
+def _decide(request, access_id: int, *, approve: bool):
+    access = access_product_access(request.org, access_id)
+    review_url = reverse("product_access_review", args=[request.org.organization.slug])
+    try:
+        product_access_decide(access=access, approve=approve, actor=request.user)
+    except Refused as refused:
+        messages.error(request, refused.reason)
+        return redirect(review_url)
+    if approve:
+        messages.success(
+            request,
+            f"Approved: {access.group.name} now has access to {access.product.name}.",
+        )
+    else:
+        messages.success(
+            request,
+            f"Denied: {access.group.name} does not get access to {access.product.name}. The "
+            "group itself stays in the organization.",
+        )
+    return redirect(review_url)
+
+
+@require_POST
+@org_admin_required
+def product_access_approve(request, access_id: int):
+    return _decide(request, access_id, approve=True)
+
+
+@require_POST
+@org_admin_required
+def product_access_deny(request, access_id: int):
+    return _decide(request, access_id, approve=False)

@@ -1,0 +1,407 @@
+"""Backup files and downloads as an org admin sees them (D1-D5, SPEC §4 and §8).
+
+Every assertion is on what the person gets: the words on the page, the disabled button and its
+reason, the status code, the bytes of the file.
+"""
+
+import hashlib
+import re
+from datetime import timedelta
+from urllib.parse import quote
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+
+from backups import storage
+from backups.models import Backup, BackupFile, BackupPolicy
+from backups.rules import format_when, human_bytes
+from backups.services.backups import backup_expire, backup_request
+from backups.services.files import file_name
+from backups.tasks import generate_backup_file
+from tests.services.helpers import run_backup_of
+
+from .test_policies_and_backups import text
+
+pytestmark = pytest.mark.django_db
+
+FOURTH = (
+    "This backup has been downloaded 3 times, the most allowed. "
+    "Run a new backup to download its file."
+)
+
+
+def detail_url(backup, slug="acme"):
+    return reverse("backup_detail", args=[slug, backup.pk])
+
+
+def fragment_url(backup, slug="acme"):
+    return reverse("backup_detail_fragment", args=[slug, backup.pk])
+
+
+def generate_url(backup, slug="acme"):
+    return reverse("backup_file_generate", args=[slug, backup.pk])
+
+
+def download_url(backup, slug="acme"):
+    return reverse("backup_download", args=[slug, backup.pk])
+
+
+def section(page: bytes | str) -> str:
+    """The HTML of the Backup file section."""
+    if isinstance(page, bytes):
+        page = page.decode()
+    found = re.findall(r'<section class="[^"]*" id="file".*?</section>', page, flags=re.S)
+    assert len(found) == 1, f"expected one Backup file section, found {len(found)}"
+    return found[0]
+
+
+def button(html: str, name: str) -> str:
+    """The <button> tag whose text starts with `name`."""
+    found = re.findall(rf"<button\b[^>]*>{re.escape(name)}\b", html)
+    assert len(found) == 1, f"expected one {name!r} button, found {len(found)}"
+    return found[0]
+
+
+def is_disabled(html: str, name: str) -> bool:
+    return " disabled" in button(html, name)
+
+
+def body_of(response) -> bytes:
+    try:
+        return b"".join(response.streaming_content)
+    finally:
+        response.close()
+
+
+def stored_bytes(backup_file) -> bytes:
+    with storage.open_object(backup_file.storage_name) as f:
+        return f.read()
+
+
+@pytest.fixture
+def alice(client, demo):
+    client.force_login(demo.alice)
+    return client
+
+
+@pytest.fixture
+def complete(demo):
+    backup = run_backup_of(demo.jira, demo.alice)
+    assert backup.status == Backup.Status.COMPLETE
+    return backup
+
+
+@pytest.fixture
+def ready(alice, complete, sync_tasks, django_capture_on_commit_callbacks):
+    """The complete backup with its file generated through the page (the task runs inline)."""
+    with django_capture_on_commit_callbacks(execute=True):
+        alice.post(generate_url(complete))
+    backup_file = BackupFile.objects.get(backup=complete)
+    assert backup_file.status == BackupFile.Status.READY
+    return backup_file
+
+
+def take_download(client, backup) -> str:
+    response = client.post(download_url(backup))
+    assert response.status_code == 302
+    link = response["Location"]
+    assert link.startswith("/downloads/")
+    return link
+
+
+# --- Generate -------------------------------------------------------------------------------
+
+
+def test_generate_then_the_page_shows_download_size_and_sha256(
+    alice, demo, complete, sync_tasks, django_capture_on_commit_callbacks
+):
+    before = section(alice.get(detail_url(complete)).content)
+    assert text(before) == (
+        "Backup file One ZIP file with everything in this backup, to keep on your own machine. "
+        "It can be downloaded 3 times. Generate backup file"
+    )
+    assert not is_disabled(before, "Generate backup file")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice.post(generate_url(complete))
+    assert response.status_code == 302
+    assert response["Location"] == detail_url(complete) + "#file"
+
+    backup_file = BackupFile.objects.get(backup=complete)
+    assert backup_file.status == BackupFile.Status.READY
+    assert backup_file.created_by == demo.alice
+    page = alice.get(response["Location"]).content
+    assert "Generating the backup file. This page shows its progress." in text(page)
+    name = file_name(complete)
+    assert text(section(page)) == (
+        f"Backup file {name} Ready Size {human_bytes(backup_file.size)} "
+        f"Made {backup_file.ready_at:%-d %b %Y, %H:%M} UTC "
+        f"SHA-256 {backup_file.sha256} Copy SHA-256 "
+        "Download 3 of 3 downloads left "
+        "Download gives you a link made for you alone, valid for 10 minutes. "
+        "A download that stops and resumes on the same link counts once. "
+        f"To check it on your own machine: sha256sum {name} prints the SHA-256 above, and "
+        f"python manage.py verify_backup_file {name} checks every entry inside."
+    )
+    assert backup_file.size == len(stored_bytes(backup_file)) > 0
+    assert backup_file.sha256 == hashlib.sha256(stored_bytes(backup_file)).hexdigest()
+    # The full checksum, in its own labelled element.
+    assert (
+        f'<code class="sha256" id="sha256" aria-labelledby="sha256-label">{backup_file.sha256}'
+        "</code>"
+    ) in section(page)
+    assert not is_disabled(section(page), "Download")
+    # Nothing is being made: no polling, only the one refresh after a Download click.
+    assert "every 2s" not in page.decode()
+    assert 'hx-trigger="download-started delay:2s"' in page.decode()
+
+
+def test_the_page_follows_the_file_while_it_is_made_and_stops_polling_when_ready(alice, complete):
+    response = alice.post(generate_url(complete), follow=True)
+    backup_file = BackupFile.objects.get(backup=complete)
+    assert backup_file.status == BackupFile.Status.GENERATING
+    page = response.content.decode()
+    assert f'hx-get="{fragment_url(complete)}" hx-trigger="every 2s"' in page
+    assert text(section(page)) == (
+        "Backup file Generating the backup file… Starting… "
+        "This page follows it as it is made; you can leave and come back."
+    )
+    assert "Generate backup file" not in section(page)
+
+    BackupFile.objects.filter(pk=backup_file.pk).update(
+        bytes_done=4_000_000, bytes_total=10_000_000
+    )
+    fragment = alice.get(fragment_url(complete), HTTP_HX_REQUEST="true").content.decode()
+    assert fragment.lstrip().startswith('<div id="backup-detail"')
+    assert 'hx-trigger="every 2s"' in fragment
+    assert "Generating the backup file… 40% · 4 MB of about 10 MB" in text(section(fragment))
+    assert '<progress class="progress" max="100" value="40"' in section(fragment)
+
+    # The worker makes the file; the next poll shows it ready and the polling stops.
+    assert generate_backup_file(backup_file.pk) == BackupFile.Status.READY
+    fragment = alice.get(fragment_url(complete), HTTP_HX_REQUEST="true").content.decode()
+    assert "every 2s" not in fragment
+    backup_file.refresh_from_db()
+    assert f"SHA-256 {backup_file.sha256}" in text(section(fragment))
+    assert "Download 3 of 3 downloads left" in text(section(fragment))
+
+
+def test_a_double_click_on_generate_makes_one_file(alice, complete):
+    first = alice.post(generate_url(complete), follow=True)
+    second = alice.post(generate_url(complete), follow=True)
+    assert BackupFile.objects.filter(backup=complete).count() == 1
+    assert "Generating the backup file. This page shows its progress." in text(first.content)
+    assert second.redirect_chain[-1][0] == detail_url(complete) + "#file"
+    assert "The backup file is being generated." in text(second.content)
+    assert "This page shows its progress." not in text(second.content)
+
+
+def test_generate_on_a_ready_file_says_it_is_ready(alice, complete, ready):
+    again = alice.post(generate_url(complete), follow=True)
+    assert "The backup file is ready." in text(again.content)
+    assert BackupFile.objects.filter(backup=complete).count() == 1
+    assert BackupFile.objects.get(backup=complete).sha256 == ready.sha256
+
+
+def test_a_failed_file_says_why_and_can_be_generated_again(alice, complete, ready):
+    BackupFile.objects.filter(pk=ready.pk).update(
+        status=BackupFile.Status.FAILED,
+        failure_reason="The file could not be made: No space left on device.",
+    )
+    html = section(alice.get(detail_url(complete)).content)
+    assert text(html) == (
+        "Backup file Generating the backup file failed. The file could not be made: "
+        "No space left on device. You can generate it again. Generate backup file"
+    )
+    assert not is_disabled(html, "Generate backup file")
+    assert "Download" not in text(html)
+
+
+# --- Refusals of Generate backup file (D1, D2) ---------------------------------------------
+
+
+def assert_generate_refused(client, backup, reason: str) -> None:
+    """Disabled, with the reason beside it; pressing it anyway (a stale page) says the same."""
+    html = section(client.get(detail_url(backup)).content)
+    assert is_disabled(html, "Generate backup file")
+    assert 'aria-describedby="generate-reason"' in button(html, "Generate backup file")
+    assert text(html).endswith(f"Generate backup file {reason}")
+    refused = client.post(generate_url(backup), follow=True)
+    assert reason in text(refused.content)
+    assert not BackupFile.objects.filter(backup=backup).exists()
+
+
+def test_an_expired_backup_cannot_have_a_file(alice, complete):
+    assert backup_expire(backup=complete, now=timezone.now(), force=True)
+    complete.refresh_from_db()
+    expired_on = format_when(complete.started_at + timedelta(days=14))
+    assert_generate_refused(
+        alice,
+        complete,
+        f"The backup expired on {expired_on} (14 days after it was taken); its stored data "
+        "was deleted.",
+    )
+
+
+def test_a_failed_backup_cannot_have_a_file(alice, demo):
+    BackupPolicy.objects.create(product=demo.jira)
+    backup = backup_request(product=demo.jira, actor=demo.alice)
+    Backup.objects.filter(pk=backup.pk).update(
+        status=Backup.Status.FAILED, completed_at=timezone.now(), failure_reason="Worker died."
+    )
+    assert_generate_refused(alice, backup, "The backup failed: it has no data to use.")
+
+
+def test_a_running_backup_cannot_have_a_file_yet(alice, demo):
+    BackupPolicy.objects.create(product=demo.jira)
+    backup = backup_request(product=demo.jira, actor=demo.alice)
+    assert_generate_refused(alice, backup, "The backup is still running.")
+
+
+def test_a_backup_over_the_local_limit_cannot_have_a_file(alice, complete, settings):
+    settings.LOCAL_DOWNLOAD_LIMIT = complete.total_bytes - 1
+    assert_generate_refused(
+        alice,
+        complete,
+        f"This backup is {human_bytes(complete.total_bytes)}; a backup file can be at most "
+        f"{human_bytes(complete.total_bytes - 1)} (the local download limit), so it can only "
+        "be restored from the service's storage.",
+    )
+
+
+# --- Download (D3, D4) ----------------------------------------------------------------------
+
+
+def test_three_downloads_then_the_fourth_is_refused_with_the_reason(alice, complete, ready):
+    stored = stored_bytes(ready)
+    for n in (1, 2, 3):
+        link = take_download(alice, complete)
+        got = alice.get(link)
+        assert got.status_code == 200
+        assert got["Content-Length"] == str(ready.size)
+        assert got["Accept-Ranges"] == "bytes"
+        assert got["Content-Disposition"] == f'attachment; filename="{file_name(complete)}"'
+        body = body_of(got)
+        assert len(body) == ready.size
+        assert hashlib.sha256(body).hexdigest() == ready.sha256
+        assert body == stored
+        html = section(alice.get(detail_url(complete)).content)
+        assert f"Download {3 - n} of 3 downloads left" in text(html)
+
+    assert is_disabled(html, "Download")
+    assert 'aria-describedby="download-reason"' in button(html, "Download")
+    assert f"Download 0 of 3 downloads left {FOURTH}" in text(html)
+
+    fourth = alice.post(download_url(complete), follow=True)
+    assert fourth.redirect_chain == [(detail_url(complete) + "#file", 302)]
+    assert FOURTH in text(fourth.content)
+    ready.refresh_from_db()
+    assert ready.downloads_used == 3
+
+
+def test_a_range_request_resumes_without_using_a_download(alice, complete, ready):
+    stored = stored_bytes(ready)
+    link = take_download(alice, complete)
+    ready.refresh_from_db()
+    assert ready.downloads_used == 1
+
+    part = alice.get(link, HTTP_RANGE="bytes=10-99")
+    assert part.status_code == 206
+    assert part["Content-Range"] == f"bytes 10-99/{ready.size}"
+    assert part["Content-Length"] == "90"
+    assert part["Accept-Ranges"] == "bytes"
+    assert body_of(part) == stored[10:100]
+
+    rest = alice.get(link, HTTP_RANGE="bytes=100-")
+    assert rest.status_code == 206
+    assert rest["Content-Range"] == f"bytes 100-{ready.size - 1}/{ready.size}"
+    assert body_of(rest) == stored[100:]
+
+    ready.refresh_from_db()
+    assert ready.downloads_used == 1
+    assert "Download 2 of 3 downloads left" in text(
+        section(alice.get(detail_url(complete)).content)
+    )
+
+
+def test_a_range_past_the_end_is_not_satisfiable(alice, complete, ready):
+    link = take_download(alice, complete)
+    response = alice.get(link, HTTP_RANGE=f"bytes={ready.size}-")
+    assert response.status_code == 416
+    assert response["Content-Range"] == f"bytes */{ready.size}"
+    # A range that ends before it starts is no range at all: the whole file, as for no header.
+    whole = alice.get(link, HTTP_RANGE="bytes=99-10")
+    assert whole.status_code == 200
+    assert hashlib.sha256(body_of(whole)).hexdigest() == ready.sha256
+
+
+def test_an_expired_link_is_refused(alice, complete, ready, settings):
+    link = take_download(alice, complete)
+    later = timezone.now() + timedelta(minutes=settings.DOWNLOAD_LINK_MINUTES, seconds=1)
+    with time_machine.travel(later):
+        response = alice.get(link)
+    assert response.status_code == 403
+    page = text(response.content)
+    assert "Download refused" in page
+    assert (
+        "This download link has expired. Links are valid for 10 minutes: go back to the backup "
+        "and download again."
+    ) in page
+    # Within its minutes the same link still works.
+    assert alice.get(link).status_code == 200
+
+
+def test_a_link_opened_by_another_user_is_refused(alice, client, demo, complete, ready):
+    link = take_download(alice, complete)
+    client.force_login(demo.bob)
+    response = client.get(link)
+    assert response.status_code == 403
+    assert "This download link was made for another user." in text(response.content)
+    assert not response.has_header("Content-Disposition")
+
+
+def test_a_link_needs_a_logged_in_user(alice, complete, ready):
+    link = take_download(alice, complete)
+    alice.logout()
+    response = alice.get(link)
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('login')}?next={quote(link, safe='/')}"
+    for url in (generate_url(complete), download_url(complete)):
+        response = alice.post(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+
+
+def test_a_tampered_link_is_refused(alice, complete, ready):
+    link = take_download(alice, complete)
+    response = alice.get(link.rstrip("/")[:-2] + "xx/")
+    assert response.status_code == 403
+    assert "This download link is not valid." in text(response.content)
+
+
+def test_download_before_a_file_exists_says_to_generate_it(alice, complete):
+    response = alice.post(download_url(complete), follow=True)
+    assert "Generate the backup file first." in text(response.content)
+
+
+# --- Who may do what ------------------------------------------------------------------------
+
+
+def test_another_organizations_admin_gets_404(client, make_org, complete, ready):
+    org, admin = make_org("initech")
+    client.force_login(admin)
+    for slug in ("acme", "initech"):
+        assert client.get(detail_url(complete, slug)).status_code == 404
+        assert client.post(generate_url(complete, slug)).status_code == 404
+        assert client.post(download_url(complete, slug)).status_code == 404
+    ready.refresh_from_db()
+    assert ready.downloads_used == 0
+
+
+def test_get_on_generate_and_download_is_not_allowed(alice, complete, ready):
+    assert alice.get(generate_url(complete)).status_code == 405
+    assert alice.get(download_url(complete)).status_code == 405
+    ready.refresh_from_db()
+    assert ready.downloads_used == 0
