@@ -6,6 +6,7 @@ object of another organization answer the same 404, so nobody learns that it exi
 
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.http import Http404
 
 from backups.models import (
@@ -51,14 +52,21 @@ def access_organization(user, slug: str) -> OrgAccess:
     return OrgAccess(organization=membership.organization, membership=membership)
 
 
-def access_product(org_access: OrgAccess, product_id: int) -> Product:
-    """A product of the organization the user is an org admin of; 404 otherwise."""
+def _fetch(org_access: OrgAccess, queryset, what: str, **lookup):
+    """The one object `lookup` finds among the organization's, or 404, the same either way.
+
+    A plain member or a not-enrolled organization's admin never reaches a backup object (B1,
+    P3): for them too it does not exist.
+    """
     if not org_access.can_manage_backups:
-        raise Http404("Product not found")
+        raise Http404(f"{what} not found")
     try:
-        return Product.objects.get(pk=product_id, organization=org_access.organization)
-    except Product.DoesNotExist:
-        raise Http404("Product not found")
+        obj = queryset.filter(**lookup).first()
+    except (ValueError, TypeError, ValidationError):  # an id that is not a number
+        obj = None
+    if obj is None:
+        raise Http404(f"{what} not found")
+    return obj
 
 
 def organizations_for(user):
@@ -66,59 +74,59 @@ def organizations_for(user):
     return Membership.objects.filter(user=user).select_related("organization")
 
 
+def access_product(org_access: OrgAccess, product_id: int) -> Product:
+    """A product of the organization the user is an org admin of; 404 otherwise."""
+    return _fetch(
+        org_access, Product.objects, "Product", pk=product_id, organization=org_access.organization
+    )
+
+
 def access_policy(org_access: OrgAccess, policy_id: int) -> BackupPolicy:
     """A backup policy of one of the organization's products (P3); 404 otherwise."""
-    if not org_access.can_manage_backups:
-        raise Http404("Policy not found")
-    try:
-        return BackupPolicy.objects.select_related("product").get(
-            pk=policy_id, product__organization=org_access.organization
-        )
-    except BackupPolicy.DoesNotExist:
-        raise Http404("Policy not found")
+    return _fetch(
+        org_access,
+        BackupPolicy.objects.select_related("product"),
+        "Policy",
+        pk=policy_id,
+        product__organization=org_access.organization,
+    )
 
 
 def access_backup(org_access: OrgAccess, backup_id: int) -> Backup:
     """A backup of one of the organization's products (B1); 404 otherwise."""
-    if not org_access.can_manage_backups:
-        raise Http404("Backup not found")
-    try:
-        return Backup.objects.select_related("product", "created_by").get(
-            pk=backup_id, product__organization=org_access.organization
-        )
-    except Backup.DoesNotExist:
-        raise Http404("Backup not found")
+    return _fetch(
+        org_access,
+        Backup.objects.select_related("product", "created_by"),
+        "Backup",
+        pk=backup_id,
+        product__organization=org_access.organization,
+    )
 
 
 def access_restore(org_access: OrgAccess, restore_id: int) -> Restore:
     """A restore into one of the organization's products (R1); 404 otherwise."""
-    if not org_access.can_manage_backups:
-        raise Http404("Restore not found")
-    try:
-        return Restore.objects.select_related("destination", "backup", "created_by").get(
-            pk=restore_id, destination__organization=org_access.organization
-        )
-    except Restore.DoesNotExist:
-        raise Http404("Restore not found")
+    return _fetch(
+        org_access,
+        Restore.objects.select_related("destination", "backup", "upload", "created_by"),
+        "Restore",
+        pk=restore_id,
+        destination__organization=org_access.organization,
+    )
 
 
 def access_product_access(org_access: OrgAccess, access_id: int) -> ProductAccess:
     """A group's access to one of the organization's products (R7); 404 otherwise."""
-    if not org_access.can_manage_backups:
-        raise Http404("Product access not found")
-    try:
-        return ProductAccess.objects.select_related("group", "product__organization").get(
-            pk=access_id, product__organization=org_access.organization
-        )
-    except ProductAccess.DoesNotExist:
-        raise Http404("Product access not found")
+    return _fetch(
+        org_access,
+        ProductAccess.objects.select_related("group", "product__organization"),
+        "Product access",
+        pk=access_id,
+        product__organization=org_access.organization,
+    )
 
 
 def access_upload(org_access: OrgAccess, upload_id: int) -> Upload:
     """An uploaded backup file of the organization (R9); 404 otherwise."""
-    if not org_access.can_manage_backups:
-        raise Http404("Upload not found")
-    try:
-        return Upload.objects.get(pk=upload_id, organization=org_access.organization)
-    except Upload.DoesNotExist:
-        raise Http404("Upload not found")
+    return _fetch(
+        org_access, Upload.objects, "Upload", pk=upload_id, organization=org_access.organization
+    )

@@ -90,16 +90,27 @@ class RestoreChoiceForm(forms.Form):
     """The restore wizard's state: from the URL on each step (GET), from the Restore button
     (POST). Every field is optional here; each step asks for what it needs.
 
-    The source is `backup` (a backup in the service's storage). An uploaded backup file will
-    be a second kind of source, `upload` (issue #6), beside it.
+    The source is `backup` (a backup in the service's storage) or `upload` (a validated
+    uploaded backup file, R4): one of the two.
     """
 
     FLAG = [("1", "Yes"), ("0", "No")]
 
     product = forms.IntegerField(required=False, min_value=1)
     backup = forms.IntegerField(required=False, min_value=1)
+    upload = forms.IntegerField(required=False, min_value=1)
     attachments = forms.TypedChoiceField(
         choices=FLAG, coerce=_flag, required=False, empty_value=None
     )
     groups = forms.TypedChoiceField(choices=FLAG, coerce=_flag, required=False, empty_value=None)
     destination = forms.IntegerField(required=False, min_value=1)
+
+
+# --- Upload backup file (R4) ---------------------------------------------------------------
+
+
+class UploadStartForm(forms.Form):
+    """What the browser says of the file before its first byte: its name and size (D2)."""
+
+    file_name = forms.CharField(max_length=1000)
+    size = forms.IntegerField(min_value=0)

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from backups.views import backups, files, pages, policies, restore_wizard, restores
+from backups.views import backups, files, pages, policies, restore_wizard, restores, uploads
 
 ORG = "orgs/<slug:org_slug>/backup-and-restore/"
 
@@ -52,4 +52,15 @@ urlpatterns = [
         restores.product_access_deny,
         name="product_access_deny",
     ),
+    # Upload backup file (R4, R9): the page, its script's JSON endpoints, an upload's report.
+    path(ORG + "uploads/new/", uploads.upload_new, name="upload_new"),
+    path(ORG + "uploads/start/", uploads.upload_start_view, name="upload_start"),
+    path(ORG + "uploads/<int:upload_id>/", uploads.upload_detail, name="upload_detail"),
+    path(
+        ORG + "uploads/<int:upload_id>/progress/",
+        uploads.upload_detail_fragment,
+        name="upload_detail_fragment",
+    ),
+    path(ORG + "uploads/<int:upload_id>/status/", uploads.upload_status, name="upload_status"),
+    path(ORG + "uploads/<int:upload_id>/chunk/", uploads.upload_chunk_view, name="upload_chunk"),
 ]

@@ -17,7 +17,7 @@ from typing import BinaryIO, Protocol
 import orjson
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import connection
+from django.db import connection, transaction
 
 BATCH_SIZE = 1000
 INSERT_SLICE = 10_000  # rows per COPY: large enough to amortize it, small enough for memory
@@ -265,6 +265,35 @@ def delete_files(names: Iterable[str]) -> None:
     """Remove files written by an import that did not commit."""
     for name in names:
         default_storage.delete(name)
+
+
+class ProductData:
+    """What the two kinds share. A kind sets `kind` and `content_types` and writes `_import`."""
+
+    kind: str
+    content_types: tuple[str, ...]
+
+    def __init__(self, product):
+        assert product.kind == self.kind, product.kind
+        self.product = product
+
+    def import_content(self, source: RowSource, options: ImportOptions) -> ImportReport:
+        """Write the source's rows into this product, all or nothing.
+
+        One transaction: a failure rolls every row back, and the attachment files already
+        copied are deleted before the error goes on.
+        """
+        report = ImportReport(on_progress=options.on_progress)
+        try:
+            with transaction.atomic():
+                self._import(source, options, report)
+        except BaseException:
+            delete_files(report.written_files)
+            raise
+        return report
+
+    def _import(self, source: RowSource, options: ImportOptions, report: ImportReport) -> None:
+        raise NotImplementedError
 
 
 class ProductSource:

@@ -8,11 +8,10 @@ the destination are skipped with everything in them (R6).
 
 from collections.abc import Iterator
 
-from django.db import transaction
 from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce, Length
 
-from backups.models import Page, PageAttachment, PageComment, Product, Space
+from backups.models import Page, PageAttachment, PageComment, Space
 
 from .base import (
     BATCH_SIZE,
@@ -21,11 +20,11 @@ from .base import (
     ExportOptions,
     ImportOptions,
     ImportReport,
+    ProductData,
     RowSource,
     backup_path,
     batched,
     datetime_adapter,
-    delete_files,
     insert_rows,
     iso,
     parse_dt,
@@ -33,13 +32,9 @@ from .base import (
 )
 
 
-class ConfluenceData:
+class ConfluenceData(ProductData):
     kind = "confluence"
     content_types = ("spaces", "pages", "comments", "attachments")
-
-    def __init__(self, product: Product):
-        assert product.kind == self.kind, product.kind
-        self.product = product
 
     # --- what is there -------------------------------------------------------------------
 
@@ -164,22 +159,8 @@ class ConfluenceData:
 
     # --- import --------------------------------------------------------------------------
 
-    def import_content(self, source: RowSource, options: ImportOptions) -> ImportReport:
-        """Write the source's spaces into this product, skipping keys it already has (R6).
-
-        One transaction: a failure rolls every row back, and the attachment files already
-        copied are deleted before the error goes on.
-        """
-        report = ImportReport(on_progress=options.on_progress)
-        try:
-            with transaction.atomic():
-                self._import(source, options, report)
-        except BaseException:
-            delete_files(report.written_files)
-            raise
-        return report
-
     def _import(self, source: RowSource, options: ImportOptions, report: ImportReport) -> None:
+        # R6: spaces whose key the destination already has are skipped, with all they hold.
         p = self.product
         existing = self.space_keys()
         new_spaces = []

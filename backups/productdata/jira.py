@@ -7,11 +7,11 @@ It looks up each batch's keys in the destination instead.
 
 from collections.abc import Iterator
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce, Length
 
-from backups.models import JiraAttachment, JiraComment, JiraIssue, JiraProject, Product
+from backups.models import JiraAttachment, JiraComment, JiraIssue, JiraProject
 
 from .base import (
     BATCH_SIZE,
@@ -20,13 +20,13 @@ from .base import (
     ExportOptions,
     ImportOptions,
     ImportReport,
+    ProductData,
     RowSource,
     backup_path,
     batched,
     counted,
     datetime_adapter,
     db_json,
-    delete_files,
     insert_into,
     insert_rows,
     iso,
@@ -37,13 +37,9 @@ from .base import (
 STAGING = "backupsite_restore_comments"
 
 
-class JiraData:
+class JiraData(ProductData):
     kind = "jira"
     content_types = ("projects", "issues", "comments", "attachments")
-
-    def __init__(self, product: Product):
-        assert product.kind == self.kind, product.kind
-        self.product = product
 
     # --- what is there -------------------------------------------------------------------
 
@@ -158,21 +154,6 @@ class JiraData:
             yield row, AttachmentFile(path, storage_name, size, sha256, issue, name)
 
     # --- import --------------------------------------------------------------------------
-
-    def import_content(self, source: RowSource, options: ImportOptions) -> ImportReport:
-        """Write the source's rows into this (empty) product, all or nothing.
-
-        One transaction: a failure rolls every row back, and the attachment files already
-        copied are deleted before the error goes on.
-        """
-        report = ImportReport(on_progress=options.on_progress)
-        try:
-            with transaction.atomic():
-                self._import(source, options, report)
-        except BaseException:
-            delete_files(report.written_files)
-            raise
-        return report
 
     def _import(self, source: RowSource, options: ImportOptions, report: ImportReport) -> None:
         p = self.product

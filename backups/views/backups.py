@@ -12,10 +12,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from backups.access import OrgAccess, access_backup, access_product
 from backups.models import Backup, BackupFile, BackupPolicy, Product
+from backups.productdata import KINDS
 from backups.rules import MAX_DOWNLOADS, Decision, format_when, human_bytes
 from backups.services.backups import backup_decision, backup_request
 from backups.services.errors import Refused
 from backups.services.files import backup_file_decision, download_decision, file_name
+from backups.services.restores import restore_source_decision
 
 from .decorators import org_admin_required
 
@@ -197,6 +199,11 @@ def backups_table(request):
     return render(request, "backups/_backups_fragment.html", context)
 
 
+def content_order(backup: Backup, content_type: str) -> int:
+    order = (*KINDS[backup.product.kind].content_types, "groups")
+    return order.index(content_type) if content_type in order else len(order)
+
+
 def detail_context(org: OrgAccess, backup: Backup, now: datetime) -> dict:
     counts = [
         {
@@ -205,7 +212,10 @@ def detail_context(org: OrgAccess, backup: Backup, now: datetime) -> dict:
             "bytes": human_bytes(entry.get("bytes", 0)),
             "files_bytes": (human_bytes(entry["files_bytes"]) if "files_bytes" in entry else None),
         }
-        for name, entry in backup.counts.items()
+        # In reading order (projects before issues): jsonb on PostgreSQL keeps no key order.
+        for name, entry in sorted(
+            backup.counts.items(), key=lambda kv: content_order(backup, kv[0])
+        )
     ]
     file_ctx = file_context(backup, now)
     return {
@@ -219,6 +229,7 @@ def detail_context(org: OrgAccess, backup: Backup, now: datetime) -> dict:
         "poll_every": POLL_EVERY,
         # One poll for the whole body: while the backup runs, and while its file is made.
         "polling": backup.status == Backup.Status.IN_PROGRESS or file_ctx["file_generating"],
+        "restore": restore_source_decision(backup=backup, now=now),
         **file_ctx,
     }
 

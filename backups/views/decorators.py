@@ -3,9 +3,26 @@
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
+from django_htmx.http import HttpResponseClientRedirect
 
 from backups.access import access_organization
+
+
+def htmx_login_required(view):
+    """login_required, but a polling fragment whose session ended sends the whole page to
+    the login form, instead of the login form landing inside a table."""
+    plain = login_required(view)
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if getattr(request, "htmx", False) and not request.user.is_authenticated:
+            page = request.htmx.current_url_abs_path or "/"
+            return HttpResponseClientRedirect(redirect_to_login(page).url)
+        return plain(request, *args, **kwargs)
+
+    return wrapped
 
 
 def org_admin_required(view):
@@ -16,7 +33,7 @@ def org_admin_required(view):
     admins manage backups. Both answer 403 so that no form behind them is reachable.
     """
 
-    @login_required
+    @htmx_login_required
     @wraps(view)
     def wrapped(request, org_slug, *args, **kwargs):
         org = access_organization(request.user, org_slug)

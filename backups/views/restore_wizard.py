@@ -3,9 +3,10 @@ Restore.
 
 The wizard keeps what was chosen in the URL. Each step is a GET page whose form leads to the
 next; only the final Restore is a POST, and the service checks every rule again then. What is
-restored is resolved by `resolve_source`: today a backup in the service's storage
-(`?backup=<id>`); an uploaded backup file (`?upload=<id>`, issue #6) becomes a second Source
-class beside `StoredBackup`, with the same properties and methods.
+restored is resolved by `resolve_source`: a backup in the service's storage (`?backup=<id>`,
+`StoredBackup`), or a validated uploaded backup file (`?upload=<id>`, `UploadedFile`, R4), with
+the same properties and methods. An uploaded file enters the wizard at the options step, from
+its page.
 """
 
 from dataclasses import dataclass
@@ -20,14 +21,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from backups import storage
-from backups.access import OrgAccess, access_backup, access_product
+from backups import archive, rules, storage
+from backups.access import OrgAccess, access_backup, access_product, access_upload
 from backups.forms import RestoreChoiceForm
-from backups.models import Backup, Product, Restore
+from backups.models import Backup, Product, Restore, Upload
 from backups.productdata import content_summary
 from backups.rules import Decision, human_bytes, plural
 from backups.services.errors import Refused
 from backups.services.restores import (
+    last_restore_started_at,
     restore_decision,
     restore_destinations,
     restore_preview,
@@ -35,6 +37,7 @@ from backups.services.restores import (
     restore_source_decision,
     source_of,
 )
+from backups.services.uploads import upload_restore_source
 
 from .backups import CONTENT_LABELS, NO_SIZE, expires_in
 from .decorators import org_admin_required
@@ -64,8 +67,16 @@ class StoredBackup:
         return self.backup.product.kind
 
     @property
+    def kind_label(self) -> str:
+        return self.backup.product.get_kind_display()
+
+    @property
     def label(self) -> str:
         return f"{self.backup.product.name}, backup #{self.backup.pk}"
+
+    @property
+    def from_file(self) -> bool:
+        return False
 
     @property
     def taken_at(self) -> datetime:
@@ -74,6 +85,10 @@ class StoredBackup:
     @property
     def status(self) -> str:
         return self.backup.status
+
+    @property
+    def status_label(self) -> str:
+        return self.backup.get_status_display()
 
     @property
     def missing(self) -> list:
@@ -112,12 +127,139 @@ class StoredBackup:
             include_users_and_groups=groups,
         )
 
+    def choose_again_url(self, org: OrgAccess, product: Product) -> str:
+        """Where a source that cannot be restored sends the person back to."""
+        return step_url(org, "restore_backup", {"product": product.pk})
 
-def resolve_source(org: OrgAccess, data: dict) -> StoredBackup | None:
+
+class UploadedFile:
+    """A restore's source: a validated uploaded backup file (R4: until 60 days after taken).
+
+    What it is comes from the file's manifest, proven at validation (R9). The product it was
+    taken of may be gone, or renamed: the manifest's name is what the file says.
+    """
+
+    def __init__(self, upload: Upload, organization):
+        self.upload = upload
+        self.manifest = upload.manifest or {}
+        product = self.manifest.get("product", {})
+        self.product = (
+            organization.products.filter(pk=product["id"], kind=product["kind"]).first()
+            if product
+            else None
+        )
+
+    @property
+    def params(self) -> dict:
+        return {"upload": self.upload.pk}
+
+    @property
+    def valid(self) -> bool:
+        return self.upload.status == Upload.Status.VALID and bool(self.manifest)
+
+    @property
+    def kind(self) -> str:
+        return self.manifest["product"]["kind"] if self.valid else ""
+
+    @property
+    def kind_label(self) -> str:
+        return rules.KIND_LABEL.get(self.kind, "")
+
+    @property
+    def label(self) -> str:
+        if not self.valid:
+            return f"the uploaded file {self.upload.file_name}"
+        return (
+            f"{self.manifest['product']['name']}, backup #{self.manifest['backup_id']}, "
+            f"from the uploaded file {self.upload.file_name}"
+        )
+
+    @property
+    def from_file(self) -> bool:
+        return True
+
+    @property
+    def taken_at(self) -> datetime | None:
+        return archive.taken_at(self.manifest) if self.valid else None
+
+    @property
+    def status(self) -> str:
+        return self.manifest.get("status", "")
+
+    @property
+    def status_label(self) -> str:
+        return Backup.Status(self.status).label if self.status else ""
+
+    @property
+    def missing(self) -> list:
+        return self.manifest.get("missing", [])
+
+    @property
+    def has_attachments(self) -> bool:
+        return bool(self.manifest.get("options", {}).get("include_attachments"))
+
+    @property
+    def has_users_and_groups(self) -> bool:
+        return bool(self.manifest.get("options", {}).get("include_users_and_groups"))
+
+    @property
+    def attachment_bytes(self) -> int:
+        return self.manifest.get("attachments", {}).get("bytes", 0)
+
+    def decision(self) -> Decision:
+        if self.upload.status == Upload.Status.DELETED:
+            return rules.refuse(
+                f"The uploaded file {self.upload.file_name} was deleted "
+                f"({self.upload.deleted_reason}); upload it again to restore it."
+            )
+        if not self.valid:
+            return rules.refuse(
+                f"The uploaded file {self.upload.file_name} has not been validated for a restore."
+            )
+        now = timezone.now()
+        source = upload_restore_source(self.upload)
+        decision = rules.restore_source_allowed(source=source, now=now)
+        if not decision:
+            return decision
+        return rules.restore_once_a_week(
+            last_restore_started_at=last_restore_started_at(source.backup_id), now=now
+        )
+
+    def destinations(self, organization) -> list[tuple[Product, Decision]]:
+        return restore_destinations(
+            source=upload_restore_source(self.upload), organization=organization
+        )
+
+    def decision_into(self, destination: Product) -> Decision:
+        return restore_decision(source=upload_restore_source(self.upload), destination=destination)
+
+    def preview(self, destination: Product) -> dict:
+        return restore_preview(upload=self.upload, destination=destination)
+
+    def restore(self, *, destination: Product, actor, attachments: bool, groups: bool) -> Restore:
+        return restore_request(
+            upload=self.upload,
+            destination=destination,
+            actor=actor,
+            include_attachments=attachments,
+            include_users_and_groups=groups,
+        )
+
+    def choose_again_url(self, org: OrgAccess, product: Product | None) -> str:
+        return reverse("upload_detail", args=[org.organization.slug, self.upload.pk])
+
+
+Source = StoredBackup | UploadedFile
+
+
+def resolve_source(org: OrgAccess, data: dict) -> Source | None:
     """The source the wizard's URL names, through access.py (another org's: 404)."""
+    if data.get("backup") and data.get("upload"):
+        raise Http404("A restore has one source")
     if data.get("backup"):
         return StoredBackup(access_backup(org, data["backup"]))
-    # Issue #6: `upload` → an uploaded backup file's source, beside StoredBackup.
+    if data.get("upload"):
+        return UploadedFile(access_upload(org, data["upload"]), org.organization)
     return None
 
 
@@ -129,7 +271,7 @@ class Choice:
     """What the URL (or the Restore button) says was chosen so far."""
 
     product: Product | None
-    source: StoredBackup | None
+    source: Source | None
     attachments: bool | None  # None: not chosen yet
     groups: bool | None
     destination: Product | None
@@ -186,8 +328,17 @@ def step_url(org: OrgAccess, name: str, params: dict | None = None) -> str:
     return f"{url}?{urlencode(params)}" if params else url
 
 
+# From an uploaded file, the file takes the place of the product and backup steps.
+UPLOAD_STEPS = [("upload_detail", "Uploaded file"), *STEPS[2:]]
+
+
 def steps(org: OrgAccess, choice: Choice, current: str) -> list[dict]:
     """The wizard's steps, the earlier ones linked with what was chosen."""
+    if isinstance(choice.source, UploadedFile):
+        wizard_steps = UPLOAD_STEPS
+        file_url = choice.source.choose_again_url(org, None)
+    else:
+        wizard_steps, file_url = STEPS, None
     links = {
         "restore_new": {"product": choice.product.pk} if choice.product else {},
         "restore_backup": {**choice.params(), "product": choice.product.pk}
@@ -196,11 +347,18 @@ def steps(org: OrgAccess, choice: Choice, current: str) -> list[dict]:
         "restore_options": choice.params() if choice.source else None,
         "restore_destination": choice.params() if choice.source else None,
     }
-    names = [name for name, _ in STEPS]
+    names = [name for name, _ in wizard_steps]
     result = []
-    for number, (name, label) in enumerate(STEPS, start=1):
+    for number, (name, label) in enumerate(wizard_steps, start=1):
         earlier = names.index(name) < names.index(current)
-        url = step_url(org, name, links[name]) if earlier and links.get(name) is not None else None
+        if name == "upload_detail":
+            url = file_url
+        else:
+            url = (
+                step_url(org, name, links[name])
+                if earlier and links.get(name) is not None
+                else None
+            )
         result.append({"number": number, "label": label, "url": url, "current": name == current})
     return result
 
@@ -227,7 +385,7 @@ def source_refused(request, choice: Choice):
     if decision:
         return None
     messages.error(request, decision.reason)
-    return redirect(step_url(request.org, "restore_backup", {"product": choice.product.pk}))
+    return redirect(choice.source.choose_again_url(request.org, choice.product))
 
 
 # --- Wizard steps ----------------------------------------------------------------------------
@@ -238,6 +396,8 @@ def source_refused(request, choice: Choice):
 def restore_new(request):
     """Step 1: the product whose backups to restore (those with backups)."""
     choice = read_choice(request.org, request.GET)
+    if isinstance(choice.source, UploadedFile):  # a file has no product or backup to choose
+        return redirect(choice.source.choose_again_url(request.org, None))
     products = list(
         request.org.organization.products.annotate(
             backup_count=Count("backups"), last_backup_at=Max("backups__started_at")
@@ -268,6 +428,8 @@ class BackupChoice:
 def restore_backup(request):
     """Step 2: every backup of the product, and whether it can be restored (R2, R3, R5)."""
     choice = read_choice(request.org, request.GET)
+    if isinstance(choice.source, UploadedFile):
+        return redirect(choice.source.choose_again_url(request.org, None))
     if choice.product is None:
         return redirect(step_url(request.org, "restore_new"))
     now = timezone.now()

@@ -250,3 +250,19 @@ def test_another_or_missing_organization_is_not_found(client, demo, username, sl
     assert "Page not found" in page
     assert "Acme Jira" not in page and "Globex Jira" not in page
     assert "early access" not in page and "Only org admins" not in page
+
+
+def test_a_polling_fragment_after_the_session_ended_sends_the_page_to_login(client, demo):
+    """htmx follows redirects: without this the login form would land inside the table."""
+    from django.urls import reverse
+
+    url = reverse("backups_table", args=["acme"])
+    response = client.get(
+        url,
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL="http://testserver/orgs/acme/backup-and-restore/",
+    )
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == "/accounts/login/?next=/orgs/acme/backup-and-restore/"
+    # A plain request is redirected as usual.
+    assert client.get(url).status_code == 302

@@ -684,3 +684,21 @@ def test_get_on_the_post_endpoints_is_405(alice, demo, restored_access):
         assert alice.get(address).status_code == 405, address
     for address in (url("restore_new"), url("product_access_review")):
         assert alice.post(address).status_code == 405, address
+
+
+def test_the_backup_detail_page_offers_restore_or_says_why_not(client, demo):
+    from django.urls import reverse
+
+    from backups.services.restores import restore_request
+    from tests.services.helpers import run_backup_of
+
+    backup = run_backup_of(demo.jira, demo.alice)
+    client.force_login(demo.alice)
+    url = reverse("backup_detail", args=["acme", backup.pk])
+    page = client.get(url).content.decode()
+    assert f'restores/new/options/?backup={backup.pk}"' in page
+
+    restore_request(backup=backup, destination=demo.jira_sandbox, actor=demo.alice)
+    page = client.get(url).content.decode()
+    assert "a backup can be restored once in 7 days" in page
+    assert f'restores/new/options/?backup={backup.pk}"' not in page

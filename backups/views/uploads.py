@@ -1,0 +1,292 @@
+"""Upload backup file (R4, R9, SPEC §8): the page that sends a downloaded backup file back in
+chunks, the JSON endpoints its script talks to, and an upload's page with its report.
+
+The browser sends the file one chunk per request, each with the offset it starts at. Django's
+`request.body` refuses bodies over DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), and a chunk is
+storage.UPLOAD_CHUNK (8 MiB): the chunk view reads the raw stream instead, bounded by
+Content-Length, which must not exceed one chunk (413 otherwise). A wrong offset answers 409 with
+the offset the server has, so the browser resumes from there.
+"""
+
+import json
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from backups import archive, rules, storage
+from backups.access import OrgAccess, access_upload
+from backups.forms import UploadStartForm
+from backups.models import Backup, Upload
+from backups.rules import human_bytes
+from backups.services.errors import Refused
+from backups.services.uploads import (
+    CONTEXT_TITLES,
+    upload_chunk,
+    upload_start,
+)
+
+from .backups import CONTENT_LABELS, POLL_EVERY, options_in_words, person
+from .decorators import org_admin_required
+from .restore_wizard import UploadedFile
+
+UPLOADS_LISTED = 10
+
+# Every check of R9 in the order they run; a file refused early was not checked further.
+CHECK_TITLES = {**archive.CHECK_TITLES, **CONTEXT_TITLES}
+
+# The failed check, as the top of a refused file's page says it.
+REFUSED_BECAUSE = {
+    "zip": "it is not a ZIP archive, or it is truncated",
+    "paths": "one of its entries has an unsafe path",
+    "size": "it would expand to too much data (a zip bomb?)",
+    "manifest": "it has no manifest.json of backup file format version 1",
+    "signature": "its signature does not match: it was changed, or not made by this service",
+    "entries": "its content does not match the checksums in its manifest",
+    "organization": "it is a backup of another organization",
+    "kind": "it is not a backup of a Jira or Confluence product",
+    "age": "the backup was taken more than 60 days ago",
+    "status": "the backup is not COMPLETE or INCOMPLETE",
+}
+
+
+# --- JSON for the upload script ------------------------------------------------------------
+
+
+def upload_json(org: OrgAccess, upload: Upload, **extra) -> dict:
+    slug = org.organization.slug
+    return {
+        "id": upload.pk,
+        "file_name": upload.file_name,
+        "declared_size": upload.declared_size,
+        "received_bytes": upload.received_bytes,
+        "status": upload.status,
+        "chunk_size": storage.UPLOAD_CHUNK,
+        "status_url": reverse("upload_status", args=[slug, upload.pk]),
+        "chunk_url": reverse("upload_chunk", args=[slug, upload.pk]),
+        "page_url": reverse("upload_detail", args=[slug, upload.pk]),
+        **extra,
+    }
+
+
+def json_error(message: str, code: int, **extra) -> JsonResponse:
+    return JsonResponse({"error": message, **extra}, status=code)
+
+
+@require_POST
+@org_admin_required
+def upload_start_view(request):
+    """Open an upload from the file's name and size; D2 refuses a too large file here."""
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        return json_error("The request is not JSON.", 400)
+    form = UploadStartForm(data if isinstance(data, dict) else {})
+    if not form.is_valid():
+        return json_error("The request needs the file's name and its size in bytes.", 400)
+    try:
+        upload = upload_start(
+            organization=request.org.organization,
+            actor=request.user,
+            file_name=form.cleaned_data["file_name"],
+            size=form.cleaned_data["size"],
+        )
+    except Refused as refused:
+        return json_error(refused.reason, 400)
+    return JsonResponse(upload_json(request.org, upload), status=201)
+
+
+@require_GET
+@org_admin_required
+def upload_status(request, upload_id: int):
+    """Where an upload is: the browser resumes from `received_bytes`."""
+    upload = access_upload(request.org, upload_id)
+    return JsonResponse(upload_json(request.org, upload))
+
+
+@require_http_methods(["PUT"])
+@org_admin_required
+def upload_chunk_view(request, upload_id: int):
+    """One chunk, its offset in X-Upload-Offset, its bytes the raw body (never a form)."""
+    upload = access_upload(request.org, upload_id)
+    try:
+        offset = int(request.headers.get("X-Upload-Offset", ""))
+        length = int(request.META.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return json_error(
+            "A chunk needs its offset (X-Upload-Offset) and its length (Content-Length).",
+            400,
+            **upload_json(request.org, upload),
+        )
+    if length > storage.UPLOAD_CHUNK:
+        # Refused before reading a byte of it: the body is never held whole in memory.
+        return json_error(
+            f"A chunk can be at most {storage.UPLOAD_CHUNK} bytes; this one is {length}.",
+            413,
+            **upload_json(request.org, upload),
+        )
+    # request.read(), not request.body: body stops at DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB).
+    data = request.read(length) if length > 0 else b""
+    if len(data) != length:
+        return json_error(
+            "The chunk arrived incomplete; send it again.", 400, **upload_json(request.org, upload)
+        )
+    try:
+        upload = upload_chunk(upload=upload, offset=offset, data=data)
+    except Refused as refused:
+        upload.refresh_from_db()
+        conflict = offset != upload.received_bytes or upload.status != Upload.Status.RECEIVING
+        return json_error(
+            refused.reason, 409 if conflict else 400, **upload_json(request.org, upload)
+        )
+    except storage.StorageError as exc:
+        upload.refresh_from_db()
+        return json_error(
+            f"The chunk could not be stored ({exc}); it is sent again shortly.",
+            503,
+            **upload_json(request.org, upload),
+        )
+    return JsonResponse(upload_json(request.org, upload))
+
+
+# --- Pages ---------------------------------------------------------------------------------
+
+
+@dataclass
+class UploadRow:
+    upload: Upload
+    percent: int
+    size: str
+
+
+def percent_of(done: int, total: int) -> int:
+    return min(100, 100 * done // total) if total else 0
+
+
+@require_GET
+@org_admin_required
+def upload_new(request):
+    """Upload backup file: the file input, the script that sends it, the recent uploads."""
+    organization = request.org.organization
+    uploads = Upload.objects.filter(organization=organization).select_related("created_by")
+    rows = [
+        UploadRow(
+            upload=u,
+            percent=percent_of(u.received_bytes, u.declared_size),
+            size=human_bytes(u.declared_size),
+        )
+        for u in uploads[:UPLOADS_LISTED]
+    ]
+    return render(
+        request,
+        "backups/upload_new.html",
+        {
+            "org": request.org,
+            "rows": rows,
+            "limit": human_bytes(settings.LOCAL_DOWNLOAD_LIMIT),
+            "start_url": reverse("upload_start", args=[organization.slug]),
+        },
+    )
+
+
+def check_rows(upload: Upload) -> list[dict]:
+    """Every R9 check: passed, failed (with why), or not reached after an earlier failure."""
+    done = {c["name"]: c for c in upload.checks}
+    rows = []
+    for name, title in CHECK_TITLES.items():
+        check = done.get(name)
+        if check is None:
+            if upload.failed_check is None:
+                continue  # a check this file had no need of (no signature key: never here)
+            rows.append({"name": name, "title": title, "state": "skipped", "detail": ""})
+        else:
+            state = "passed" if check["passed"] else "failed"
+            rows.append(
+                {"name": name, "title": check["title"], "state": state, "detail": check["detail"]}
+            )
+    return rows
+
+
+def manifest_summary(upload: Upload) -> dict | None:
+    manifest = upload.manifest
+    if not manifest:
+        return None
+    taken = archive.taken_at(manifest)
+    entities = manifest["entities"]
+    counts = [
+        {
+            "label": CONTENT_LABELS.get(name, name.replace("_", " ").capitalize()),
+            "rows": info["rows"],
+        }
+        for name, info in sorted(
+            entities.items(),
+            key=lambda item: (
+                list(CONTENT_LABELS).index(item[0]) if item[0] in CONTENT_LABELS else 99
+            ),
+        )
+    ]
+    options = manifest.get("options", {})
+    return {
+        "backup_id": manifest["backup_id"],
+        "product_name": manifest["product"]["name"],
+        "kind": manifest["product"]["kind"],
+        "kind_label": rules.KIND_LABEL.get(manifest["product"]["kind"], "?"),
+        "organization": manifest["organization"]["name"],
+        "status": manifest["status"],
+        "status_label": Backup.Status(manifest["status"]).label,
+        "taken_at": taken,
+        "restorable_until": taken + rules.UPLOAD_WINDOW,
+        "counts": counts,
+        "attachment_bytes": human_bytes(manifest.get("attachments", {}).get("bytes", 0)),
+        "options": options_in_words(options, manifest["product"]["kind"]),
+        "has_attachments": bool(options.get("include_attachments")),
+        "has_users_and_groups": bool(options.get("include_users_and_groups")),
+        "missing": manifest.get("missing", []) if manifest["status"] == "INCOMPLETE" else [],
+    }
+
+
+def detail_context(org: OrgAccess, upload: Upload) -> dict:
+    slug = org.organization.slug
+    valid = upload.status == Upload.Status.VALID
+    failed = upload.failed_check
+    return {
+        "org": org,
+        "upload": upload,
+        "size": human_bytes(upload.declared_size),
+        "received": human_bytes(upload.received_bytes),
+        "received_percent": percent_of(upload.received_bytes, upload.declared_size),
+        "validated_percent": min(99, percent_of(upload.validated_bytes, upload.declared_size)),
+        "validated": human_bytes(upload.validated_bytes),
+        "waiting": upload.status == Upload.Status.VALIDATING and upload.claimed_at is None,
+        "polling": upload.status == Upload.Status.VALIDATING,
+        "poll_every": POLL_EVERY,
+        "uploaded_by": person(upload.created_by),
+        "checks": check_rows(upload) if upload.checks else [],
+        "failed": failed,
+        "refused_because": REFUSED_BECAUSE.get(failed["name"], failed["title"]) if failed else "",
+        "summary": manifest_summary(upload) if valid else None,
+        "decision": UploadedFile(upload, org.organization).decision() if valid else None,
+        "restore_url": f"{reverse('restore_options', args=[slug])}?upload={upload.pk}",
+        "upload_url": reverse("upload_new", args=[slug]),
+        "restores": list(upload.restores.select_related("destination").order_by("-started_at"))
+        if upload.status == Upload.Status.DELETED
+        else [],
+    }
+
+
+@require_GET
+@org_admin_required
+def upload_detail(request, upload_id: int):
+    upload = access_upload(request.org, upload_id)
+    return render(request, "backups/upload_detail.html", detail_context(request.org, upload))
+
+
+@require_GET
+@org_admin_required
+def upload_detail_fragment(request, upload_id: int):
+    """The page's body alone, for htmx polling while the file is checked."""
+    upload = access_upload(request.org, upload_id)
+    return render(request, "backups/_upload_detail_body.html", detail_context(request.org, upload))
