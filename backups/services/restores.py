@@ -96,14 +96,18 @@ def restore_decision(
     )
 
 
-def restore_source_decision(*, backup: Backup, now: datetime | None = None) -> rules.Decision:
-    """Can this stored backup be restored at all now (R2, R3), and not restored this week (R5)?"""
+def restore_source_decision(
+    *, backup: Backup | None = None, upload: Upload | None = None, now: datetime | None = None
+) -> rules.Decision:
+    """Can this stored backup (or validated upload) be restored at all now (R2, R3, R4), and
+    was it not restored this week (R5, per backup id whichever way it came)?"""
     now = now or timezone.now()
-    decision = rules.restore_source_allowed(source=source_of(backup), now=now)
+    source = upload_restore_source(upload) if upload is not None else source_of(backup)
+    decision = rules.restore_source_allowed(source=source, now=now)
     if not decision:
         return decision
     return rules.restore_once_a_week(
-        last_restore_started_at=last_restore_started_at(backup.pk), now=now
+        last_restore_started_at=last_restore_started_at(source.backup_id), now=now
     )
 
 

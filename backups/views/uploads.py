@@ -31,7 +31,7 @@ from backups.services.uploads import (
 
 from .backups import CONTENT_LABELS, POLL_EVERY, options_in_words, person
 from .decorators import org_admin_required
-from .restore_wizard import UploadedFile
+from .restore_sources import UploadedFile
 
 UPLOADS_LISTED = 10
 
@@ -129,7 +129,10 @@ def upload_chunk_view(request, upload_id: int):
             **upload_json(request.org, upload),
         )
     # request.read(), not request.body: body stops at DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB).
-    data = request.read(length) if length > 0 else b""
+    try:
+        data = request.read(length) if length > 0 else b""
+    except OSError:  # UnreadablePostError: the connection dropped mid-chunk
+        data = b""
     if len(data) != length:
         return json_error(
             "The chunk arrived incomplete; send it again.", 400, **upload_json(request.org, upload)
@@ -216,19 +219,19 @@ def manifest_summary(upload: Upload) -> dict | None:
         return None
     taken = archive.taken_at(manifest)
     entities = manifest["entities"]
+    options = manifest.get("options", {})
+    order = list(CONTENT_LABELS)
     counts = [
         {
             "label": CONTENT_LABELS.get(name, name.replace("_", " ").capitalize()),
             "rows": info["rows"],
         }
         for name, info in sorted(
-            entities.items(),
-            key=lambda item: (
-                list(CONTENT_LABELS).index(item[0]) if item[0] in CONTENT_LABELS else 99
-            ),
+            entities.items(), key=lambda item: order.index(item[0]) if item[0] in order else 99
         )
+        # A backup without attachments lists an empty attachments file: not a content.
+        if not (name == "attachments" and not options.get("include_attachments"))
     ]
-    options = manifest.get("options", {})
     return {
         "backup_id": manifest["backup_id"],
         "product_name": manifest["product"]["name"],

@@ -83,17 +83,19 @@
     while (current.sent.length > 2 && now - current.sent[0][0] > 10000) current.sent.shift();
     const [t0, b0] = current.sent[0];
     const seconds = (now - t0) / 1000;
-    if (seconds >= 0.5 && done > b0) {
+    if (seconds >= 0.1 && done > b0) {
       const speed = (done - b0) / seconds;
-      $("upload-speed").textContent = `${(speed / 1e6).toFixed(1)} MB/s`;
-      $("upload-eta").textContent = duration((total - done) / speed);
+      const mbs = speed / 1e6;
+      $("upload-speed").textContent = `${mbs >= 10 ? mbs.toFixed(0) : mbs.toFixed(mbs >= 0.1 ? 1 : 2)} MB/s`;
+      $("upload-eta").textContent = done >= total ? "done" : duration((total - done) / speed);
+      $("upload-rate").hidden = false;
     }
   }
 
   function resetRate() {
+    // Speed and time left are measured anew after a pause or a drop; hidden until then.
     current.sent = [];
-    $("upload-speed").textContent = "—";
-    $("upload-eta").textContent = "—";
+    $("upload-rate").hidden = true;
   }
 
   // --- remembering an unfinished upload across reloads ---------------------------------------
@@ -176,6 +178,7 @@
     $("upload-size").textContent = bytes(file.size);
     pauseButton.hidden = false;
     resumeButton.hidden = true;
+    resetRate();
     show(0);
 
     // The same file (name, size, date) begun before this page was loaded: ask where it is.
@@ -338,7 +341,7 @@
 
   // --- controls ------------------------------------------------------------------------------
 
-  input.addEventListener("change", () => {
+  function chosen() {
     const file = input.files && input.files[0];
     if (!file) return;
     if (current && current.xhr) {
@@ -346,7 +349,11 @@
       current.xhr.abort();
     }
     begin(file).catch((e) => stopped(`The upload stopped: ${e.message}`));
-  });
+  }
+
+  input.addEventListener("change", chosen);
+  // A file chosen while this script was still loading: its change event has passed.
+  if (input.files && input.files.length) chosen();
 
   pauseButton.addEventListener("click", () => {
     if (!current) return;

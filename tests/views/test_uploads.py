@@ -197,6 +197,7 @@ def test_while_the_file_is_checked_the_page_shows_progress_and_polls(alice, demo
     )
     assert 'hx-trigger="every 2s"' in fragment.content.decode()
 
+    Upload.objects.filter(pk=upload_id).update(claimed_at=None)  # the worker, from the start
     upload_validate(upload_id=upload_id)
     fragment = alice.get(url("upload_detail_fragment", upload_id))
     assert "hx-trigger" not in fragment.content.decode()
@@ -499,7 +500,8 @@ def test_options_offer_only_what_the_file_has(alice, demo, small_chunks):
     upload = uploaded(alice, data)
 
     page = alice.get(url("upload_detail", upload.pk))
-    assert "Options No attachments; no users and groups" in text(page.content)
+    assert "Options No attachments, no users and groups" in text(page.content)
+    assert "Content In the file Projects 4 Issues 30 Comments 48 Restore" in text(page.content)
     words = text(alice.get(url("restore_options", upload=upload.pk)).content)
     assert "Restore attachments" not in words
     assert "Restore users and groups" not in words
@@ -665,3 +667,18 @@ def test_the_wrong_method_is_405(alice, acme_upload):
     assert alice.post(urls["put"][0]).status_code == 405
     assert alice.post(url("upload_status", acme_upload.pk)).status_code == 405
     assert alice.post(url("upload_detail", acme_upload.pk)).status_code == 405
+
+
+def test_a_wizard_url_with_two_sources_is_not_found(alice, demo, jira_backup_and_upload):
+    backup, upload = jira_backup_and_upload
+    assert alice.get(url("restore_options", backup=backup.pk, upload=upload.pk)).status_code == 404
+    assert alice.get(url("restore_options", upload="x")).status_code == 404
+    # An uploaded file has no product or backup step: those send it back to its page.
+    response = alice.get(url("restore_backup", upload=upload.pk))
+    assert (response.status_code, response.url) == (302, url("upload_detail", upload.pk))
+
+
+@pytest.fixture
+def jira_backup_and_upload(alice, jira_file, small_chunks):
+    data, backup = jira_file
+    return backup, uploaded(alice, data)

@@ -1,0 +1,235 @@
+"""What a restore restores (R2-R5): a backup in the service's storage, or a validated uploaded
+backup file. Both answer the restore wizard's questions the same way (the `Source` protocol):
+what it is, what it holds, whether and where it may be restored, and the service call that
+restores it.
+"""
+
+from datetime import datetime
+from urllib.parse import urlencode
+
+from django.http import Http404
+from django.urls import reverse
+
+from backups import archive, rules
+from backups.access import OrgAccess, access_backup, access_upload
+from backups.models import Backup, Product, Restore, Upload
+from backups.rules import Decision
+from backups.services.restores import (
+    restore_decision,
+    restore_destinations,
+    restore_preview,
+    restore_request,
+    restore_source_decision,
+    source_of,
+)
+from backups.services.uploads import upload_restore_source
+
+
+class StoredBackup:
+    """A restore's source: a backup in the service's storage (R3: until it expires)."""
+
+    def __init__(self, backup: Backup):
+        self.backup = backup
+
+    @property
+    def params(self) -> dict:
+        """How the URL names this source."""
+        return {"backup": self.backup.pk}
+
+    @property
+    def product(self) -> Product:
+        return self.backup.product
+
+    @property
+    def kind(self) -> str:
+        return self.backup.product.kind
+
+    @property
+    def kind_label(self) -> str:
+        return self.backup.product.get_kind_display()
+
+    @property
+    def label(self) -> str:
+        return f"{self.backup.product.name}, backup #{self.backup.pk}"
+
+    @property
+    def from_file(self) -> bool:
+        return False
+
+    @property
+    def taken_at(self) -> datetime:
+        return self.backup.started_at
+
+    @property
+    def status(self) -> str:
+        return self.backup.status
+
+    @property
+    def status_label(self) -> str:
+        return self.backup.get_status_display()
+
+    @property
+    def missing(self) -> list:
+        return self.backup.missing
+
+    @property
+    def has_attachments(self) -> bool:
+        return bool(self.backup.options.get("include_attachments"))
+
+    @property
+    def has_users_and_groups(self) -> bool:
+        return bool(self.backup.options.get("include_users_and_groups"))
+
+    @property
+    def attachment_bytes(self) -> int:
+        return self.backup.counts.get("attachments", {}).get("files_bytes", 0)
+
+    def decision(self) -> Decision:
+        return restore_source_decision(backup=self.backup)
+
+    def destinations(self, organization) -> list[tuple[Product, Decision]]:
+        return restore_destinations(source=source_of(self.backup), organization=organization)
+
+    def decision_into(self, destination: Product) -> Decision:
+        return restore_decision(source=source_of(self.backup), destination=destination)
+
+    def preview(self, destination: Product) -> dict:
+        return restore_preview(backup=self.backup, destination=destination)
+
+    def restore(self, *, destination: Product, actor, attachments: bool, groups: bool) -> Restore:
+        return restore_request(
+            backup=self.backup,
+            destination=destination,
+            actor=actor,
+            include_attachments=attachments,
+            include_users_and_groups=groups,
+        )
+
+    def choose_again_url(self, org: OrgAccess, product: Product) -> str:
+        """Where a source that cannot be restored sends the person back to."""
+        url = reverse("restore_backup", args=[org.organization.slug])
+        return f"{url}?{urlencode({'product': product.pk})}"
+
+
+class UploadedFile:
+    """A restore's source: a validated uploaded backup file (R4: until 60 days after taken).
+
+    What it is comes from the file's manifest, proven at validation (R9). The product it was
+    taken of may be gone, or renamed: the manifest's name is what the file says.
+    """
+
+    def __init__(self, upload: Upload, organization):
+        self.upload = upload
+        self.manifest = upload.manifest or {}
+        product = self.manifest.get("product", {})
+        self.product = (
+            organization.products.filter(pk=product["id"], kind=product["kind"]).first()
+            if product
+            else None
+        )
+
+    @property
+    def params(self) -> dict:
+        return {"upload": self.upload.pk}
+
+    @property
+    def valid(self) -> bool:
+        return self.upload.status == Upload.Status.VALID and bool(self.manifest)
+
+    @property
+    def kind(self) -> str:
+        return self.manifest["product"]["kind"] if self.valid else ""
+
+    @property
+    def kind_label(self) -> str:
+        return rules.KIND_LABEL.get(self.kind, "")
+
+    @property
+    def label(self) -> str:
+        if not self.valid:
+            return f"the uploaded file {self.upload.file_name}"
+        return (
+            f"{self.manifest['product']['name']}, backup #{self.manifest['backup_id']}, "
+            f"from the uploaded file {self.upload.file_name}"
+        )
+
+    @property
+    def from_file(self) -> bool:
+        return True
+
+    @property
+    def taken_at(self) -> datetime | None:
+        return archive.taken_at(self.manifest) if self.valid else None
+
+    @property
+    def status(self) -> str:
+        return self.manifest.get("status", "")
+
+    @property
+    def status_label(self) -> str:
+        return Backup.Status(self.status).label if self.status else ""
+
+    @property
+    def missing(self) -> list:
+        return self.manifest.get("missing", [])
+
+    @property
+    def has_attachments(self) -> bool:
+        return bool(self.manifest.get("options", {}).get("include_attachments"))
+
+    @property
+    def has_users_and_groups(self) -> bool:
+        return bool(self.manifest.get("options", {}).get("include_users_and_groups"))
+
+    @property
+    def attachment_bytes(self) -> int:
+        return self.manifest.get("attachments", {}).get("bytes", 0)
+
+    def decision(self) -> Decision:
+        if self.upload.status == Upload.Status.DELETED:
+            return rules.refuse(
+                f"The uploaded file {self.upload.file_name} was deleted "
+                f"({self.upload.deleted_reason}); upload it again to restore it."
+            )
+        if not self.valid:
+            return rules.refuse(
+                f"The uploaded file {self.upload.file_name} has not been validated for a restore."
+            )
+        return restore_source_decision(upload=self.upload)
+
+    def destinations(self, organization) -> list[tuple[Product, Decision]]:
+        return restore_destinations(
+            source=upload_restore_source(self.upload), organization=organization
+        )
+
+    def decision_into(self, destination: Product) -> Decision:
+        return restore_decision(source=upload_restore_source(self.upload), destination=destination)
+
+    def preview(self, destination: Product) -> dict:
+        return restore_preview(upload=self.upload, destination=destination)
+
+    def restore(self, *, destination: Product, actor, attachments: bool, groups: bool) -> Restore:
+        return restore_request(
+            upload=self.upload,
+            destination=destination,
+            actor=actor,
+            include_attachments=attachments,
+            include_users_and_groups=groups,
+        )
+
+    def choose_again_url(self, org: OrgAccess, product: Product | None) -> str:
+        return reverse("upload_detail", args=[org.organization.slug, self.upload.pk])
+
+
+Source = StoredBackup | UploadedFile
+
+
+def resolve_source(org: OrgAccess, data: dict) -> Source | None:
+    """The source the wizard's URL names, through access.py (another org's: 404)."""
+    if data.get("backup") and data.get("upload"):
+        raise Http404("A restore has one source")
+    if data.get("backup"):
+        return StoredBackup(access_backup(org, data["backup"]))
+    if data.get("upload"):
+        return UploadedFile(access_upload(org, data["upload"]), org.organization)
+    return None
