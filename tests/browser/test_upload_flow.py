@@ -18,6 +18,7 @@ from playwright.sync_api import expect
 
 from backups import storage
 from backups.models import Backup, JiraIssue, Restore, Upload
+from backups.rules import human_bytes
 from backups.services.files import file_name
 from backups.tasks import run_restore, validate_upload
 from tests.services.test_uploads import backup_file_bytes, flip, rewrite
@@ -184,7 +185,7 @@ def test_a_too_large_file_is_refused_before_a_byte_and_a_tampered_one_names_its_
     settings.LOCAL_DOWNLOAD_LIMIT = 1000
     page.get_by_label("Backup file").set_input_files(str(tampered))
     expect(page.locator("#upload-error")).to_have_text(
-        f"The file is {len(tampered.read_bytes()) / 1000:.1f} KB; a backup file can be at most "
+        f"The file is {human_bytes(len(tampered.read_bytes()))}; a backup file can be at most "
         "1 KB (the local download limit)."
     )
     expect(page.locator("#upload-progress")).to_be_hidden()
