@@ -3,6 +3,13 @@ from django.db import models
 from .organizations import Organization, OrgGroup
 
 
+class ProductManager(models.Manager):
+    """Products people see: never a restore's staging product (see `is_staging`)."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(is_staging=False)
+
+
 class Product(models.Model):
     """One site of one kind (Jira or Confluence), owned by exactly one organization."""
 
@@ -17,9 +24,18 @@ class Product(models.Model):
     name = models.CharField(max_length=200)
     url = models.CharField(max_length=300, blank=True, help_text="For example acme.example/jira")
     created_at = models.DateTimeField(auto_now_add=True)
+    # A restore writes into a hidden staging product in short transactions, then moves the
+    # content into its destination in one short transaction (R8 without holding SQLite's one
+    # write lock for the whole restore). Staging products are invisible: `objects` leaves
+    # them out; `all_objects` sees them.
+    is_staging = models.BooleanField(default=False, editable=False)
+
+    objects = ProductManager()
+    all_objects = models.Manager()
 
     class Meta:
         ordering = ["organization", "name"]
+        base_manager_name = "all_objects"
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "name"], name="product_name_unique_per_org"

@@ -39,6 +39,11 @@ class Restore(models.Model):
     items_total = models.BigIntegerField(default=0)
     # {"restored": {...}, "skipped": {...}, "skipped_space_keys": [...], "groups": {...}}
     report = models.JSONField(default=dict, blank=True)
+    # Where this restore writes before it publishes into `destination` (R8); removed at the
+    # end, whichever way the restore ends (also by fail_stale_jobs after a crash).
+    staging_product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     failure_reason = models.TextField(blank=True)
 
     class Meta:
