@@ -13,8 +13,16 @@ from django.conf import settings
 from backups import archive, storage
 from backups.models import BackupFile
 from backups.services.files import backup_file_generate, backup_file_request
+from tests import zipbytes
 from tests.components import need
 from tests.services.helpers import run_backup_of
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    """The demo's four users hashed with PBKDF2 cost 2 s a test; their passwords are not what
+    this module checks."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -267,3 +275,115 @@ def test_verify_backup_file_command_names_the_failed_check(backup_zip, tmp_path)
         "NOT OK: Every entry's SHA-256 as in the manifest; none missing, none extra: "
         "entities/issues.jsonl does not match its SHA-256 in the manifest."
     )
+
+
+# --- issue #10: every malformed ZIP ends as a refusal naming the check and the entry (R9) ------
+
+ENTITY = "entities/issues.jsonl"
+
+
+def verified(data: bytes) -> archive.Verification:
+    return archive.verify(io.BytesIO(data), secret_key=settings.SECRET_KEY)
+
+
+def refusal(data: bytes) -> tuple[str, str]:
+    result = verified(data)
+    assert not result.ok
+    return result.failed.name, result.failed.detail
+
+
+@pytest.mark.parametrize("name", ["manifest.json", "manifest.sig", ENTITY])
+def test_r9_an_encrypted_entry_is_refused_by_name_not_raised(backup_zip, name):
+    """Before: zipfile's RuntimeError ("password required") escaped and the check never ended."""
+    data = zipbytes.set_both(backup_zip[0].read_bytes(), name, "flags", 0x0009)
+    assert refusal(data) == ("zip", f"{name} is encrypted; a backup file never is.")
+
+
+@pytest.mark.parametrize("name", ["manifest.json", ENTITY])
+def test_r9_an_unknown_compression_method_is_refused_by_name_not_raised(backup_zip, name):
+    """Before: zipfile's NotImplementedError escaped."""
+    data = zipbytes.set_both(backup_zip[0].read_bytes(), name, "method", 99)
+    assert refusal(data) == (
+        "zip",
+        f"{name} is compressed with method 99; a backup file uses only stored (0) or deflate (8).",
+    )
+
+
+def test_r9_a_local_header_that_disagrees_with_the_central_directory_is_named(backup_zip):
+    data = zipbytes.set_field(backup_zip[0].read_bytes(), ENTITY, "local", "method", 99)
+    assert refusal(data) == (
+        "zip",
+        f"{ENTITY}: its local header disagrees with the central directory "
+        "(compression method 99, not 8).",
+    )
+
+
+def test_r9_a_size_lie_in_the_central_directory_is_refused_by_name(backup_zip):
+    """Issue #10 item 3: 12,130 -> 606,500 in the central directory passed as valid before."""
+    data = backup_zip[0].read_bytes()
+    assert zipbytes.get_field(data, ENTITY, "central", "file_size") == 12130
+    lie = zipbytes.set_field(data, ENTITY, "central", "file_size", 606500)
+    assert refusal(lie) == (
+        "entries",
+        f"{ENTITY}: its ZIP header says 606500 bytes, 12130 were read: a size in the headers lies.",
+    )
+
+
+def test_r9_a_stored_entry_whose_sizes_disagree_is_refused_by_name(backup_zip):
+    data = backup_zip[0].read_bytes()
+    lie = zipbytes.set_field(data, "manifest.json", "central", "file_size", 1481)
+    assert refusal(lie) == (
+        "zip",
+        "manifest.json is stored uncompressed, yet its header says 1480 bytes stored for 1481: "
+        "a size in the headers lies.",
+    )
+
+
+def test_r9_a_compressed_size_that_overlaps_the_next_entry_is_refused_by_name(backup_zip):
+    data = backup_zip[0].read_bytes()
+    size = zipbytes.get_field(data, ENTITY, "central", "compress_size")
+    lie = zipbytes.set_field(data, ENTITY, "central", "compress_size", size + 100)
+    name, detail = refusal(lie)
+    assert name == "zip"
+    assert detail.startswith(f"{ENTITY} overlaps the next entry: its data ends at byte ")
+
+
+def test_r9_damaged_compressed_data_is_refused_naming_the_entry(backup_zip):
+    """Issue #10 item 4: "Error -3 while decompressing data" came without the entry's name."""
+    data = zipbytes.damage_deflate(backup_zip[0].read_bytes(), ENTITY)
+    name, detail = refusal(data)
+    assert name == "entries"
+    assert detail.startswith(f"{ENTITY} cannot be read: its compressed data is damaged (Error -3")
+
+
+def test_r9_a_manifest_of_the_wrong_shape_is_refused_without_a_signature_key(backup_zip, tmp_path):
+    """--no-signature believes the manifest's shape, never its types: refused by name."""
+    bad = rewrite(
+        backup_zip[0],
+        tmp_path / "bad.zip",
+        change={"manifest.json": lambda b: b.replace(b'"rows": 30', b'"rows": "30"')},
+    )
+    result = archive.verify_file(str(bad), secret_key=None)
+    assert (result.failed.name, result.failed.detail) == (
+        "manifest",
+        "manifest.json is not as this service writes it: entities['issues'] needs its file, "
+        "rows, bytes and sha256.",
+    )
+
+
+@pytest.mark.parametrize("variant", ["encrypted", "method-99", "size-lie"])
+def test_r9_verify_backup_file_prints_not_ok_instead_of_a_traceback(backup_zip, tmp_path, variant):
+    from django.core.management import CommandError, call_command
+
+    data = backup_zip[0].read_bytes()
+    bad = {
+        "encrypted": lambda: zipbytes.set_both(data, ENTITY, "flags", 0x0009),
+        "method-99": lambda: zipbytes.set_both(data, "manifest.json", "method", 99),
+        "size-lie": lambda: zipbytes.set_field(data, ENTITY, "central", "file_size", 606500),
+    }[variant]()
+    path = tmp_path / "bad.zip"
+    path.write_bytes(bad)
+    with pytest.raises(CommandError) as failed:
+        call_command("verify_backup_file", str(path), stdout=io.StringIO())
+    assert str(failed.value).startswith("NOT OK: ")
+    assert (ENTITY if variant != "method-99" else "manifest.json") in str(failed.value)
