@@ -20,6 +20,7 @@ from django.core.files.storage import default_storage
 from django.db import connection, transaction
 
 BATCH_SIZE = 1000
+EXPORT_PAGE = 2000  # rows per keyset page of an export (see `paged`)
 INSERT_SLICE = 10_000  # rows per COPY: large enough to amortize it, small enough for memory
 CHUNK_SIZE = 1024 * 1024
 
@@ -39,6 +40,9 @@ class ImportOptions:
     file_folder: str = ""
     # Called with the number of rows handled after each batch: progress and heartbeat.
     on_progress: Callable[[int], None] | None = None
+    # Confluence (R6): the space keys to skip. None: the keys this product already has. A
+    # restore imports into a staging product and passes its destination's keys.
+    existing_space_keys: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,27 @@ def iso(value: datetime) -> str:
 
 def parse_dt(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+def paged(qs, *fields: str, size: int = EXPORT_PAGE) -> Iterator[tuple]:
+    """The `fields` of every row of `qs`, in id order, read one page at a time.
+
+    Each page is read whole by its own short query (keyset: id > the last id seen), so no read
+    statement stays open while the caller writes. On SQLite in WAL mode an open read pins a
+    snapshot: once another connection commits, a write on the reading connection fails at
+    once with "database is locked" (SQLITE_BUSY_SNAPSHOT), whatever the busy timeout, and the
+    backup engine writes its progress between rows. It also lets the WAL be checkpointed
+    while a long export runs.
+    """
+    last = None
+    while True:
+        page_qs = qs if last is None else qs.filter(id__gt=last)
+        page = list(page_qs.order_by("id").values_list("id", *fields)[:size])
+        for row in page:
+            yield row[1:]
+        if len(page) < size:
+            return
+        last = page[-1][0]
 
 
 def batched(iterable: Iterable, size: int = BATCH_SIZE) -> Iterator[list]:
@@ -225,7 +250,9 @@ def insert_into(table: str, columns: list[str], rows: Iterable[tuple]) -> None:
     qn = connection.ops.quote_name
     cols = ", ".join(qn(c) for c in columns)
     for chunk in batched(rows, INSERT_SLICE):
-        with connection.cursor() as cursor:
+        # One transaction per slice when no transaction is open (a staged restore): SQLite's
+        # one write lock is held for one slice, not for the whole import.
+        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 with cursor.cursor.copy(f"COPY {qn(table)} ({cols}) FROM STDIN") as copy:
                     for row in chunk:
@@ -277,15 +304,23 @@ class ProductData:
         assert product.kind == self.kind, product.kind
         self.product = product
 
-    def import_content(self, source: RowSource, options: ImportOptions) -> ImportReport:
-        """Write the source's rows into this product, all or nothing.
+    def import_content(
+        self, source: RowSource, options: ImportOptions, *, atomic: bool = True
+    ) -> ImportReport:
+        """Write the source's rows into this product.
 
-        One transaction: a failure rolls every row back, and the attachment files already
-        copied are deleted before the error goes on.
+        atomic=True: one transaction, all or nothing. atomic=False: many short transactions
+        (one per slice of rows), for a staging product that nobody sees: a restore imports
+        there, then moves the content into its destination at once (`move_content_to`), or
+        drops it (`delete_content`). Either way a failure deletes the attachment files already
+        copied before the error goes on.
         """
         report = ImportReport(on_progress=options.on_progress)
         try:
-            with transaction.atomic():
+            if atomic:
+                with transaction.atomic():
+                    self._import(source, options, report)
+            else:
                 self._import(source, options, report)
         except BaseException:
             delete_files(report.written_files)
@@ -294,6 +329,29 @@ class ProductData:
 
     def _import(self, source: RowSource, options: ImportOptions, report: ImportReport) -> None:
         raise NotImplementedError
+
+    def move_content_to(self, destination) -> None:
+        """Hand every container (project, space) of this product, with all it holds, to
+        `destination`. Call it inside the transaction that publishes a restore."""
+        raise NotImplementedError
+
+    def publish_problem(self, destination) -> str | None:
+        """Why this product's content may not move into `destination` now (R6), or None."""
+        raise NotImplementedError
+
+    def delete_content(self) -> None:
+        """Delete everything this product holds, in short transactions (a staging product)."""
+        raise NotImplementedError
+
+
+def delete_in_batches(qs, size: int = INSERT_SLICE) -> None:
+    """Delete the rows of `qs` a batch at a time, each batch its own short transaction."""
+    while True:
+        ids = list(qs.values_list("id", flat=True)[:size])
+        if not ids:
+            return
+        with transaction.atomic():
+            qs.model.objects.filter(id__in=ids).delete()
 
 
 class ProductSource:

@@ -14,7 +14,6 @@ from django.db.models.functions import Coalesce, Length
 from backups.models import Page, PageAttachment, PageComment, Space
 
 from .base import (
-    BATCH_SIZE,
     AttachmentFile,
     ContentSummary,
     ExportOptions,
@@ -25,8 +24,10 @@ from .base import (
     backup_path,
     batched,
     datetime_adapter,
+    delete_in_batches,
     insert_rows,
     iso,
+    paged,
     parse_dt,
     store_attachment,
 )
@@ -86,29 +87,22 @@ class ConfluenceData(ProductData):
     def rows(self, content_type: str, options: ExportOptions) -> Iterator[dict]:
         spaces = self._spaces(options)
         if content_type == "spaces":
-            for key, name, kind, state in (
-                spaces.order_by("id").values_list("key", "name", "kind", "state").iterator()
-            ):
+            for key, name, kind, state in paged(spaces, "key", "name", "kind", "state"):
                 yield {"key": key, "name": name, "kind": kind, "state": state}
         elif content_type == "pages":
-            qs = (
-                Page.objects.filter(space__in=spaces)
-                .order_by("id")
-                .values_list(
-                    "id",
-                    "space__key",
-                    "kind",
-                    "title",
-                    "body",
-                    "parent_id",
-                    "version",
-                    "created",
-                    "updated",
-                )
+            rows = paged(
+                Page.objects.filter(space__in=spaces),
+                "id",
+                "space__key",
+                "kind",
+                "title",
+                "body",
+                "parent_id",
+                "version",
+                "created",
+                "updated",
             )
-            for pk, space, kind, title, body, parent, version, created, updated in qs.iterator(
-                BATCH_SIZE
-            ):
+            for pk, space, kind, title, body, parent, version, created, updated in rows:
                 yield {
                     "id": pk,
                     "space": space,
@@ -121,12 +115,14 @@ class ConfluenceData(ProductData):
                     "updated": iso(updated),
                 }
         elif content_type == "comments":
-            qs = (
-                PageComment.objects.filter(page__space__in=spaces)
-                .order_by("id")
-                .values_list("page_id", "author", "body", "created")
+            rows = paged(
+                PageComment.objects.filter(page__space__in=spaces),
+                "page_id",
+                "author",
+                "body",
+                "created",
             )
-            for page, author, body, created in qs.iterator(BATCH_SIZE):
+            for page, author, body, created in rows:
                 yield {"page": page, "author": author, "body": body, "created": iso(created)}
         elif content_type == "attachments":
             for row, _ in self.attachments(options):
@@ -137,14 +133,18 @@ class ConfluenceData(ProductData):
     def attachments(self, options: ExportOptions) -> Iterator[tuple[dict, AttachmentFile]]:
         if not options.include_attachments:
             return
-        qs = (
-            PageAttachment.objects.filter(page__space__in=self._spaces(options))
-            .order_by("id")
-            .values_list(
-                "id", "page_id", "page__space__key", "name", "size", "sha256", "file", "created"
-            )
+        rows = paged(
+            PageAttachment.objects.filter(page__space__in=self._spaces(options)),
+            "id",
+            "page_id",
+            "page__space__key",
+            "name",
+            "size",
+            "sha256",
+            "file",
+            "created",
         )
-        for pk, page, space, name, size, sha256, storage_name, created in qs.iterator(BATCH_SIZE):
+        for pk, page, space, name, size, sha256, storage_name, created in rows:
             path = backup_path(pk, name)
             row = {
                 "page": page,
@@ -162,7 +162,11 @@ class ConfluenceData(ProductData):
     def _import(self, source: RowSource, options: ImportOptions, report: ImportReport) -> None:
         # R6: spaces whose key the destination already has are skipped, with all they hold.
         p = self.product
-        existing = self.space_keys()
+        existing = (
+            self.space_keys()
+            if options.existing_space_keys is None
+            else set(options.existing_space_keys)
+        )
         new_spaces = []
         for r in source.rows("spaces"):
             if r["key"] in existing:
@@ -248,3 +252,35 @@ class ConfluenceData(ProductData):
                 )
             PageAttachment.objects.bulk_create(objs)
             report.add(report.restored, "attachments", len(objs))
+
+    # --- a restore's staging product ----------------------------------------------------
+
+    def publish_problem(self, destination) -> str | None:
+        # R6 again, at the moment of writing: a space key that appeared in the destination
+        # since the restore started would now be a duplicate.
+        clash = sorted(self.space_keys() & type(self)(destination).space_keys())
+        if not clash:
+            return None
+        return (
+            f"{destination} now has space(s) {', '.join(clash)}, which this restore was "
+            f"writing; nothing was restored. Run the restore again to skip them."
+        )
+
+    def move_content_to(self, destination) -> None:
+        Space.objects.filter(product=self.product).update(product=destination)
+        PageAttachment.objects.filter(product=self.product).update(product=destination)
+
+    def delete_content(self) -> None:
+        p = self.product
+        pages = Page.objects.filter(space__product=p)
+        # Unlink the trees first, so that deleting a batch of pages never cascades into
+        # pages of later batches.
+        while True:
+            ids = list(pages.filter(parent__isnull=False).values_list("id", flat=True)[:10_000])
+            if not ids:
+                break
+            Page.objects.filter(id__in=ids).update(parent=None)
+        delete_in_batches(PageComment.objects.filter(page__space__product=p))
+        delete_in_batches(PageAttachment.objects.filter(product=p))
+        delete_in_batches(pages)
+        delete_in_batches(Space.objects.filter(product=p))

@@ -7,14 +7,14 @@ It looks up each batch's keys in the destination instead.
 
 from collections.abc import Iterator
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce, Length
 
 from backups.models import JiraAttachment, JiraComment, JiraIssue, JiraProject
 
 from .base import (
-    BATCH_SIZE,
+    INSERT_SLICE,
     AttachmentFile,
     ContentSummary,
     ExportOptions,
@@ -27,9 +27,11 @@ from .base import (
     counted,
     datetime_adapter,
     db_json,
+    delete_in_batches,
     insert_into,
     insert_rows,
     iso,
+    paged,
     parse_dt,
     store_attachment,
 )
@@ -84,31 +86,23 @@ class JiraData(ProductData):
     def rows(self, content_type: str, options: ExportOptions) -> Iterator[dict]:
         p = self.product
         if content_type == "projects":
-            for key, name, state in (
-                JiraProject.objects.filter(product=p)
-                .order_by("id")
-                .values_list("key", "name", "state")
-                .iterator(BATCH_SIZE)
+            for key, name, state in paged(
+                JiraProject.objects.filter(product=p), "key", "name", "state"
             ):
                 yield {"key": key, "name": name, "state": state}
         elif content_type == "issues":
-            qs = (
-                JiraIssue.objects.filter(product=p)
-                .order_by("id")
-                .values_list(
-                    "key",
-                    "project__key",
-                    "summary",
-                    "description",
-                    "status",
-                    "fields",
-                    "created",
-                    "updated",
-                )
+            rows = paged(
+                JiraIssue.objects.filter(product=p),
+                "key",
+                "project__key",
+                "summary",
+                "description",
+                "status",
+                "fields",
+                "created",
+                "updated",
             )
-            for key, project, summary, description, status, fields, created, updated in qs.iterator(
-                BATCH_SIZE
-            ):
+            for key, project, summary, description, status, fields, created, updated in rows:
                 yield {
                     "key": key,
                     "project": project,
@@ -120,12 +114,14 @@ class JiraData(ProductData):
                     "updated": iso(updated),
                 }
         elif content_type == "comments":
-            qs = (
-                JiraComment.objects.filter(issue__product=p)
-                .order_by("id")
-                .values_list("issue__key", "author", "body", "created")
+            rows = paged(
+                JiraComment.objects.filter(issue__product=p),
+                "issue__key",
+                "author",
+                "body",
+                "created",
             )
-            for issue, author, body, created in qs.iterator(BATCH_SIZE):
+            for issue, author, body, created in rows:
                 yield {"issue": issue, "author": author, "body": body, "created": iso(created)}
         elif content_type == "attachments":
             for row, _ in self.attachments(options):
@@ -136,12 +132,17 @@ class JiraData(ProductData):
     def attachments(self, options: ExportOptions) -> Iterator[tuple[dict, AttachmentFile]]:
         if not options.include_attachments:
             return
-        qs = (
-            JiraAttachment.objects.filter(product=self.product)
-            .order_by("id")
-            .values_list("id", "issue__key", "name", "size", "sha256", "file", "created")
+        rows = paged(
+            JiraAttachment.objects.filter(product=self.product),
+            "id",
+            "issue__key",
+            "name",
+            "size",
+            "sha256",
+            "file",
+            "created",
         )
-        for pk, issue, name, size, sha256, storage_name, created in qs.iterator(BATCH_SIZE):
+        for pk, issue, name, size, sha256, storage_name, created in rows:
             path = backup_path(pk, name)
             row = {
                 "issue": issue,
@@ -238,19 +239,48 @@ class JiraData(ProductData):
                 staged += 1
 
         insert_into(STAGING, ["seq", "issue_key", "author", "body", "created"], rows())
+        inserted = 0
+        # In slices of the staged sequence, each its own transaction outside a restore's
+        # atomic block: SQLite's write lock is never held for all the comments at once.
+        for start in range(0, staged, INSERT_SLICE):
+            with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {comments} (issue_id, author, body, created) "  # noqa: S608
+                    f"SELECT i.id, s.author, s.body, s.created FROM {STAGING} s "
+                    f"JOIN {issues} i ON i.product_id = %s AND i.key = s.issue_key "
+                    f"WHERE s.seq >= %s AND s.seq < %s ORDER BY s.seq",
+                    [self.product.id, start, start + INSERT_SLICE],
+                )
+                inserted += cursor.rowcount
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {comments} (issue_id, author, body, created) "  # noqa: S608
-                f"SELECT i.id, s.author, s.body, s.created FROM {STAGING} s "
-                f"JOIN {issues} i ON i.product_id = %s AND i.key = s.issue_key ORDER BY s.seq",
-                [self.product.id],
-            )
-            inserted = cursor.rowcount
             cursor.execute(f"DROP TABLE {STAGING}")
         if inserted != staged:
             raise ValueError(
                 f"{staged - inserted} comment(s) of the backup name an issue that is not in it."
             )
+
+    # --- a restore's staging product ----------------------------------------------------
+
+    def publish_problem(self, destination) -> str | None:
+        # R6 again, at the moment of writing: nothing may have appeared in the destination.
+        found = type(self)(destination).summary()
+        if found.is_empty:
+            return None
+        return (
+            f"{destination} is no longer empty: it now has {found.containers} project(s) and "
+            f"{found.items} issue(s). A Jira restore needs an empty destination."
+        )
+
+    def move_content_to(self, destination) -> None:
+        for model in (JiraProject, JiraIssue, JiraAttachment):
+            model.objects.filter(product=self.product).update(product=destination)
+
+    def delete_content(self) -> None:
+        p = self.product
+        delete_in_batches(JiraComment.objects.filter(issue__product=p))
+        delete_in_batches(JiraAttachment.objects.filter(product=p))
+        delete_in_batches(JiraIssue.objects.filter(product=p))
+        delete_in_batches(JiraProject.objects.filter(product=p))
 
     def _issue_ids(self, keys) -> dict[str, int]:
         return dict(

@@ -272,13 +272,23 @@ def live_progress_key(restore_id: int) -> str:
 
 
 def live_progress(restore: Restore) -> dict | None:
-    """Progress of a running restore. It lives in the cache, not the row: the row is only
-    written when the restore's one transaction commits (a second writer would wait on SQLite)."""
+    """Progress of a running restore, from the cache (shared by the web server and workers)."""
     return cache.get(live_progress_key(restore.pk))
 
 
+class DestinationChanged(Exception):
+    """R6 no longer holds at the moment of publishing: nothing was written."""
+
+
 def restore_run(*, restore_id: int) -> str | None:
-    """Run a requested restore in one transaction; a second call for it does nothing."""
+    """Run a requested restore; a second call for it does nothing.
+
+    R8 without one long transaction: the content goes into a hidden staging product in short
+    transactions (SQLite has one write lock; the site's logins and saves must not wait for a
+    whole restore), then moves into the destination in one short transaction with the status
+    change (`_publish`). Until then the destination shows nothing; if anything fails, the
+    staging product and the files are deleted.
+    """
     now = timezone.now()
     claimed = Restore.objects.filter(
         pk=restore_id, status=Restore.Status.IN_PROGRESS, claimed_at__isnull=True
@@ -297,39 +307,30 @@ def restore_run(*, restore_id: int) -> str | None:
             if restore.upload_id
             else StoredBackupSource(restore.backup)
         )
-        data = for_product(restore.destination)
-        with transaction.atomic():
-            report = data.import_content(
-                source,
-                ImportOptions(
-                    include_attachments=restore.options["include_attachments"],
-                    file_folder=files_folder(restore),
-                    on_progress=progress.add,
+        destination = for_product(restore.destination)
+        staged = for_product(_staging_product(restore))
+        report = staged.import_content(
+            source,
+            ImportOptions(
+                include_attachments=restore.options["include_attachments"],
+                file_folder=files_folder(restore),
+                on_progress=progress.add,
+                existing_space_keys=(
+                    frozenset(destination.space_keys())
+                    if restore.destination.kind == Product.Kind.CONFLUENCE
+                    else None
                 ),
-            )
-            result = report.as_dict()
-            if restore.options["include_users_and_groups"]:
-                result["groups"] = groups_restore(
-                    organization=restore.destination.organization,
-                    destination=restore.destination,
-                    rows=source.rows("groups"),
-                )
-            done = timezone.now()
-            # The status changes in the same transaction as the content: both or neither.
-            if not Restore.objects.filter(pk=restore_id, status=Restore.Status.IN_PROGRESS).update(
-                status=Restore.Status.COMPLETE,
-                completed_at=done,
-                heartbeat_at=done,
-                report=result,
-                items_done=progress.done,
-            ):
-                raise RestoreCancelled()
+            ),
+            atomic=False,
+        )
+        _publish(restore, staged, report.as_dict(), source, progress)
     except RestoreCancelled:
-        _delete_restored_files(restore)
+        _discard(restore)
         return None
     except Exception as exc:
         log.exception("Restore %s failed", restore_id)
-        restore_fail(restore_id=restore_id, reason=_describe(exc))
+        if not restore_fail(restore_id=restore_id, reason=_describe(exc)):
+            _discard(restore)  # failed by someone else meanwhile: clean up what we wrote since
         return Restore.Status.FAILED
     finally:
         cache.delete(live_progress_key(restore_id))
@@ -348,7 +349,69 @@ def restore_run(*, restore_id: int) -> str | None:
     return Restore.Status.COMPLETE
 
 
+def _staging_product(restore: Restore) -> Product:
+    """The hidden product this restore writes into before it publishes."""
+    destination = restore.destination
+    with transaction.atomic():
+        staging = Product.all_objects.create(
+            organization=destination.organization,
+            kind=destination.kind,
+            name=f"Restore #{restore.pk} (staging, not visible)",
+            is_staging=True,
+        )
+        if not Restore.objects.filter(pk=restore.pk, status=Restore.Status.IN_PROGRESS).update(
+            staging_product=staging
+        ):
+            raise RestoreCancelled()
+    restore.staging_product = staging
+    return staging
+
+
+def _publish(restore: Restore, staged, result: dict, source, progress: "_Progress") -> None:
+    """Move the staged content into the destination and mark the restore COMPLETE: one short
+    transaction, so the destination shows all of the restore or none of it (R8)."""
+    with transaction.atomic():
+        destination = Product.objects.select_for_update().get(pk=restore.destination_id)
+        problem = staged.publish_problem(destination)
+        if problem:
+            raise DestinationChanged(problem)
+        staged.move_content_to(destination)
+        if restore.options["include_users_and_groups"]:
+            result["groups"] = groups_restore(
+                organization=destination.organization,
+                destination=destination,
+                rows=source.rows("groups"),
+            )
+        done = timezone.now()
+        # The status changes in the same transaction as the content: both or neither.
+        if not Restore.objects.filter(pk=restore.pk, status=Restore.Status.IN_PROGRESS).update(
+            status=Restore.Status.COMPLETE,
+            completed_at=done,
+            heartbeat_at=done,
+            report=result,
+            items_done=progress.done,
+            staging_product=None,
+        ):
+            raise RestoreCancelled()
+        Product.all_objects.filter(pk=staged.product.pk, is_staging=True).delete()
+
+
+def _discard(restore: Restore) -> None:
+    """Delete what a restore that did not complete wrote: its staging product and files."""
+    _delete_restored_files(restore)
+    staging_id = (
+        Restore.objects.filter(pk=restore.pk).values_list("staging_product", flat=True).first()
+    )
+    staging = Product.all_objects.filter(pk=staging_id, is_staging=True).first()
+    if staging is None:
+        return
+    for_product(staging).delete_content()
+    Product.all_objects.filter(pk=staging.pk, is_staging=True).delete()
+
+
 def _describe(exc: Exception) -> str:
+    if isinstance(exc, DestinationChanged):
+        return str(exc)
     if isinstance(exc, OSError | storage.StorageError):
         return f"The restore could not read or write its files: {exc}"
     return f"Unexpected error ({exc.__class__.__name__}): {exc}"
@@ -400,7 +463,7 @@ def restore_fail(*, restore_id: int, reason: str, actor=None) -> bool:
     restore = Restore.objects.select_related("destination__organization", "created_by").get(
         pk=restore_id
     )
-    _delete_restored_files(restore)
+    _discard(restore)
     record_event(
         action="restore.failed",
         actor=actor,
