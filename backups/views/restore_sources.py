@@ -108,7 +108,12 @@ class StoredBackup:
     def choose_again_url(self, org: OrgAccess, product: Product) -> str:
         """Where a source that cannot be restored sends the person back to."""
         url = reverse("restore_backup", args=[org.organization.slug])
-        return f"{url}?{urlencode({'product': product.pk})}"
+        return f"{url}?{urlencode({'product': product.pk, 'backup': self.backup.pk})}"
+
+    @property
+    def choose_again_says_why(self) -> bool:
+        """The backup step lists this backup with the reason it cannot be restored."""
+        return True
 
 
 class UploadedFile:
@@ -219,6 +224,12 @@ class UploadedFile:
 
     def choose_again_url(self, org: OrgAccess, product: Product | None) -> str:
         return reverse("upload_detail", args=[org.organization.slug, self.upload.pk])
+
+    @property
+    def choose_again_says_why(self) -> bool:
+        """A valid file's page says why it cannot be restored; the page of a file not checked,
+        refused or deleted says what became of it, not this sentence."""
+        return self.valid
 
 
 Source = StoredBackup | UploadedFile

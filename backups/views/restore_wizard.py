@@ -151,12 +151,24 @@ def hidden(params: dict) -> list[tuple[str, str]]:
 
 
 def source_refused(request, choice: Choice):
-    """A step after the backup step with a source that cannot be restored: back to choose."""
+    """A step after the backup step with a source that cannot be restored: back to choose.
+
+    The page it goes back to shows the reason where it can (the backup's row, the valid file's
+    page); the message then only says why the person is there, so the reason is read once.
+    """
     decision = choice.source.decision()
     if decision:
         return None
-    messages.error(request, decision.reason)
+    if choice.source.choose_again_says_why:
+        messages.error(request, f"{choice.source.label} cannot be restored now; see why below.")
+    else:
+        messages.error(request, decision.reason)
     return redirect(choice.source.choose_again_url(request.org, choice.product))
+
+
+def review_refuses(choice: Choice) -> bool:
+    """Does the review step show a refusal (its own, or the source's after sending back)?"""
+    return not choice.source.decision() or not choice.source.decision_into(choice.destination)
 
 
 # --- Wizard steps ----------------------------------------------------------------------------
@@ -205,6 +217,11 @@ def restore_backup(request):
         return redirect(step_url(request.org, "restore_new"))
     now = timezone.now()
     backups = choice.product.backups.select_related("product").order_by("-started_at", "-id")
+    listed = list(backups[:BACKUPS_LISTED])
+    chosen = choice.source.backup if choice.source else None
+    if chosen and chosen.product_id == choice.product.pk and chosen not in listed:
+        # Sent back because it cannot be restored: its row is where the reason is shown.
+        listed.append(chosen)
     rows = [
         BackupChoice(
             backup=b,
@@ -212,7 +229,7 @@ def restore_backup(request):
             expires_in=expires_in(b, now),
             size=human_bytes(b.total_bytes) if b.status not in NO_SIZE else "—",
         )
-        for b in backups[:BACKUPS_LISTED]
+        for b in listed
     ]
     restorable = [r.backup.pk for r in rows if r.decision]
     selected = choice.source.backup.pk if choice.source else None
@@ -380,7 +397,11 @@ def restore_start(request):
             groups=bool(choice.groups),
         )
     except Refused as refused:
-        messages.error(request, refused.reason)
+        # The review checks again and shows the refusal: a message as well would say it twice.
+        # Only when the review sees nothing wrong (the service lost a race the review does not
+        # see, or it has since cleared) does the service's reason need a message.
+        if not review_refuses(choice):
+            messages.error(request, refused.reason)
         return redirect(step_url(request.org, "restore_review", choice.params()))
     messages.success(
         request,

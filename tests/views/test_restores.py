@@ -311,18 +311,25 @@ def test_a_backup_that_cannot_be_restored_is_shown_with_why_and_cannot_be_posted
     assert re.search(r"<button [^>]*disabled>Continue</button>", page.content.decode())
     assert f"Backup #{good.pk}" not in text(page.content)
 
-    # Further steps send the user back to choose, with the reason.
+    # Further steps send the user back to choose, where the backup's row says why (once).
+    sent_back = [f"Acme Jira, backup #{jira_backup.pk} cannot be restored now; see why below."]
     page = alice.get(url("restore_destination", backup=jira_backup.pk), follow=True)
-    assert page.redirect_chain[-1][0] == url("restore_backup", product=demo.jira.pk)
-    assert any(m.startswith(reason) for m in messages_of(page))
+    assert page.redirect_chain[-1][0] == url(
+        "restore_backup", product=demo.jira.pk, backup=jira_backup.pk
+    )
+    assert messages_of(page) == sent_back
+    assert text(page.content).count(reason) == 1
+    assert reason in text(element(page.content, f"choice-backup-{jira_backup.pk}"))
 
-    # A forged Restore is refused by the service, with the reason.
+    # A forged Restore is refused by the service; the page it lands on says why, once.
     page = alice.post(
         url("restore_start"),
         {"backup": jira_backup.pk, "destination": demo.jira_sandbox.pk},
         follow=True,
     )
-    assert any(m.startswith(reason) for m in messages_of(page))
+    assert messages_of(page) == sent_back
+    assert text(page.content).count(reason) == 1
+    assert reason in text(element(page.content, f"choice-backup-{jira_backup.pk}"))
     assert not Restore.objects.exists()
 
 
@@ -371,8 +378,80 @@ def test_the_non_empty_jira_destination_is_disabled_and_a_forged_post_is_refused
         destination=demo.jira.pk,
     )
     page = alice.get(response.url)
-    assert messages_of(page) == [NON_EMPTY_JIRA]
+    assert messages_of(page) == []  # the review shows the refusal itself: once
+    assert f"This restore cannot start. {NON_EMPTY_JIRA}" in text(element(page.content, "refusal"))
+    assert text(page.content).count(NON_EMPTY_JIRA) == 1
     assert not Restore.objects.exists()
+
+
+def expired_reason(backup) -> str:
+    return (
+        f"The backup expired on {format_when(backup.started_at + timedelta(days=14))}; restore "
+        "it from its downloaded backup file instead (possible for 60 days after it was taken)."
+    )
+
+
+def restored_this_week_reason(restore) -> str:
+    return (
+        f"This backup was restored on {format_when(restore.started_at)}; a backup can be "
+        "restored once in 7 days. It can be restored again after "
+        f"{format_when(restore.started_at + timedelta(days=7))}."
+    )
+
+
+@pytest.mark.parametrize("refusal", ["expired", "restored this week"])
+def test_a_refused_restore_says_why_once_from_the_review_and_from_restore(
+    alice, demo, jira_backup, refusal
+):
+    # #10 item 11: the Restore POST and the review step each added the same refusal, so the
+    # page it ended on said it twice (and the backup's row a third time).
+    if refusal == "expired":
+        expire(jira_backup)
+        reason = expired_reason(jira_backup)
+    else:
+        first = restore_request(backup=jira_backup, destination=demo.jira_sandbox, actor=demo.alice)
+        reason = restored_this_week_reason(first)
+    chosen = {"backup": jira_backup.pk, "attachments": 1, "groups": 1}
+    back_to_choose = url("restore_backup", product=demo.jira.pk, backup=jira_backup.pk)
+    restores_before = Restore.objects.count()
+
+    page = alice.get(url("restore_review", **chosen, destination=demo.jira_sandbox.pk), follow=True)
+    assert text(page.content).count(reason) == 1
+    assert page.redirect_chain[-1][0] == back_to_choose
+    assert reason in text(element(page.content, f"choice-backup-{jira_backup.pk}"))
+
+    page = alice.post(
+        url("restore_start"), {**chosen, "destination": demo.jira_sandbox.pk}, follow=True
+    )
+    assert text(page.content).count(reason) == 1
+    assert page.redirect_chain[-1][0] == back_to_choose
+    assert reason in text(element(page.content, f"choice-backup-{jira_backup.pk}"))
+    assert messages_of(page) == [
+        f"Acme Jira, backup #{jira_backup.pk} cannot be restored now; see why below."
+    ]
+    assert Restore.objects.count() == restores_before
+
+
+def test_a_restore_refused_for_its_destination_says_why_once_on_the_review(
+    alice, demo, jira_backup
+):
+    other = run_backup_of(demo.confluence_sandbox, demo.alice)
+    conf = run_backup_of(demo.confluence, demo.alice)
+    restore_request(backup=conf, destination=demo.confluence_sandbox, actor=demo.alice)
+    reason = "A restore into Acme Confluence sandbox is already in progress."
+
+    page = alice.post(
+        url("restore_start"),
+        {"backup": other.pk, "destination": demo.confluence_sandbox.pk},
+        follow=True,
+    )
+    assert page.redirect_chain[-1][0] == url(
+        "restore_review", backup=other.pk, destination=demo.confluence_sandbox.pk
+    )
+    assert text(page.content).count(reason) == 1
+    assert f"This restore cannot start. {reason}" in text(element(page.content, "refusal"))
+    assert messages_of(page) == []
+    assert Restore.objects.count() == 1
 
 
 def test_a_destination_busy_with_a_restore_is_disabled(alice, demo, jira_backup):
