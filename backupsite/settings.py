@@ -6,9 +6,12 @@ storage, so `make run` needs no server.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -65,19 +68,26 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_q",
+    "csp",
     "backups",
+    # Last, as its documentation asks: it records logins of every app above.
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "backupsite.security.NoStoreForAuthenticatedMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "backupsite.urls"
@@ -117,6 +127,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# django-axes first: it refuses a locked-out login before any backend checks the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -289,11 +305,62 @@ if not DEBUG:
     # Behind a TLS-terminating proxy (the usual deployment) the proxy sets this header.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# --- Login throttling (django-axes) -----------------------------------------------------------
+# A login is refused once a username, or an address, has this many failures within the
+# cool-off; each further try restarts the cool-off. Per address too, so that one address cannot
+# try many usernames; other users at that address log in until it reaches the limit. Staff
+# unlock in Django admin ("Access attempts") or with `manage.py axes_reset_username <name>`.
+AXES_FAILURE_LIMIT = env_int("BACKUPSITE_LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("BACKUPSITE_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# A success does not clear the failures: with per-address counting it would clear every
+# username's failures from that address (an attacker's own login would reset a victim's count).
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "backupsite.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "backupsite.security.client_ip"
+# No start-up banner in every manage.py command's output.
+AXES_VERBOSE = False
+# Behind reverse proxies every request comes from the proxy: count the address the nearest
+# of BACKUPSITE_PROXY_COUNT proxies saw instead (X-Forwarded-For, read from the right).
+PROXY_COUNT = env_int("BACKUPSITE_PROXY_COUNT", 0)
+
+
+# --- Content-Security-Policy (django-csp) --------------------------------------------------------
+# Scripts and styles come from our own static files only: no inline script, style attribute or
+# event handler anywhere (htmx's indicator styles are in site.css, see base.html).
+def _download_origins() -> list[str]:
+    """Where a Download click is redirected to: the bucket, on S3 (form-action covers it)."""
+    if STORAGE_BACKEND != "s3":
+        return []
+    endpoint = os.environ.get("S3_ENDPOINT_URL")
+    if not endpoint:
+        return ["https://*.amazonaws.com"]
+    parts = urlsplit(endpoint)
+    if _s3["addressing_style"] == "virtual":
+        bucket = os.environ.get("S3_BACKUPS_BUCKET", "")
+        return [f"{parts.scheme}://{bucket}.{parts.netloc}"]
+    return [f"{parts.scheme}://{parts.netloc}"]
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF, *_download_origins()],
+    },
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Failed logins and lockouts are warnings; axes' per-login housekeeping is not news.
+        "axes": {"level": "WARNING"},
+    },
 }

@@ -8,6 +8,10 @@
 `browser` is one Chromium for the whole session; `page` is a fresh context (own cookies)
 per test. Browser tests use a transactional database (live_server serves from another
 thread); the `demo` fixture below asks for it before seeding.
+
+Every page of every browser test is also a Content-Security-Policy check: `page` records each
+violation the browser reports (the `securitypolicyviolation` event, and Chromium's console
+message for it) and fails the test if there was any.
 """
 
 import os
@@ -51,14 +55,52 @@ def browser():
     playwright.stop()
 
 
+# Runs in every document before its own scripts: report each CSP violation to the test.
+REPORT_CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  const text =
+    `${event.effectiveDirective} blocked ${event.blockedURI || "inline code"}` +
+    ` in ${event.sourceFile || event.documentURI}:${event.lineNumber}` +
+    (event.sample ? ` (${event.sample})` : "");
+  window.__cspViolations.push(text);
+  window.__reportCspViolation(text);
+});
+"""
+
+
 @pytest.fixture
-def page(browser):
-    """A fresh browser context and page for one test, closed afterwards."""
+def csp_violations():
+    """The CSP violations the browser reported during the test, as text (see `page`)."""
+    return []
+
+
+@pytest.fixture
+def page(browser, csp_violations):
+    """A fresh browser context and page for one test, closed afterwards.
+
+    The test fails if any page broke the Content-Security-Policy.
+    """
     context = browser.new_context(viewport=DESKTOP)
     context.set_default_timeout(10_000)
+    context.expose_binding(
+        "__reportCspViolation", lambda source, text: csp_violations.append(f"event: {text}")
+    )
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
+
+    def on_console(message):
+        if "Content Security Policy" in message.text:
+            csp_violations.append(f"console: {message.text}")
+
+    context.on("console", on_console)
     page = context.new_page()
     yield page
     context.close()
+    if csp_violations:
+        pytest.fail(
+            "The Content-Security-Policy was violated:\n" + "\n".join(csp_violations),
+            pytrace=False,
+        )
 
 
 @pytest.fixture
