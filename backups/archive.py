@@ -294,6 +294,11 @@ class _Refused(Exception):
         self.detail = detail
 
 
+class _CallerFailed(Exception):
+    """The caller's on_bytes raised (its database, say): not the file's fault, so re-raised
+    as it was instead of being reported as a refusal of the file."""
+
+
 class _Reader:
     """Where the verification is: the check running and the entry being read, so that any
     exception a hostile file provokes is reported under that check, naming that entry."""
@@ -320,7 +325,10 @@ class _Reader:
                     break  # zipfile stops at the declared size; this is only a guard
                 sink(chunk)
                 if self.on_bytes:
-                    self.on_bytes(len(chunk))
+                    try:
+                        self.on_bytes(len(chunk))
+                    except Exception as exc:
+                        raise _CallerFailed from exc
         if size != info.file_size:
             raise _Refused(
                 self.check,
@@ -392,6 +400,8 @@ def verify(
     try:
         with zf:
             _verify(reader, result, secret_key=secret_key, max_total_bytes=max_total_bytes)
+    except _CallerFailed as failed:
+        raise failed.__cause__ from None
     except _Refused as refused:
         result.add(refused.check, False, refused.detail)
     except Exception as exc:  # noqa: BLE001 - R9: the last net, see the comment above _Reader

@@ -306,3 +306,55 @@ def restore_allowed(
             "or issues, archived and trashed ones included."
         )
     return ALLOWED
+
+
+# --- uploads: what an upload may reserve before its first byte (D2, R9) -----------------------
+
+
+@dataclass(frozen=True)
+class UploadSizeDecision(Decision):
+    """A Decision that also says which bound refused it, so that an endpoint can answer with
+    the matching status: "empty", "limit" (D2), "free_space" or "unfinished"."""
+
+    bound: str = ""
+
+
+def upload_size_allowed(
+    *,
+    size: int,
+    limit: int,
+    free_bytes: int | None,
+    unfinished_bytes: int,
+    unfinished_limit: int,
+) -> UploadSizeDecision:
+    """May an upload of `size` bytes start? At most the local download limit (D2), at most what
+    the upload storage has free (`free_bytes`, None when unknown, as on S3) once the bytes
+    other unfinished uploads still expect are set aside, and at most `unfinished_limit` bytes
+    declared by one person in unfinished uploads (`unfinished_bytes` of theirs already)."""
+    if size <= 0:
+        return UploadSizeDecision(False, "The file is empty.", bound="empty")
+    if size > limit:
+        return UploadSizeDecision(
+            False,
+            f"The file is {human_bytes(size)}; a backup file can be at most "
+            f"{human_bytes(limit)} (the local download limit).",
+            bound="limit",
+        )
+    if free_bytes is not None and size > free_bytes:
+        return UploadSizeDecision(
+            False,
+            f"The file is {human_bytes(size)}; the upload storage has "
+            f"{human_bytes(max(free_bytes, 0))} free for it. Try again once other uploads "
+            "have finished, or ask the service's operator for more space.",
+            bound="free_space",
+        )
+    if unfinished_bytes + size > unfinished_limit:
+        return UploadSizeDecision(
+            False,
+            f"You have {human_bytes(unfinished_bytes)} in unfinished uploads; with this file of "
+            f"{human_bytes(size)} that would pass the {human_bytes(unfinished_limit)} one person "
+            "may have unfinished. Finish those uploads first (an upload left unfinished for a "
+            "day is deleted).",
+            bound="unfinished",
+        )
+    return UploadSizeDecision(True)

@@ -277,6 +277,9 @@ BACKUP_LIMITS = {
 }
 # D2: the local download size limit.
 LOCAL_DOWNLOAD_LIMIT = env_int("BACKUPSITE_LOCAL_DOWNLOAD_LIMIT", 50 * GB)
+# D2, R9: the bytes one person may have declared in unfinished uploads (RECEIVING) at once;
+# two full-size files, so that an upload begun again from scratch is not blocked for a day.
+UPLOAD_UNFINISHED_LIMIT = env_int("BACKUPSITE_UPLOAD_UNFINISHED_LIMIT", 2 * LOCAL_DOWNLOAD_LIMIT)
 # D4: how long a download link stays valid, in minutes.
 DOWNLOAD_LINK_MINUTES = env_int("BACKUPSITE_DOWNLOAD_LINK_MINUTES", 10)
 # E3: a job with no heartbeat for this many seconds is considered dead.

@@ -173,3 +173,46 @@ def test_e3_a_stale_file_generation_fails(demo):
     assert f"failed the file of backup #{backup.pk}" in out
     backup_file.refresh_from_db()
     assert backup_file.status == BackupFile.Status.FAILED
+
+
+def test_e3_r9_a_validation_whose_worker_died_is_refused_and_its_file_deleted(demo, client):
+    """Issue #10 item 2: fail_stale_jobs did not look at uploads; "Checking the file…" for ever."""
+    from backups.models import Upload
+    from backups.services.uploads import upload_chunk, upload_start, upload_validate
+    from tests.services.test_uploads import backup_file_bytes
+
+    data, _ = backup_file_bytes(demo.jira, demo.alice)
+    upload = upload_start(
+        organization=demo.acme, actor=demo.alice, file_name="acme.zip", size=len(data)
+    )
+    upload = upload_chunk(upload=upload, offset=0, data=data)  # the whole file: one chunk
+    # The worker took the task, reported once, and died (killed, out of memory, …).
+    upload_claimed = Upload.objects.filter(pk=upload.pk, claimed_at__isnull=True).update(
+        claimed_at=upload.heartbeat_at
+    )
+    assert upload_claimed and upload.status == Upload.Status.VALIDATING
+    assert storage.exists(upload.storage_name)
+
+    with time_machine.travel(upload.heartbeat_at + timedelta(minutes=29)):
+        assert "0 stale job(s)" in run("fail_stale_jobs", "--stale-after", "1800")
+    with time_machine.travel(upload.heartbeat_at + timedelta(minutes=31)):
+        out = run("fail_stale_jobs", "--stale-after", "1800")
+        assert "0 stale job(s)" in run("fail_stale_jobs", "--stale-after", "1800")  # once
+    assert f"failed the check of upload #{upload.pk} acme.zip: The worker stopped" in out
+    assert "1 stale job(s) marked FAILED." in out
+    upload.refresh_from_db()
+    assert upload.status == Upload.Status.INVALID
+    assert upload.failed_check["name"] == "ended"
+    assert upload.failed_check["detail"].startswith(
+        "The worker stopped: no progress was reported since "
+    )
+    assert not storage.exists(upload.storage_name)
+    # A worker that was only slow changes nothing when it ends.
+    assert upload_validate(upload_id=upload.pk) is None
+    upload.refresh_from_db()
+    assert upload.status == Upload.Status.INVALID
+    # What the admin sees: refused, why, and not checking any more.
+    client.force_login(demo.alice)
+    page = client.get(f"/orgs/acme/backup-and-restore/uploads/{upload.pk}/").content.decode()
+    assert "This file was refused: its check stopped before the end." in page
+    assert "Checking the file" not in page

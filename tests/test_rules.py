@@ -331,3 +331,81 @@ def test_r5_wait_carries_the_time_it_ends():
     d = restore_decision(last=last)
     assert d.not_before == last + timedelta(days=7)
     assert "It can be restored again after 30 Nov 2026, 14:05 UTC." in d.reason
+
+
+# --- uploads: what an upload may reserve (D2, issue #10 item 9) -------------------------------
+
+
+def upload(**overrides):
+    args = {
+        "size": 10 * GB,
+        "limit": 50 * GB,
+        "free_bytes": 66 * GB,
+        "unfinished_bytes": 0,
+        "unfinished_limit": 100 * GB,
+    }
+    args.update(overrides)
+    return rules.upload_size_allowed(**args)
+
+
+@pytest.mark.parametrize(
+    "overrides, bound, reason",
+    [
+        ({"size": 0}, "empty", "The file is empty."),
+        ({"size": -1}, "empty", "The file is empty."),
+        (
+            {"size": 51 * GB},
+            "limit",
+            "The file is 51 GB; a backup file can be at most 50 GB (the local download limit).",
+        ),
+        (
+            {"size": 50 * GB, "free_bytes": 16 * GB},
+            "free_space",
+            "The file is 50 GB; the upload storage has 16 GB free for it. Try again once other "
+            "uploads have finished, or ask the service's operator for more space.",
+        ),
+        (
+            {"size": GB, "free_bytes": -34 * GB},
+            "free_space",
+            "The file is 1 GB; the upload storage has 0 bytes free for it. Try again once other "
+            "uploads have finished, or ask the service's operator for more space.",
+        ),
+        (
+            {"size": 50 * GB, "unfinished_bytes": 50 * GB + 1, "free_bytes": None},
+            "unfinished",
+            "You have 50 GB in unfinished uploads; with this file of 50 GB that would pass the "
+            "100 GB one person may have unfinished. Finish those uploads first (an upload left "
+            "unfinished for a day is deleted).",
+        ),
+    ],
+    ids=["empty", "negative", "over-d2", "over-free-space", "no-space-left", "over-unfinished"],
+)
+def test_d2_upload_size_refusals_name_the_bound(overrides, bound, reason):
+    decision = upload(**overrides)
+    assert (decision.allowed, decision.bound, decision.reason) == (False, bound, reason)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"size": 1},
+        {"size": 50 * GB},  # exactly the limit
+        {"size": 50 * GB, "free_bytes": 50 * GB},  # exactly the free space
+        {"size": 50 * GB, "free_bytes": None},  # S3: free space unknown, not checked
+        {"size": 50 * GB, "unfinished_bytes": 50 * GB},  # exactly the cap
+    ],
+    ids=["one-byte", "at-d2", "at-free-space", "s3", "at-cap"],
+)
+def test_d2_upload_sizes_at_the_bounds_are_allowed(overrides):
+    decision = upload(**overrides)
+    assert decision.allowed and decision.reason == ""
+
+
+def test_d2_twenty_uploads_of_50_gb_do_not_fit_in_66_gb():
+    """Issue #10 item 9: 20 x 50 GB were all accepted with 66 GB free. The service sets aside
+    what unfinished uploads still expect; the second one no longer fits."""
+    free, accepted = 66 * GB, 0
+    for _ in range(20):
+        if upload(size=50 * GB, free_bytes=free - accepted * 50 * GB, unfinished_limit=10**15):
+            accepted += 1
+    assert accepted == 1

@@ -1,13 +1,17 @@
 """Uploaded backup files: receive in chunks, validate (R9), restore from, clean up (R4, E2)."""
 
 import logging
+import shutil
 import time
 import zipfile
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import orjson
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import F, Sum
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -28,27 +32,26 @@ PROGRESS_EVERY_SECONDS = 1.0
 
 
 def upload_start(*, organization: Organization, actor, file_name: str, size: int) -> Upload:
-    """Open an upload of `size` bytes, refused before the first byte if too large (D2)."""
-    if size <= 0:
-        raise Refused("The file is empty.")
-    limit = settings.LOCAL_DOWNLOAD_LIMIT
-    if size > limit:
-        raise Refused(
-            f"The file is {rules.human_bytes(size)}; a backup file can be at most "
-            f"{rules.human_bytes(limit)} (the local download limit)."
+    """Open an upload of `size` bytes, refused before the first byte if it cannot fit (D2)."""
+    with transaction.atomic():
+        # One person's starts are serialized (their row locked) so that two at once cannot
+        # both fit under the unfinished-uploads cap; the view's check is not the one that counts.
+        get_user_model().objects.select_for_update().filter(pk=actor.pk).first()
+        decision = upload_size_decision(actor=actor, size=size)
+        if not decision:
+            raise Refused(decision)
+        now = timezone.now()
+        upload = Upload.objects.create(
+            organization=organization,
+            created_by=actor,
+            file_name=file_name[:255] or "backup.zip",
+            declared_size=size,
+            storage_name="",
+            created_at=now,
+            updated_at=now,
         )
-    now = timezone.now()
-    upload = Upload.objects.create(
-        organization=organization,
-        created_by=actor,
-        file_name=file_name[:255] or "backup.zip",
-        declared_size=size,
-        storage_name="",
-        created_at=now,
-        updated_at=now,
-    )
-    upload.storage_name = f"uploads/{organization.pk}/{upload.pk}/{safe_filename(file_name)}"
-    upload.save(update_fields=["storage_name"])
+        upload.storage_name = f"uploads/{organization.pk}/{upload.pk}/{safe_filename(file_name)}"
+        upload.save(update_fields=["storage_name"])
     record_event(
         action="upload.started",
         actor=actor,
@@ -57,6 +60,38 @@ def upload_start(*, organization: Organization, actor, file_name: str, size: int
         details={"size": size},
     )
     return upload
+
+
+def upload_size_decision(*, actor, size: int) -> rules.UploadSizeDecision:
+    """rules.upload_size_allowed with what it needs loaded: the free space of the upload
+    storage less what unfinished uploads still expect, and this person's unfinished bytes."""
+    receiving = Upload.objects.filter(status=Upload.Status.RECEIVING)
+    free = upload_free_bytes()
+    if free is not None:
+        expected = receiving.aggregate(n=Sum(F("declared_size") - F("received_bytes"), default=0))[
+            "n"
+        ]
+        free -= expected
+    return rules.upload_size_allowed(
+        size=size,
+        limit=settings.LOCAL_DOWNLOAD_LIMIT,
+        free_bytes=free,
+        unfinished_bytes=receiving.filter(created_by=actor).aggregate(
+            n=Sum("declared_size", default=0)
+        )["n"],
+        unfinished_limit=settings.UPLOAD_UNFINISHED_LIMIT,
+    )
+
+
+def upload_free_bytes() -> int | None:
+    """Free bytes of the filesystem the uploads are written to; None on S3 (no such figure)."""
+    backend = storage.backup_storage()
+    if storage.is_s3(backend):
+        return None
+    folder = Path(backend.location).resolve()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent  # the folder is made by the first write
+    return shutil.disk_usage(folder).free
 
 
 def upload_chunk(*, upload: Upload, offset: int, data: bytes) -> Upload:
@@ -118,33 +153,19 @@ def upload_validate(*, upload_id: int) -> str | None:
     upload = Upload.objects.select_related("organization").get(pk=upload_id)
     progress = _Progress(upload_id)
     try:
-        with storage.local_file(upload.storage_name) as f:
-            result = archive.verify(
-                f,
-                secret_key=settings.SECRET_KEY,
-                max_total_bytes=settings.LOCAL_DOWNLOAD_LIMIT,
-                on_bytes=progress.add,
-            )
-    except (OSError, storage.StorageError, zipfile.LargeZipFile) as exc:
-        result = archive.Verification()
-        result.add("zip", False, f"The file could not be read: {exc}")
-    checks = [
-        {
-            "name": c.name,
-            "title": archive.CHECK_TITLES[c.name],
-            "passed": c.passed,
-            "detail": c.detail,
-        }
-        for c in result.checks
-    ]
-    if result.ok:
-        checks += context_checks(result.manifest, upload.organization, timezone.now())
+        checks, manifest = _checks(upload, progress)
+    except Exception as exc:
+        # Not the file's fault (archive.verify refuses whatever is in the file): the database
+        # or the storage failed. The validation ends now, INVALID, saying so (R9).
+        log.exception("The check of upload %s stopped", upload_id)
+        upload_fail(upload_id=upload_id, reason=f"The check stopped: {exc}. Upload the file again.")
+        return Upload.Status.INVALID
     valid = all(c["passed"] for c in checks)
     status = Upload.Status.VALID if valid else Upload.Status.INVALID
     changed = Upload.objects.filter(pk=upload_id, status=Upload.Status.VALIDATING).update(
         status=status,
         checks=checks,
-        manifest=result.manifest if valid else None,
+        manifest=manifest if valid else None,
         validated_bytes=progress.done,
         heartbeat_at=timezone.now(),
     )
@@ -158,6 +179,68 @@ def upload_validate(*, upload_id: int) -> str | None:
             details={"failed": next((c for c in checks if not c["passed"]), None)},
         )
     return status
+
+
+def _checks(upload: Upload, progress: "_Progress") -> tuple[list[dict], dict | None]:
+    """Every check of R9 on the received file, in order, and its manifest."""
+    try:
+        with storage.local_file(upload.storage_name) as f:
+            result = archive.verify(
+                f,
+                secret_key=settings.SECRET_KEY,
+                max_total_bytes=settings.LOCAL_DOWNLOAD_LIMIT,
+                on_bytes=progress.add,
+            )
+    except (OSError, storage.StorageError) as exc:
+        result = archive.Verification()
+        result.add("zip", False, f"The file could not be read: {exc}")
+    checks = [
+        {
+            "name": c.name,
+            "title": archive.CHECK_TITLES[c.name],
+            "passed": c.passed,
+            "detail": c.detail,
+        }
+        for c in result.checks
+    ]
+    if result.ok:
+        checks += context_checks(result.manifest, upload.organization, timezone.now())
+    return checks, result.manifest
+
+
+# The check recorded when a validation could not run to its end: its worker died (E3) or its
+# database or storage failed. Not one of the file's checks, so never shown as "skipped".
+STOPPED_CHECK = "ended"
+STOPPED_TITLE = "The check ran to its end"
+
+
+def upload_fail(*, upload_id: int, reason: str) -> bool:
+    """VALIDATING -> INVALID because the check could not end (E3), its file deleted. False if
+    the validation had already ended."""
+    upload = Upload.objects.select_related("organization").filter(pk=upload_id).first()
+    if upload is None:
+        return False
+    check = {"name": STOPPED_CHECK, "title": STOPPED_TITLE, "passed": False, "detail": reason}
+    changed = Upload.objects.filter(pk=upload_id, status=Upload.Status.VALIDATING).update(
+        status=Upload.Status.INVALID, checks=[check], manifest=None, heartbeat_at=timezone.now()
+    )
+    if changed:
+        _remove_file(upload)
+        record_event(
+            action="upload.refused",
+            organization=upload.organization,
+            target=upload,
+            details={"failed": check},
+        )
+    return bool(changed)
+
+
+def stale_uploads(*, now: datetime, stale_after: timedelta):
+    """Validations whose worker has not reported for `stale_after` (E3); a validation never
+    picked up by a worker has its heartbeat from when the last chunk arrived."""
+    return Upload.objects.filter(
+        status=Upload.Status.VALIDATING, heartbeat_at__lt=now - stale_after
+    ).order_by("created_at")
 
 
 CONTEXT_TITLES = {

@@ -9,22 +9,27 @@ the offset the server has, so the browser resumes from there.
 """
 
 import json
+import logging
 from dataclasses import dataclass
+from functools import wraps
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.utils.decorators import decorator_from_middleware
+from django.views.decorators.http import require_GET
 
 from backups import archive, rules, storage
-from backups.access import OrgAccess, access_upload
-from backups.forms import UploadStartForm
+from backups.access import OrgAccess, access_organization, access_upload
 from backups.models import Backup, Upload
 from backups.rules import human_bytes
 from backups.services.errors import Refused
 from backups.services.uploads import (
     CONTEXT_TITLES,
+    STOPPED_CHECK,
+    STOPPED_TITLE,
     upload_chunk,
     upload_start,
 )
@@ -33,6 +38,8 @@ from .backups import CONTENT_LABELS, POLL_EVERY, options_in_words, person
 from .decorators import org_admin_required
 from .restore_sources import UploadedFile
 
+log = logging.getLogger(__name__)
+
 UPLOADS_LISTED = 10
 
 # Every check of R9 in the order they run; a file refused early was not checked further.
@@ -40,7 +47,7 @@ CHECK_TITLES = {**archive.CHECK_TITLES, **CONTEXT_TITLES}
 
 # The failed check, as the top of a refused file's page says it.
 REFUSED_BECAUSE = {
-    "zip": "it is not a ZIP archive, or it is truncated",
+    "zip": "it is not a ZIP archive this service can read",
     "paths": "one of its entries has an unsafe path",
     "size": "it would expand to too much data (a zip bomb?)",
     "manifest": "it has no manifest.json of backup file format version 1",
@@ -50,6 +57,7 @@ REFUSED_BECAUSE = {
     "kind": "it is not a backup of a Jira or Confluence product",
     "age": "the backup was taken more than 60 days ago",
     "status": "the backup is not COMPLETE or INCOMPLETE",
+    STOPPED_CHECK: "its check stopped before the end",
 }
 
 
@@ -76,39 +84,129 @@ def json_error(message: str, code: int, **extra) -> JsonResponse:
     return JsonResponse({"error": message, **extra}, status=code)
 
 
-@require_POST
-@org_admin_required
+class _JsonCsrf(CsrfViewMiddleware):
+    """Django's CSRF check, whose refusal is JSON (the script shows `error` to the person)."""
+
+    def _reject(self, request, reason):
+        log.warning("Upload endpoint: CSRF refused (%s): %s", reason, request.path)
+        return json_error(
+            "The page is out of date (its security token was refused). Reload the page, then "
+            "choose the same file: the upload continues from where it stopped.",
+            403,
+        )
+
+
+_json_csrf_protect = decorator_from_middleware(_JsonCsrf)
+
+# What a script must send to start an upload; anything larger is not a file's name and size.
+START_BODY_LIMIT = 16 * 1024
+
+
+def json_endpoint(*methods: str):
+    """The upload script's endpoints (start, chunk, status): every answer is JSON, failures
+    included — `{"error": "..."}` with the status that says what went wrong — never an HTML
+    page or a redirect to the login form that the script cannot read (issue #10).
+
+    The same preconditions as org_admin_required, in the same order, answered in JSON: a
+    method not allowed 405, the CSRF token 403, no session 401, another organization's (or a
+    missing) object 404, a not-enrolled organization or a plain member 403.
+    """
+
+    def decorate(view):
+        @wraps(view)
+        def checked(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return json_error(
+                    "Your session has ended. Log in again, then choose the same file: the "
+                    "upload continues from where it stopped.",
+                    401,
+                )
+            try:
+                org = access_organization(request.user, kwargs.pop("org_slug"))
+                if not org.organization.enrolled:
+                    return json_error(
+                        "Backup and restore is in early access and this organization is not "
+                        "enrolled yet.",
+                        403,
+                    )
+                if not org.is_admin:
+                    return json_error("Only org admins can upload backup files.", 403)
+                request.org = org
+                return view(request, *args, **kwargs)
+            except Http404:
+                return json_error("Not found.", 404)
+            except Exception:  # the script shows `error`; the traceback goes to the log
+                log.exception("Upload endpoint %s failed", request.path)
+                return json_error("The server failed to handle this request. Try again.", 500)
+
+        protected = _json_csrf_protect(checked)
+
+        @wraps(view)
+        def endpoint(request, *args, **kwargs):
+            if request.method not in methods:
+                response = json_error(f"This address answers {' and '.join(methods)} only.", 405)
+                response["Allow"] = ", ".join(methods)
+                return response
+            return protected(request, *args, **kwargs)
+
+        endpoint.csrf_exempt = True  # checked above, by _JsonCsrf, so that its refusal is JSON
+        return endpoint
+
+    return decorate
+
+
+# The status of each bound rules.upload_size_allowed refuses by.
+START_REFUSED_STATUS = {"limit": 413, "free_space": 507, "unfinished": 409}
+
+
+@json_endpoint("POST")
 def upload_start_view(request):
-    """Open an upload from the file's name and size; D2 refuses a too large file here."""
+    """Open an upload from the file's name and size, as JSON; D2, the free space and the
+    unfinished-uploads cap refuse it here, before the first byte."""
+    if request.content_type != "application/json":
+        return json_error(
+            "Send the file's name and size as JSON (Content-Type: application/json).", 415
+        )
     try:
-        data = json.loads(request.body or b"{}")
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = START_BODY_LIMIT + 1
+    if length > START_BODY_LIMIT:
+        return json_error(f"The request can be at most {START_BODY_LIMIT} bytes.", 413)
+    try:
+        data = json.loads(request.body or b"")
     except ValueError:
         return json_error("The request is not JSON.", 400)
-    form = UploadStartForm(data if isinstance(data, dict) else {})
-    if not form.is_valid():
+    if not isinstance(data, dict):
         return json_error("The request needs the file's name and its size in bytes.", 400)
+    file_name, size = data.get("file_name"), data.get("size")
+    if not isinstance(file_name, str) or not file_name.strip() or len(file_name) > 1000:
+        return json_error("The request needs the file's name (file_name, text).", 400)
+    # A JSON number without a fraction; not a string of digits, not true/false (bool is an int
+    # in Python), not negative.
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        return json_error("The request needs the file's size in bytes (size, a whole number).", 400)
     try:
         upload = upload_start(
             organization=request.org.organization,
             actor=request.user,
-            file_name=form.cleaned_data["file_name"],
-            size=form.cleaned_data["size"],
+            file_name=file_name,
+            size=size,
         )
     except Refused as refused:
-        return json_error(refused.reason, 400)
+        bound = getattr(refused.decision, "bound", "")
+        return json_error(refused.reason, START_REFUSED_STATUS.get(bound, 400))
     return JsonResponse(upload_json(request.org, upload), status=201)
 
 
-@require_GET
-@org_admin_required
+@json_endpoint("GET")
 def upload_status(request, upload_id: int):
     """Where an upload is: the browser resumes from `received_bytes`."""
     upload = access_upload(request.org, upload_id)
     return JsonResponse(upload_json(request.org, upload))
 
 
-@require_http_methods(["PUT"])
-@org_admin_required
+@json_endpoint("PUT")
 def upload_chunk_view(request, upload_id: int):
     """One chunk, its offset in X-Upload-Offset, its bytes the raw body (never a form)."""
     upload = access_upload(request.org, upload_id)
@@ -118,6 +216,12 @@ def upload_chunk_view(request, upload_id: int):
     except ValueError:
         return json_error(
             "A chunk needs its offset (X-Upload-Offset) and its length (Content-Length).",
+            400,
+            **upload_json(request.org, upload),
+        )
+    if offset < 0 or length < 0:
+        return json_error(
+            "A chunk's offset and length are whole numbers of bytes.",
             400,
             **upload_json(request.org, upload),
         )
@@ -198,7 +302,12 @@ def upload_new(request):
 def check_rows(upload: Upload) -> list[dict]:
     """Every R9 check: passed, failed (with why), or not reached after an earlier failure."""
     done = {c["name"]: c for c in upload.checks}
-    rows = []
+    # A check that could not run to its end (E3) is not one of the file's: shown first.
+    rows = [
+        {"name": c["name"], "title": STOPPED_TITLE, "state": "failed", "detail": c["detail"]}
+        for c in upload.checks
+        if c["name"] == STOPPED_CHECK
+    ]
     for name, title in CHECK_TITLES.items():
         check = done.get(name)
         if check is None:

@@ -52,6 +52,12 @@ def upload_and_validate(org, user, data: bytes, name="backup.zip") -> Upload:
     return upload
 
 
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    """The demo's users hashed with PBKDF2 cost 2 s a test; no test here types a password."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def small_chunks(monkeypatch):
     """Chunks of 4 KiB, so a demo backup file takes several (S3 needs 5 MiB; this is a folder)."""
@@ -150,6 +156,20 @@ def test_d2_a_file_larger_than_the_limit_is_refused_before_the_first_byte(demo, 
     with pytest.raises(Refused, match="a backup file can be at most 1 KB"):
         upload_start(organization=demo.acme, actor=demo.alice, file_name="big.zip", size=1001)
     assert not Upload.objects.exists()
+
+
+def test_d2_the_service_itself_refuses_past_the_unfinished_cap(demo, settings):
+    """The view is not the only guard: the service checks inside its transaction (item 9)."""
+    settings.UPLOAD_UNFINISHED_LIMIT = 10_000
+    upload_start(organization=demo.acme, actor=demo.alice, file_name="a.zip", size=9000)
+    with pytest.raises(Refused) as refused:
+        upload_start(organization=demo.acme, actor=demo.alice, file_name="b.zip", size=1001)
+    assert refused.value.decision.bound == "unfinished"
+    assert refused.value.reason.startswith("You have 9 KB in unfinished uploads; ")
+    # Another admin's allowance is their own.
+    other = upload_start(organization=demo.acme, actor=demo.carol, file_name="c.zip", size=9000)
+    assert other.status == Upload.Status.RECEIVING
+    assert Upload.objects.count() == 2
 
 
 # --- the bad-file corpus (R9): each refused by its own check, nothing written ------------------

@@ -9,6 +9,7 @@ from backups.rules import format_duration, format_when
 from backups.services.backups import backup_fail, stale_backups
 from backups.services.files import backup_file_fail
 from backups.services.restores import restore_fail, restore_heartbeat
+from backups.services.uploads import stale_uploads, upload_fail
 
 
 class Command(BaseCommand):
@@ -62,5 +63,14 @@ class Command(BaseCommand):
             why = reason(backup_file.heartbeat_at)
             if backup_file_fail(file_id=backup_file.pk, reason=why):
                 self.stdout.write(f"failed the file of backup #{backup_file.backup_id}: {why}")
+                failed += 1
+        # An upload validation whose worker died is refused (INVALID) and its file deleted:
+        # otherwise it would show "Checking the file…" for ever (R9, E3).
+        for upload in stale_uploads(now=now, stale_after=timedelta(seconds=seconds)):
+            why = reason(upload.heartbeat_at)
+            if upload_fail(upload_id=upload.pk, reason=why):
+                self.stdout.write(
+                    f"failed the check of upload #{upload.pk} {upload.file_name}: {why}"
+                )
                 failed += 1
         self.stdout.write(f"{failed} stale job(s) marked FAILED.")
