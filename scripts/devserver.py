@@ -1,7 +1,12 @@
 """Run the development web server and the django-q2 worker together (`make run`).
 
-Ctrl-C (or SIGTERM) stops both. If either one exits, the other is stopped too, so the site
-never runs without its worker.
+Ctrl-C, SIGTERM or SIGHUP stops both. If either one exits, the other is stopped too, so the
+site never runs without its worker, and the launcher exits non-zero.
+
+However many signals arrive, and whenever (during start-up, during the stop), and whatever
+goes wrong in the launcher itself, both children and the processes they started are gone,
+and the port is free, when the launcher exits (#10): a signal handler only records the
+signal, and the stop runs in a `finally`.
 """
 
 import argparse
@@ -12,37 +17,86 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-STOP_GRACE_SECONDS = 10
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+STOP_GRACE_SECONDS = 10  # then SIGKILL: a task that runs for hours is not waited for
+KILLED_WAIT_SECONDS = 5
+POLL_SECONDS = 0.1
 
 
-def start(*args: str) -> subprocess.Popen:
-    # Each child leads its own process group: a terminal's Ctrl-C reaches only this launcher,
-    # which then stops each child in the way that child needs.
-    return subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, start_new_session=True)
+@dataclass
+class Child:
+    proc: subprocess.Popen
+    # SIGTERM to the whole group: runserver's autoreloader child keeps serving if only its
+    # parent dies. To the leader only: qcluster stops its own processes in order, and
+    # signalling them all at once stalls that.
+    term_whole_group: bool
+
+    @property
+    def name(self) -> str:
+        return " ".join(self.proc.args[2:])
 
 
-def signal_group(proc: subprocess.Popen, signum: int) -> None:
+def start(*args: str, term_whole_group: bool) -> Child:
+    # Each child leads its own process group (and session): a terminal's Ctrl-C or hangup
+    # reaches only this launcher, which then stops each child in the way that child needs,
+    # and the group names everything the child started, to kill what is left at the end.
+    proc = subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, start_new_session=True)
+    return Child(proc, term_whole_group)
+
+
+def signal_group(pgid: int, signum: int) -> None:
     with contextlib.suppress(ProcessLookupError):  # the whole group is gone already
-        os.killpg(proc.pid, signum)
+        os.killpg(pgid, signum)
 
 
-def stop(web: subprocess.Popen, worker: subprocess.Popen) -> None:
-    # SIGTERM, not SIGINT: a child started from a background job ignores SIGINT. The web
-    # server's whole group, since runserver's autoreloader child keeps serving if only its
-    # parent dies; the worker's leader only, since qcluster stops its own processes in order
-    # and signalling them all at once stalls that.
-    signal_group(web, signal.SIGTERM)
-    if worker.poll() is None:
-        worker.terminate()
+def group_alive(pgid: int) -> bool:
+    """Is any process of the group still running? (A zombie holds no port: it does not count.)"""
+    proc = Path("/proc")
+    if not proc.is_dir():  # not Linux: a zombie left to init counts for a moment
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            # "pid (comm) state ppid pgrp …"; comm may hold spaces and parentheses.
+            state, _ppid, pgrp = stat.read_text().rsplit(")", 1)[1].split()[:3]
+        except (OSError, IndexError, ValueError):
+            continue  # gone while we looked
+        if int(pgrp) == pgid and state not in ("Z", "X"):
+            return True
+    return False
+
+
+def stop(children: list[Child]) -> None:
+    """Stop the children, then kill what is left of their groups; return once all are gone."""
+    for child in children:
+        if child.term_whole_group:
+            signal_group(child.proc.pid, signal.SIGTERM)
+        elif child.proc.poll() is None:
+            # SIGTERM, not SIGINT: a child started from a background job ignores SIGINT.
+            child.proc.terminate()
     deadline = time.monotonic() + STOP_GRACE_SECONDS
-    for proc in (web, worker):
+    for child in children:
         with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        signal_group(proc, signal.SIGKILL)  # what is left: hung, or orphaned by a crash
-        proc.wait()
+            child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+    # What is left: a child that hung, or processes a child left behind (a worker process of
+    # a qcluster that crashed, runserver's autoreloader child). A group outlives its leader.
+    for child in children:
+        signal_group(child.proc.pid, signal.SIGKILL)
+    deadline = time.monotonic() + KILLED_WAIT_SECONDS
+    for child in children:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        while group_alive(child.proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
 
 
 def answers(host: str, port: int) -> bool:
@@ -54,40 +108,67 @@ def answers(host: str, port: int) -> bool:
         return False
 
 
+def say(text: str) -> None:
+    # The terminal may be gone (SIGHUP) or the pipe closed: that must not cut the stop short.
+    try:
+        print(text, flush=True)
+    except OSError:
+        # Nobody reads it any more: what is still buffered would fail again at exit (and
+        # Python would then exit 120).
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def exit_status(returncode: int) -> int:
+    """Non-zero for a child that exited by itself: its own code, or 128 + the signal."""
+    if returncode < 0:
+        return 128 - returncode
+    return returncode or 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args()
 
-    def on_term(signum, frame):  # Ctrl-C or SIGTERM: stop both children
-        raise KeyboardInterrupt
+    received: list[int] = []
 
-    signal.signal(signal.SIGINT, on_term)
-    signal.signal(signal.SIGTERM, on_term)
-    web = start("runserver", f"{args.host}:{args.port}")
-    worker = start("qcluster")
-    procs = [web, worker]
-    announced = False
+    def on_signal(signum, frame):
+        # Only recorded: a handler that raised could interrupt start() or stop() halfway, and
+        # a second signal (a supervisor's, after make's) arrives while stopping.
+        received.append(signum)
+
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, on_signal)
+
+    children: list[Child] = []
     try:
-        while all(p.poll() is None for p in procs):
+        if not received:
+            children.append(start("runserver", f"{args.host}:{args.port}", term_whole_group=True))
+        if not received:
+            children.append(start("qcluster", term_whole_group=False))
+        announced = False
+        while not received:
+            gone = next((c for c in children if c.proc.poll() is not None), None)
+            if gone is not None:
+                say(f"\n{gone.name} exited ({gone.proc.returncode}); stopping.")
+                return exit_status(gone.proc.returncode)
             if not announced and answers(args.host, args.port):
                 host = f"[{args.host}]" if ":" in args.host else args.host
-                print(
+                say(
                     f"\nbackupsite is running at http://{host}:{args.port}/ with its worker "
-                    "(log in with a demo login above). Ctrl-C stops both.\n",
-                    flush=True,
+                    "(log in with a demo login above). Ctrl-C stops both.\n"
                 )
                 announced = True
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        print("\nStopping the web server and the worker…", flush=True)
-        stop(web, worker)
+            time.sleep(POLL_SECONDS)
+        say(f"\n{signal.Signals(received[0]).name}: stopping the web server and the worker…")
         return 0
-    gone = next(p for p in procs if p.poll() is not None)
-    print(f"\n{' '.join(gone.args[1:])} exited ({gone.returncode}); stopping.", flush=True)
-    stop(web, worker)
-    return gone.returncode or 1
+    finally:
+        stop(children)
+        # Python puts the default handlers back as it exits: a signal then would kill the
+        # launcher with nothing left to stop, and turn its exit status into "killed".
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
 
 
 if __name__ == "__main__":
