@@ -181,6 +181,52 @@ def download_allowed(
     return ALLOWED
 
 
+# --- download links: one link, one copy (D6) -------------------------------------------------
+
+MiB = 1024 * 1024
+# A link reserves the bytes it is about to send, one block at a time, with one conditional
+# UPDATE each: 8 MiB makes a 50 GB file about 6,000 small writes, and bounds what a request can
+# hold reserved and unsent when its client goes away (that part is given back).
+DOWNLOAD_BLOCK = 8 * MiB
+# The slack over one copy, for the bytes a resume asks for again: a cut transfer loses what was
+# already handed to the connection (socket buffers, a proxy's buffer, the piece being written),
+# and those bytes were counted. 16 MiB covers several cuts of any file; 2 % grows with the file,
+# as a long transfer is cut more often (1 GB on a 50 GB file). Never more than half the file:
+# whatever a client does, one link cannot add up to a second copy.
+DOWNLOAD_SLACK_MIN = 16 * MiB
+DOWNLOAD_SLACK_PERCENT = 2
+
+
+def download_link_budget(size: int) -> int:
+    """The most bytes one download link may send: the file once, plus the resume slack (D6)."""
+    slack = max(DOWNLOAD_SLACK_MIN, size * DOWNLOAD_SLACK_PERCENT // 100)
+    return size + min(slack, size // 2)
+
+
+def download_link_valid(*, expires_at: datetime, link_minutes: int, now: datetime) -> Decision:
+    """May a request on this link start now, as far as its age goes? (D4)"""
+    if now >= expires_at:
+        return refuse(
+            f"This download link has expired. Links are valid for {link_minutes} minutes: "
+            "go back to the backup and download again."
+        )
+    return ALLOWED
+
+
+def download_link_has_copy_left(
+    *, completed: bool, bytes_served: int, budget: int, wanted: int
+) -> Decision:
+    """May this link send `wanted` more bytes? It sends one copy, and resumes of it (D6)."""
+    if completed:
+        return refuse("This download link has already delivered its copy of the backup file.")
+    if bytes_served + wanted > budget:
+        return refuse(
+            "This download link has already sent as many bytes as one copy of the backup file, "
+            "so it cannot send this part again."
+        )
+    return ALLOWED
+
+
 # --- restores (R1-R6) -------------------------------------------------------------------------
 
 RESTORE_INTERVAL = timedelta(days=7)  # R5

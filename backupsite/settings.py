@@ -284,6 +284,9 @@ LOCAL_DOWNLOAD_LIMIT = env_int("BACKUPSITE_LOCAL_DOWNLOAD_LIMIT", 50 * GB)
 UPLOAD_UNFINISHED_LIMIT = env_int("BACKUPSITE_UPLOAD_UNFINISHED_LIMIT", 2 * LOCAL_DOWNLOAD_LIMIT)
 # D4: how long a download link stays valid, in minutes.
 DOWNLOAD_LINK_MINUTES = env_int("BACKUPSITE_DOWNLOAD_LINK_MINUTES", 10)
+# D6: on S3, how long the presigned URL a download link hands out (once) stays valid, in seconds:
+# only long enough for the browser to start the transfer, which S3 then finishes.
+DOWNLOAD_PRESIGNED_SECONDS = env_int("BACKUPSITE_DOWNLOAD_PRESIGNED_SECONDS", 60)
 # E3: a job with no heartbeat for this many seconds is considered dead.
 STALE_AFTER_SECONDS = env_int("BACKUPSITE_STALE_AFTER", 30 * 60)
 

@@ -207,6 +207,69 @@ def test_d3_download_allowed(file_status, used, reason):
     assert (d.allowed, d.reason) == (reason is None, reason or "")
 
 
+# --- D4, D6: download links ------------------------------------------------------------------
+
+MiB = 1024 * 1024
+USED = "This download link has already delivered its copy of the backup file."
+SPENT = (
+    "This download link has already sent as many bytes as one copy of the backup file, so it "
+    "cannot send this part again."
+)
+
+
+@pytest.mark.parametrize(
+    "size, budget",
+    [
+        # Small files: the slack is half the file, never enough for a second copy.
+        (1, 1),
+        (10_000, 15_000),
+        (31 * MiB, 31 * MiB + 31 * MiB // 2),
+        # From 32 MiB the 16 MiB floor, then 2 % of the file (past 800 MiB).
+        (32 * MiB, 48 * MiB),
+        (800 * MiB, 816 * MiB),
+        (50 * GB, 50 * GB + GB),
+    ],
+)
+def test_d6_a_link_sends_one_copy_plus_a_slack_below_a_second_copy(size, budget):
+    assert rules.download_link_budget(size) == budget
+    assert budget < 2 * size or size == 1
+
+
+@pytest.mark.parametrize(
+    "completed, served, wanted, reason",
+    [
+        (False, 0, 100, None),
+        (False, 40, 110, None),  # a resume that repeats 40 bytes fits the slack of 50
+        (False, 40, 111, SPENT),
+        (False, 150, 1, SPENT),
+        (False, 150, 0, None),
+        (True, 100, 1, USED),
+        (True, 100, 0, USED),
+    ],
+)
+def test_d6_a_link_serves_within_its_budget_until_its_copy_is_delivered(
+    completed, served, wanted, reason
+):
+    d = rules.download_link_has_copy_left(
+        completed=completed, bytes_served=served, budget=150, wanted=wanted
+    )
+    assert (d.allowed, d.reason) == (reason is None, reason or "")
+
+
+def test_d4_a_link_is_valid_until_its_minutes_are_over():
+    expires = NOW + timedelta(minutes=10)
+    assert rules.download_link_valid(expires_at=expires, link_minutes=10, now=NOW)
+    assert rules.download_link_valid(
+        expires_at=expires, link_minutes=10, now=expires - timedelta(microseconds=1)
+    )
+    d = rules.download_link_valid(expires_at=expires, link_minutes=10, now=expires)
+    assert (d.allowed, d.reason) == (
+        False,
+        "This download link has expired. Links are valid for 10 minutes: go back to the backup "
+        "and download again.",
+    )
+
+
 # --- R1-R6: restores ------------------------------------------------------------------------------
 
 

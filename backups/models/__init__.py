@@ -2,6 +2,7 @@ from .audit import AuditEvent
 from .backups import RETENTION, Backup
 from .confluence import Page, PageAttachment, PageComment, Space
 from .content import ContentState
+from .downloads import DownloadLink
 from .files import MAX_DOWNLOADS, BackupFile
 from .jira import JiraAttachment, JiraComment, JiraIssue, JiraProject
 from .organizations import Membership, Organization, OrgGroup
@@ -16,6 +17,7 @@ __all__ = [
     "BackupFile",
     "BackupPolicy",
     "ContentState",
+    "DownloadLink",
     "JiraAttachment",
     "JiraComment",
     "JiraIssue",

@@ -1,11 +1,13 @@
-"""Backup files and downloads (D1-D5): generate the archive, hand out three personal links."""
+"""Backup files and downloads (D1-D6): generate the archive, hand out three personal links,
+each good for one copy."""
 
+import hashlib
 import logging
+import secrets
 import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core import signing
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
@@ -13,14 +15,13 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from backups import archive, rules, storage
-from backups.models import Backup, BackupFile
+from backups.models import Backup, BackupFile, DownloadLink
 
 from .audit import record_event
 from .errors import Refused
 
 log = logging.getLogger(__name__)
 
-LINK_SALT = "backupsite.download-link"
 PROGRESS_EVERY_SECONDS = 1.0
 
 
@@ -189,7 +190,10 @@ class _Progress:
             yield chunk
 
 
-# --- downloads ------------------------------------------------------------------------------
+# --- downloads: three per backup (D3), one copy per link (D6) ---------------------------------
+
+# What a request hands to the server at a time, within a reserved block (rules.DOWNLOAD_BLOCK).
+LINK_CHUNK = 1024 * 1024
 
 
 def download_decision(*, backup_file: BackupFile, now: datetime | None = None) -> rules.Decision:
@@ -203,44 +207,56 @@ def download_decision(*, backup_file: BackupFile, now: datetime | None = None) -
     )
 
 
+def _token_hash(token: str) -> str:
+    # The token is 256 random bits: a plain SHA-256 is enough to keep working links out of
+    # the table, and lets the link be found by an index.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def download_start(*, backup_file: BackupFile, actor) -> str:
-    """Take one of the three downloads (D3) and return a personal, short-lived link (D4)."""
+    """Take one of the three downloads (D3); return a personal, short-lived link (D4) to one
+    copy of the file (D6)."""
     decision = download_decision(backup_file=backup_file)
     if not decision:
         raise Refused(decision)
-    # One conditional update, never read-then-write: ten parallel clicks take at most the
-    # downloads that are left, whatever the timing. Only this row's own columns in the WHERE:
-    # a condition on a joined table becomes a subquery, which PostgreSQL does not re-check
-    # after waiting for a concurrent update of the row (the check constraint would catch it).
-    taken = BackupFile.objects.filter(
-        pk=backup_file.pk,
-        status=BackupFile.Status.READY,
-        downloads_used__lt=rules.MAX_DOWNLOADS,
-    ).update(downloads_used=F("downloads_used") + 1)
+    now = timezone.now()
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        # One conditional update, never read-then-write: ten parallel clicks take at most the
+        # downloads that are left, whatever the timing. Only this row's own columns in the
+        # WHERE: a condition on a joined table becomes a subquery, which PostgreSQL does not
+        # re-check after waiting for a concurrent update of the row (the check constraint
+        # would catch it).
+        taken = BackupFile.objects.filter(
+            pk=backup_file.pk,
+            status=BackupFile.Status.READY,
+            downloads_used__lt=rules.MAX_DOWNLOADS,
+        ).update(downloads_used=F("downloads_used") + 1)
+        if taken:
+            # Read inside the transaction that holds the row: this download's own number.
+            backup_file.refresh_from_db(fields=["downloads_used", "size"])
+            DownloadLink.objects.create(
+                backup_file=backup_file,
+                user=actor,
+                number=backup_file.downloads_used,
+                token_hash=_token_hash(token),
+                size=backup_file.size,
+                budget=rules.download_link_budget(backup_file.size),
+                created_at=now,
+                expires_at=now + timedelta(minutes=settings.DOWNLOAD_LINK_MINUTES),
+            )
+            backup = backup_file.backup
+            record_event(
+                action="backup_file.downloaded",
+                actor=actor,
+                organization=backup.product.organization,
+                target=backup,
+                details={"download": backup_file.downloads_used, "of": rules.MAX_DOWNLOADS},
+            )
     if not taken:
         backup_file.refresh_from_db()
         decision = download_decision(backup_file=backup_file)
         raise Refused(decision if not decision else "The download could not start; try again.")
-    backup_file.refresh_from_db(fields=["downloads_used"])
-    backup = backup_file.backup
-    record_event(
-        action="backup_file.downloaded",
-        actor=actor,
-        organization=backup.product.organization,
-        target=backup,
-        details={"download": backup_file.downloads_used, "of": rules.MAX_DOWNLOADS},
-    )
-    url = storage.presigned_url(
-        backup_file.storage_name,
-        filename=file_name(backup),
-        expires=timedelta(minutes=settings.DOWNLOAD_LINK_MINUTES),
-    )
-    if url:
-        return url
-    token = signing.dumps(
-        {"file": backup_file.pk, "user": actor.pk, "n": backup_file.downloads_used},
-        salt=LINK_SALT,
-    )
     return reverse("download", args=[token])
 
 
@@ -248,33 +264,183 @@ class LinkRefused(Exception):
     pass
 
 
-def download_link_check(*, token: str, user) -> BackupFile:
-    """The file a download link opens, if the link is valid, unexpired and the user's own."""
-    try:
-        data = signing.loads(
-            token, salt=LINK_SALT, max_age=timedelta(minutes=settings.DOWNLOAD_LINK_MINUTES)
-        )
-    except signing.SignatureExpired:
-        raise LinkRefused(
-            "This download link has expired. Links are valid for "
-            f"{settings.DOWNLOAD_LINK_MINUTES} minutes: go back to the backup and download again."
-        )
-    except signing.BadSignature:
-        raise LinkRefused("This download link is not valid.")
-    if data.get("user") != user.pk:
-        raise LinkRefused("This download link was made for another user.")
-    backup_file = (
-        BackupFile.objects.select_related("backup__product").filter(pk=data.get("file")).first()
+class LinkUsed(LinkRefused):
+    """The link has delivered its copy (D6); `link` says for which backup file."""
+
+    def __init__(self, reason: str, link: DownloadLink):
+        super().__init__(reason)
+        self.link = link
+
+
+def download_link_open(*, token: str, user) -> DownloadLink:
+    """The link behind `token`, if it is valid, unexpired and the user's own (D4).
+
+    Whether the user may still manage the backup is the view's to check, through access.py,
+    like every other object a request reaches.
+    """
+    link = (
+        DownloadLink.objects.select_related("backup_file__backup__product__organization")
+        .filter(token_hash=_token_hash(token))
+        .first()
     )
-    if backup_file is None:
-        raise LinkRefused("This backup file no longer exists.")
+    if link is None:
+        raise LinkRefused("This download link is not valid.")
+    now = timezone.now()
+    valid = rules.download_link_valid(
+        expires_at=link.expires_at, link_minutes=settings.DOWNLOAD_LINK_MINUTES, now=now
+    )
+    if not valid:
+        raise LinkRefused(valid.reason)
+    if link.user_id != user.pk:
+        raise LinkRefused("This download link was made for another user.")
+    backup_file = link.backup_file
     usable = rules.backup_usable(
-        status=backup_file.backup.status,
-        started_at=backup_file.backup.started_at,
-        now=timezone.now(),
+        status=backup_file.backup.status, started_at=backup_file.backup.started_at, now=now
     )
     if not usable:
         raise LinkRefused(usable.reason)
-    if backup_file.status != BackupFile.Status.READY:
+    if backup_file.status != BackupFile.Status.READY or backup_file.size != link.size:
         raise LinkRefused("This backup file no longer exists.")
-    return backup_file
+    return link
+
+
+def download_link_check(*, token: str, user) -> BackupFile:
+    """The file a download link opens, if the link is valid, unexpired and the user's own."""
+    return download_link_open(token=token, user=user).backup_file
+
+
+def download_link_copy_left(*, link: DownloadLink, wanted: int) -> rules.Decision:
+    """May the link send `wanted` more bytes now (D6)? As the database has it."""
+    link.refresh_from_db(fields=["bytes_served", "completed_at"])
+    return rules.download_link_has_copy_left(
+        completed=link.completed_at is not None,
+        bytes_served=link.bytes_served,
+        budget=link.budget,
+        wanted=wanted,
+    )
+
+
+def _used(link: DownloadLink, wanted: int) -> LinkUsed:
+    decision = download_link_copy_left(link=link, wanted=wanted)
+    # Refused a moment ago, allowed now: another request gave back bytes it had not sent.
+    return LinkUsed(decision.reason or "This download link is busy; try again.", link)
+
+
+def download_link_presign(*, link: DownloadLink) -> str | None:
+    """The link's one presigned URL to the file on S3, short-lived; None on a folder, where
+    the service sends the bytes itself (download_link_serve). LinkUsed if it was handed out.
+
+    The URL lives DOWNLOAD_PRESIGNED_SECONDS, only long enough to start the transfer (S3 keeps
+    serving a transfer begun in time). The bytes then go from S3 to the browser without us, so
+    handing out the URL is the nearest we get to delivering the copy: the link is complete.
+    """
+    backup_file = link.backup_file
+    url = storage.presigned_url(
+        backup_file.storage_name,
+        filename=file_name(backup_file.backup),
+        expires=timedelta(seconds=settings.DOWNLOAD_PRESIGNED_SECONDS),
+    )
+    if url is None:
+        return None
+    now = timezone.now()
+    handed = DownloadLink.objects.filter(
+        pk=link.pk, presigned_at__isnull=True, completed_at__isnull=True
+    ).update(presigned_at=now, completed_at=now)
+    if not handed:
+        raise _used(link, 0)
+    return url
+
+
+def download_link_serve(*, link: DownloadLink, start: int, length: int) -> "LinkTransfer":
+    """Bytes start..start+length-1 of the link's file, as an iterator for a streaming response,
+    each block reserved within the link's budget before it is read (D6).
+
+    Raises LinkUsed before any byte if the link has no copy left for them, OSError or
+    StorageError if the file is not in storage.
+    """
+    decision = download_link_copy_left(link=link, wanted=length)
+    if not decision:
+        raise LinkUsed(decision.reason, link)
+    fileobj = storage.open_object(link.backup_file.storage_name)
+    transfer = LinkTransfer(link=link, fileobj=fileobj, start=start, length=length)
+    # The first block is reserved here, not at the first read: a request that loses the race
+    # for it still gets the refusal page instead of an empty body.
+    if not transfer.reserve():
+        transfer.close()
+        raise _used(link, length)
+    fileobj.seek(start)
+    return transfer
+
+
+class LinkTransfer:
+    """The bytes of one request on a link, reserved block by block (download_link_serve).
+
+    A StreamingHttpResponse calls close() however the response ends (the WSGI server closes
+    it): the part of a reserved block never handed to the server is given back, so a cut
+    transfer costs the link only what had left, and its resume fits in the budget.
+    """
+
+    def __init__(self, *, link: DownloadLink, fileobj, start: int, length: int):
+        self.link = link
+        self.fileobj = fileobj
+        self.start = start
+        self.length = length
+        self.reserved = 0  # bytes of this request counted in link.bytes_served
+        self.handed = 0  # bytes handed to the server
+        self.closed = False
+
+    def reserve(self) -> bool:
+        block = min(rules.DOWNLOAD_BLOCK, self.length - self.reserved)
+        # A request starts only if all it asks for still fits in the budget, so of two parallel
+        # requests for the whole file one is refused at once instead of both being cut off
+        # halfway; later blocks need only fit themselves. Only the row's own columns in the
+        # WHERE (see download_start): PostgreSQL re-checks it after waiting for the row.
+        fits = self.length if not self.reserved else block
+        taken = DownloadLink.objects.filter(
+            pk=self.link.pk, bytes_served__lte=F("budget") - fits
+        ).update(bytes_served=F("bytes_served") + block)
+        if taken:
+            self.reserved += block
+        return bool(taken)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> bytes:
+        if self.closed:
+            raise StopIteration
+        if self.handed == self.length:
+            # The server asks for more after the last piece: all of it went to the client's
+            # connection. The link is complete once that piece was the file's last byte and a
+            # copy's worth has been sent (a resume counts the bytes it repeats).
+            if self.start + self.length == self.link.size:
+                DownloadLink.objects.filter(
+                    pk=self.link.pk, completed_at__isnull=True, bytes_served__gte=F("size")
+                ).update(completed_at=timezone.now())
+            self.close()
+            raise StopIteration
+        if self.handed == self.reserved and not self.reserve():
+            # Parallel requests used the budget meanwhile: the response ends short, which the
+            # client sees as a cut transfer (its Content-Length was not reached).
+            log.warning("Download link %s: budget used up mid-transfer", self.link.pk)
+            self.close()
+            raise StopIteration
+        chunk = self.fileobj.read(min(LINK_CHUNK, self.reserved - self.handed))
+        if not chunk:
+            log.error("Download link %s: the file ended before its recorded size", self.link.pk)
+            self.close()
+            raise StopIteration
+        self.handed += len(chunk)
+        return chunk
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.fileobj.close()
+        unsent = self.reserved - self.handed
+        if unsent:
+            DownloadLink.objects.filter(pk=self.link.pk, bytes_served__gte=unsent).update(
+                bytes_served=F("bytes_served") - unsent
+            )
+            self.reserved = self.handed

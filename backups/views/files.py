@@ -1,30 +1,33 @@
-"""Backup files: generate, take a download, serve the personal link (D1-D5)."""
+"""Backup files: generate, take a download, serve the personal link (D1-D6)."""
 
 import re
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from backups import storage
-from backups.access import access_backup
+from backups.access import access_backup, access_organization
 from backups.rules import MAX_DOWNLOADS
 from backups.services.errors import Refused
 from backups.services.files import (
     LinkRefused,
+    LinkUsed,
     backup_file_request,
-    download_link_check,
+    download_link_copy_left,
+    download_link_open,
+    download_link_presign,
+    download_link_serve,
     download_start,
     file_name,
 )
 
 from .decorators import org_admin_required
 
-CHUNK = 1024 * 1024
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -61,51 +64,98 @@ def download_file(request, backup_id: int):
     return redirect(url)
 
 
+@require_safe
 @login_required
 def download_link(request, token: str):
-    """Serve the file behind a personal link; Range requests resume without a new download."""
+    """Serve the file behind a personal link: one copy (D6), resumable with Range, only to its
+    user and only while that user may still manage the backup (D4)."""
     try:
-        backup_file = download_link_check(token=token, user=request.user)
+        link = download_link_open(token=token, user=request.user)
     except LinkRefused as exc:
-        context = {
-            "reason": str(exc),
-            "link_minutes": settings.DOWNLOAD_LINK_MINUTES,
-            "max_downloads": MAX_DOWNLOADS,
-        }
-        return render(request, "backups/download_refused.html", context, status=403)
-    size = backup_file.size
-    filename = file_name(backup_file.backup)
+        return _refused(request, str(exc), status=403)
+    # D4: every request re-checks the user's rights now, not when the link was made. A demoted
+    # or removed admin gets what any non-admin gets for a backup: 404 (access.py).
+    backup = link.backup_file.backup
+    access_backup(access_organization(request.user, backup.product.organization.slug), backup.pk)
     try:
-        fileobj = storage.open_object(backup_file.storage_name)
-    except (OSError, storage.StorageError):
-        return render(
-            request,
-            "backups/download_refused.html",
-            {"reason": "The backup file is no longer in storage. Generate it again."},
-            status=410,
-        )
+        url = download_link_presign(link=link)
+    except LinkUsed as exc:
+        return _used(request, exc)
+    except storage.StorageError as exc:
+        return _refused(request, str(exc), status=503)
+    if url:
+        return _private(redirect(url))
+
+    size = link.size
+    etag = f'"{link.backup_file.sha256}"'
     byte_range = _parse_range(request.headers.get("Range", ""), size)
-    if byte_range is None:
-        response = FileResponse(fileobj, as_attachment=True, filename=filename)
-        response["Content-Length"] = str(size)
-    elif byte_range == "invalid":
-        fileobj.close()
+    if_range = request.headers.get("If-Range")
+    if byte_range is not None and if_range and if_range != etag:
+        byte_range = None  # a resume of some other file: RFC 9110 says send the whole file
+    if byte_range == "invalid":
         response = HttpResponse(status=416)
         response["Content-Range"] = f"bytes */{size}"
-        return response
+        return _private(response)
+    start, end = byte_range or (0, size - 1)
+    length = end - start + 1
+    if request.method == "HEAD":
+        # A HEAD sends no bytes, so it reserves none; it answers as the GET would start.
+        decision = download_link_copy_left(link=link, wanted=length)
+        if not decision:
+            return _used(request, LinkUsed(decision.reason, link))
+        response = HttpResponse(status=206 if byte_range else 200, content_type="application/zip")
     else:
-        start, end = byte_range
-        fileobj.seek(start)
+        try:
+            transfer = download_link_serve(link=link, start=start, length=length)
+        except LinkUsed as exc:
+            return _used(request, exc)
+        except (OSError, storage.StorageError):
+            return _refused(
+                request, "The backup file is no longer in storage. Generate it again.", status=410
+            )
         response = StreamingHttpResponse(
-            _read_range(fileobj, end - start + 1), status=206, content_type="application/zip"
+            transfer, status=206 if byte_range else 200, content_type="application/zip"
         )
+    if byte_range:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
-        response["Content-Length"] = str(end - start + 1)
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Length"] = str(length)
+    response["Content-Disposition"] = f'attachment; filename="{file_name(backup)}"'
     response["Accept-Ranges"] = "bytes"
+    # The validator a browser's resume sends back in If-Range.
+    response["ETag"] = etag
+    response["X-Backup-SHA256"] = link.backup_file.sha256
+    # A proxy that buffers the response would take the whole file from us at once: the link
+    # would count it delivered while the browser may still be cut off and need a resume.
+    response["X-Accel-Buffering"] = "no"
+    return _private(response)
+
+
+def _private(response):
     response["Cache-Control"] = "private, no-store"
-    response["X-Backup-SHA256"] = backup_file.sha256
     return response
+
+
+def _refused(request, reason: str, *, status: int):
+    context = {
+        "reason": reason,
+        "link_minutes": settings.DOWNLOAD_LINK_MINUTES,
+        "max_downloads": MAX_DOWNLOADS,
+    }
+    return _private(render(request, "backups/download_refused.html", context, status=status))
+
+
+def _used(request, exc: LinkUsed):
+    """D6: the link gave its copy. Say so, with the downloads left and what to do."""
+    backup_file = exc.link.backup_file
+    backup_file.refresh_from_db(fields=["downloads_used"])
+    backup = backup_file.backup
+    context = {
+        "reason": str(exc),
+        "downloads_left": backup_file.downloads_left,
+        "max_downloads": MAX_DOWNLOADS,
+        "backup_url": reverse("backup_detail", args=[backup.product.organization.slug, backup.pk]),
+    }
+    return _private(render(request, "backups/download_used.html", context, status=403))
 
 
 def _parse_range(header: str, size: int):
@@ -126,13 +176,3 @@ def _parse_range(header: str, size: int):
     if start >= size or start > end:
         return "invalid"
     return start, end
-
-
-def _read_range(fileobj, length: int):
-    with fileobj:
-        while length > 0:
-            chunk = fileobj.read(min(CHUNK, length))
-            if not chunk:
-                return
-            length -= len(chunk)
-            yield chunk

@@ -1,4 +1,4 @@
-"""Alice turns a backup into a file and downloads it, as she clicks it (D1-D4).
+"""Alice turns a backup into a file and downloads it, as she clicks it (D1-D4, D6).
 
 No qcluster runs here: the click leaves the task queued, and the test plays the worker by
 calling the task itself. The page must notice the file is ready by polling, without a reload,
@@ -73,6 +73,20 @@ def test_generate_a_backup_file_download_it_and_check_its_sha256(page, live_serv
     assert page.evaluate("window.notReloaded") is True
     backup_file.refresh_from_db()
     assert backup_file.downloads_used == 1
+
+    # D6: the link gave its copy. Opened again, it says so and what to do, and sends nothing.
+    link = downloading.value.url
+    assert link.startswith(f"{live_server.url}/downloads/")
+    response = page.goto(link)
+    assert response.status == 403
+    expect(page.get_by_role("heading", name="Download refused")).to_be_visible()
+    expect(
+        page.get_by_text("This download link has already delivered its copy of the backup file.")
+    ).to_be_visible()
+    expect(page.get_by_text("2 of 3 downloads left")).to_be_visible()
+    shoot(page, "download-link-used")
+    page.get_by_role("link", name="Open the backup").click()
+    expect(file_section.get_by_text("2 of 3 downloads left")).to_be_visible()
 
     # Two more, then the button is disabled with the reason.
     BackupFile.objects.filter(pk=backup_file.pk).update(downloads_used=3)

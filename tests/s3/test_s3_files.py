@@ -1,4 +1,5 @@
-"""Backup files on S3: generated as a multipart upload, verified, downloaded by presigned URL.
+"""Backup files on S3: generated as a multipart upload, verified, downloaded by presigned URL
+(handed out once per download link, short-lived: D6).
 
 The URLs are fetched with urllib from the real server, which checks the signature and the
 expiry itself: a test here cannot pass because of our own code's opinion of a link.
@@ -67,14 +68,31 @@ def test_a_backup_file_is_generated_into_the_storage_and_verifies(storage_backen
     assert result.manifest["attachments"]["count"] > 0
 
 
-def test_a_download_is_a_presigned_url_that_returns_the_file(s3_storage, demo):
-    backup_file = ready_file(demo)
+def presigned(client, link: str) -> str:
+    """The presigned URL a download link redirects to (its one use, D6)."""
+    response = client.get(link)
+    assert response.status_code == 302
+    assert response["Cache-Control"] == "private, no-store"
+    return response["Location"]
 
-    url = download_start(backup_file=backup_file, actor=demo.alice)
+
+@pytest.fixture
+def alice(client, demo):
+    client.force_login(demo.alice)
+    return client
+
+
+def test_a_download_link_hands_out_one_presigned_url_that_returns_the_file(s3_storage, demo, alice):
+    backup_file = ready_file(demo)
+    link = download_start(backup_file=backup_file, actor=demo.alice)
+    assert link.startswith("/downloads/")
+
+    url = presigned(alice, link)
 
     assert url.startswith(f"{s3_storage.server.endpoint}/{s3_storage.backups}/")
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
-    assert query["X-Amz-Expires"] == [str(settings.DOWNLOAD_LINK_MINUTES * 60)]
+    # D6: the URL lives only long enough to start the transfer, not the link's minutes.
+    assert query["X-Amz-Expires"] == ["60"] == [str(settings.DOWNLOAD_PRESIGNED_SECONDS)]
     status, headers, body = fetch(url)
     assert status == 200
     assert hashlib.sha256(body).hexdigest() == backup_file.sha256
@@ -83,22 +101,31 @@ def test_a_download_is_a_presigned_url_that_returns_the_file(s3_storage, demo):
         f'attachment; filename="{file_name(backup_file.backup)}"'
     )
 
+    # D6: the link gave its copy; a second request on it gets the refusal page, no new URL.
+    again = alice.get(link)
+    assert again.status_code == 403
+    assert not again.has_header("Location")
+    page = again.content.decode()
+    assert "This download link has already delivered its copy of the backup file." in page
+    assert "2 of 3 downloads left" in page
 
-def test_a_link_signed_longer_ago_than_its_lifetime_is_refused(s3_storage, demo):
+
+def test_the_presigned_url_expires_after_a_minute(s3_storage, demo, alice):
     backup_file = ready_file(demo)
-    lifetime = timedelta(minutes=settings.DOWNLOAD_LINK_MINUTES)
+    lifetime = timedelta(seconds=settings.DOWNLOAD_PRESIGNED_SECONDS)
 
-    def link_signed(ago: timedelta) -> str:
-        # The server's clock cannot travel; the signer's can: sign in the past.
+    def url_handed_out(ago: timedelta) -> str:
+        # The server's clock cannot travel; ours can: the link hands out its URL in the past.
+        link = download_start(backup_file=backup_file, actor=demo.alice)
         with time_machine.travel(timezone.now() - ago, tick=False):
-            return storage.presigned_url(
-                backup_file.storage_name, filename="f.zip", expires=lifetime
-            )
+            return presigned(alice, link)
 
-    status, _, body = fetch(link_signed(lifetime - timedelta(minutes=1)))
+    status, _, body = fetch(url_handed_out(lifetime - timedelta(seconds=15)))
     assert status == 200 and hashlib.sha256(body).hexdigest() == backup_file.sha256
 
-    status, _, body = fetch(link_signed(lifetime + timedelta(minutes=1)))
+    # A minute and a bit later the same kind of URL is refused by S3 itself, though the link
+    # that handed it out is well within its 10 minutes.
+    status, _, body = fetch(url_handed_out(lifetime + timedelta(seconds=15)))
     assert status in (400, 403)  # rclone answers 400, AWS 403
     assert b"<Code>AccessDenied</Code>" in body
 
@@ -137,9 +164,9 @@ def test_a_one_second_link_stops_working_within_seconds(s3_storage, demo):
         ),
     ],
 )
-def test_a_tampered_link_is_refused(s3_storage, demo, tamper):
+def test_a_tampered_link_is_refused(s3_storage, demo, alice, tamper):
     backup_file = ready_file(demo)
-    url = download_start(backup_file=backup_file, actor=demo.alice)
+    url = presigned(alice, download_start(backup_file=backup_file, actor=demo.alice))
     parts = urllib.parse.urlsplit(url)
     query = dict(urllib.parse.parse_qsl(parts.query))
 

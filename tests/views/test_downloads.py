@@ -5,21 +5,35 @@ reason, the status code, the bytes of the file.
 """
 
 import hashlib
+import random
 import re
+import threading
 from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
 import time_machine
+from django.db import connections
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from backups import storage
-from backups.models import Backup, BackupFile, BackupPolicy
-from backups.rules import format_when, human_bytes
+from backups.models import (
+    Backup,
+    BackupFile,
+    BackupPolicy,
+    DownloadLink,
+    JiraAttachment,
+    JiraIssue,
+    Membership,
+)
+from backups.rules import download_link_budget, format_when, human_bytes
 from backups.services.backups import backup_expire, backup_request
-from backups.services.files import file_name
+from backups.services.demo import make_attachment
+from backups.services.files import backup_file_generate, backup_file_request, file_name
 from backups.tasks import generate_backup_file
+from tests.components import need_postgres
 from tests.services.helpers import run_backup_of
 
 from .test_policies_and_backups import text
@@ -405,3 +419,278 @@ def test_get_on_generate_and_download_is_not_allowed(alice, complete, ready):
     assert alice.get(download_url(complete)).status_code == 405
     ready.refresh_from_db()
     assert ready.downloads_used == 0
+
+
+# --- One link, one copy (D6) ----------------------------------------------------------------
+
+MiB = 1024 * 1024
+USED = "This download link has already delivered its copy of the backup file."
+SPENT = (
+    "This download link has already sent as many bytes as one copy of the backup file, so it "
+    "cannot send this part again."
+)
+EXPLAINED = (
+    "A download link gives one copy of the backup file. A download that stopped midway resumes "
+    "on the same link while the link is valid, but the link does not start a second copy."
+)
+
+
+def used_page(response, left: int) -> str:
+    """The refusal a browser shows for a link that gave its copy, checked whole; its text."""
+    assert response.status_code == 403
+    assert not response.has_header("Content-Disposition")
+    assert response["Content-Type"] == "text/html; charset=utf-8"
+    page = text(response.content)
+    what_next = (
+        f"For another copy, open the backup and click Download: that gives you a new link, and "
+        f"uses one of the {left} downloads left."
+        if left
+        else "No downloads are left for this backup: to download its data again, run a new backup."
+    )
+    assert (
+        f"{EXPLAINED} {left} of 3 downloads left for this backup. If your download finished, you "
+        f"have the file: compare its SHA-256 with the one on the backup's page. {what_next} "
+        "Open the backup · Back to your organizations"
+    ) in page
+    return page
+
+
+def cut_after(response, pieces: int) -> bytes:
+    """Read `pieces` pieces of a streaming body, then drop the connection: the server closes the
+    response, as a WSGI server does when its client goes away. Needs a transactional database
+    (closing fires request_finished, which closes the test's connection)."""
+    chunks = response.streaming_content
+    got = b"".join(next(chunks) for _ in range(pieces))
+    response.close()
+    return got
+
+
+@pytest.fixture
+def big(demo):
+    """A backup file of about 12 MiB: two blocks of a link's reservations (8 MiB), and a budget
+    of 1.5 copies (the slack is capped at half the file)."""
+    issue = JiraIssue.objects.filter(product=demo.jira).order_by("pk").first()
+    make_attachment(
+        JiraAttachment,
+        product=demo.jira,
+        issue=issue,
+        name="big.bin",
+        data=random.Random(6).randbytes(12 * MiB),  # random: the ZIP cannot shrink it
+        created=timezone.now(),
+    )
+    backup = run_backup_of(demo.jira, demo.alice)
+    backup_file = backup_file_request(backup=backup, actor=demo.alice)
+    assert backup_file_generate(file_id=backup_file.pk) == BackupFile.Status.READY
+    backup_file.refresh_from_db()
+    assert 12 * MiB < backup_file.size < 13 * MiB
+    return backup_file
+
+
+def test_d6_a_second_full_get_on_a_used_link_is_refused_with_a_page(alice, complete, ready):
+    link = take_download(alice, complete)
+    first = alice.get(link)
+    assert first.status_code == 200
+    assert body_of(first) == stored_bytes(ready)
+
+    second = alice.get(link)
+    page = used_page(second, left=2)
+    assert f"Download refused {USED} {EXPLAINED}" in page
+    assert f'<a href="{detail_url(complete)}">Open the backup</a>' in second.content.decode()
+    # A resume asked of a link that completed its copy is refused the same way.
+    used_page(alice.get(link, HTTP_RANGE="bytes=0-99"), left=2)
+    ready.refresh_from_db()
+    assert ready.downloads_used == 1
+
+
+def test_d6_with_no_downloads_left_the_used_link_says_to_run_a_new_backup(alice, complete, ready):
+    links = [take_download(alice, complete) for _ in range(3)]
+    for link in links:
+        assert hashlib.sha256(body_of(alice.get(link))).hexdigest() == ready.sha256
+    for link in links:
+        used_page(alice.get(link), left=0)
+
+
+def test_d6_a_head_request_sends_nothing_and_uses_nothing(alice, complete, ready):
+    link = take_download(alice, complete)
+    head = alice.head(link)
+    assert head.status_code == 200
+    assert head["Content-Length"] == str(ready.size)
+    assert head["Accept-Ranges"] == "bytes"
+    assert head.content == b""
+    got = alice.get(link)
+    assert got.status_code == 200
+    assert body_of(got) == stored_bytes(ready)
+    again = alice.head(link)
+    assert again.status_code == 403
+    assert not again.has_header("Content-Disposition")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_d6_a_cut_transfer_resumes_on_the_same_link_until_the_file_is_whole(alice, big):
+    backup = big.backup
+    link = take_download(alice, backup)
+
+    first = alice.get(link)
+    assert first.status_code == 200
+    assert first["Content-Length"] == str(big.size)
+    assert first["ETag"] == f'"{big.sha256}"'
+    head = cut_after(first, 1)  # 1 MiB of the first 8 MiB block, then the connection drops
+    assert len(head) == MiB
+
+    # The browser resumes where it stopped, if the file is still the same one (If-Range).
+    second = alice.get(link, HTTP_RANGE=f"bytes={len(head)}-", HTTP_IF_RANGE=first["ETag"])
+    assert second.status_code == 206
+    assert second["Content-Range"] == f"bytes {len(head)}-{big.size - 1}/{big.size}"
+    middle = cut_after(second, 9)  # cut again, inside the second block
+    assert len(middle) == 9 * MiB
+
+    third = alice.get(link, HTTP_RANGE=f"bytes={len(head) + len(middle)}-")
+    assert third.status_code == 206
+    tail = body_of(third)
+    whole = head + middle + tail
+    assert len(whole) == big.size
+    assert hashlib.sha256(whole).hexdigest() == big.sha256
+
+    # The copy is delivered: the same link gives no second one, and it counted one download.
+    used_page(alice.get(link), left=2)
+    big.refresh_from_db()
+    assert big.downloads_used == 1
+
+
+def test_d6_many_small_range_requests_cannot_add_up_to_a_second_copy(alice, complete, ready):
+    stored = stored_bytes(ready)
+    budget = download_link_budget(ready.size)
+    link = take_download(alice, complete)
+    step = ready.size // 10
+    # Every range but the file's last byte, twice over: what a client collecting copies asks.
+    ranges = [(o, min(o + step, ready.size - 1) - 1) for o in range(0, ready.size - 1, step)]
+    delivered, first_copy = 0, b""
+    for n, (start, end) in enumerate(ranges * 2):
+        part = alice.get(link, HTTP_RANGE=f"bytes={start}-{end}")
+        if part.status_code != 206:
+            break
+        body = body_of(part)
+        assert body == stored[start : end + 1]
+        delivered += len(body)
+        if n < len(ranges):
+            first_copy += body
+    else:
+        raise AssertionError("the link sent every range twice")
+
+    assert first_copy == stored[:-1]  # the first pass gets its copy
+    assert n > len(ranges)  # refused during the second pass, not before
+    assert SPENT in used_page(part, left=2)
+    assert budget - step < delivered <= budget < 2 * ready.size
+
+
+def test_d4_an_admin_demoted_to_member_cannot_use_their_link(alice, demo, complete, ready):
+    link = take_download(alice, complete)
+    membership = Membership.objects.get(user=demo.alice, organization=demo.acme)
+    membership.role = Membership.Role.MEMBER
+    membership.save()
+
+    refused = alice.get(link)
+    assert refused.status_code == 404
+    assert "Page not found There is nothing here, or you do not have access to it." in text(
+        refused.content
+    )
+    assert not refused.has_header("Content-Disposition")
+    assert DownloadLink.objects.get().bytes_served == 0
+
+    # Made admin again within the link's minutes, the same link works: the check is per request.
+    membership.role = Membership.Role.ADMIN
+    membership.save()
+    assert body_of(alice.get(link)) == stored_bytes(ready)
+
+
+def test_d4_a_link_stops_when_its_user_leaves_or_the_organization_leaves_early_access(
+    alice, demo, complete, ready
+):
+    link = take_download(alice, complete)
+    demo.acme.enrolled = False
+    demo.acme.save()
+    assert alice.get(link).status_code == 404
+    demo.acme.enrolled = True
+    demo.acme.save()
+    Membership.objects.filter(user=demo.alice, organization=demo.acme).delete()
+    assert alice.get(link).status_code == 404
+    assert DownloadLink.objects.get().bytes_served == 0
+
+
+def parallel(n: int, work) -> list:
+    """Run work(i) in n threads started together; their results, in order."""
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+
+    def run(i):
+        try:
+            barrier.wait()
+            results[i] = work(i)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def client_of(logged_in) -> Client:
+    """A client of its own for a thread, with the same session."""
+    other = Client()
+    other.cookies = logged_in.cookies
+    return other
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_d6_ten_parallel_gets_on_one_link_deliver_one_copy(alice, big):
+    need_postgres()
+    link = take_download(alice, big.backup)
+
+    def get(_):
+        response = client_of(alice).get(link)
+        if response.status_code == 200:
+            return 200, body_of(response)
+        return response.status_code, text(response.content)
+
+    results = parallel(10, get)
+
+    copies = [body for status, body in results if status == 200]
+    assert len(copies) == 1
+    assert hashlib.sha256(copies[0]).hexdigest() == big.sha256
+    refusals = [page for status, page in results if status == 403]
+    assert len(refusals) == 9
+    assert all(USED in page or SPENT in page for page in refusals)
+    assert used_page(alice.get(link), left=2)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_d6_parallel_range_requests_on_one_link_stay_within_one_copy(alice, big):
+    need_postgres()
+    link = take_download(alice, big.backup)
+    budget = download_link_budget(big.size)
+    step = MiB
+
+    def collect(i):
+        """Ask for the whole file but its last byte in 1 MiB ranges, from its own offset."""
+        client, got = client_of(alice), 0
+        offsets = list(range(0, big.size - 1, step))
+        offsets = offsets[i:] + offsets[:i]
+        for start in offsets:
+            end = min(start + step, big.size - 1) - 1
+            part = client.get(link, HTTP_RANGE=f"bytes={start}-{end}")
+            if part.status_code != 206:
+                assert SPENT in text(part.content)
+                break
+            got += len(body_of(part))
+        return got
+
+    delivered = parallel(10, collect)
+
+    assert sum(delivered) <= budget < 2 * big.size
+    assert sum(delivered) > budget - 10 * step  # the budget was used, not refused early
+    assert DownloadLink.objects.get().bytes_served == sum(delivered)
