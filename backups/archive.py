@@ -419,7 +419,8 @@ def _verify(reader: _Reader, result: Verification, *, secret_key, max_total_byte
     reader.check = "paths"
     seen: set[str] = set()
     for info in infos:
-        problem = _unsafe_path(info.filename)
+        # orig_filename: zipfile cuts `filename` at a NUL byte, hiding what the entry is called.
+        problem = _unsafe_path(info.orig_filename)
         if problem is None and _is_link(info):
             problem = f"{info.filename!r} is a symbolic link"
         if problem is None and info.filename in seen:
@@ -519,7 +520,7 @@ def _check_structure(reader: _Reader, infos: list[zipfile.ZipInfo]) -> None:
     # Each entry's local header, then its data, must end before the next entry begins: entries
     # that share bytes are how a small file expands without end (an overlapping zip bomb).
     ordered = sorted(infos, key=lambda i: i.header_offset)
-    ends = [i.header_offset for i in ordered[1:]] + [zf.start_dir]
+    ends = [i.header_offset for i in ordered[1:]] + ([zf.start_dir] if ordered else [])
     for info, next_start in zip(ordered, ends, strict=True):
         reader.entry = info.filename
         data_end = _local_header_end(zf, info) + info.compress_size
@@ -537,8 +538,10 @@ def _local_header_end(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
     directory (zipfile reads only the name from it; another tool would believe the rest)."""
     name = info.filename
     fp = zf.fp
-    fp.seek(info.header_offset)
-    raw = fp.read(LOCAL_HEADER.size)
+    raw = b""
+    if info.header_offset >= 0:  # zipfile shifts offsets by what it takes for a prefix
+        fp.seek(info.header_offset)
+        raw = fp.read(LOCAL_HEADER.size)
     if len(raw) != LOCAL_HEADER.size or raw[:4] != LOCAL_SIGNATURE:
         raise _Refused("zip", f"{name} has no local header where the central directory says.")
     (_, _, flags, method, _, _, crc, csize, usize, name_len, extra_len) = LOCAL_HEADER.unpack(raw)

@@ -4,6 +4,8 @@
 //
 // The server's answers (JSON): start → {id, chunk_size, received_bytes, status, *_url};
 // a chunk → the same with the new received_bytes; 409 → the offset it has; 413 → too big.
+// Every refusal is JSON too, {"error": "…"}: its words are shown to the person as they are
+// (401 the session ended, 403 a stale page or not an org admin, 409/413/507 a start refused).
 (() => {
   "use strict";
 
@@ -168,6 +170,15 @@
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+  // The server's own words for a refusal, or these when it sent none (a proxy's error page).
+  function reason(answer, fallback) {
+    const error = answer.body && answer.body.error;
+    return typeof error === "string" && error ? error : fallback;
+  }
+
+  // Refusals that a login or a reload mends: the upload is kept, to resume from where it is.
+  const mendable = (status) => status === 401 || status === 403;
+
   // --- the upload ----------------------------------------------------------------------------
 
   async function begin(file) {
@@ -186,7 +197,15 @@
     if (known) {
       say("Looking for the earlier upload of this file…");
       try {
-        const { status, body } = await send("GET", known.status_url);
+        const answer = await send("GET", known.status_url);
+        const { status, body } = answer;
+        if (mendable(status)) {
+          // Signed out, or the page is stale: say so, and keep the upload to resume later.
+          panel.hidden = true;
+          fail(reason(answer, `The upload cannot continue now (HTTP ${status}).`));
+          current = null;
+          return;
+        }
         if (status === 200 && body.status === "RECEIVING" && body.declared_size === file.size) {
           current.upload = body;
           show(body.received_bytes);
@@ -214,7 +233,7 @@
     if (answer.status !== 201) {
       // D2 and friends: refused before any byte is sent, with the reason.
       panel.hidden = true;
-      fail(answer.body.error || `The upload could not start (HTTP ${answer.status}).`);
+      fail(reason(answer, `The upload could not start (HTTP ${answer.status}).`));
       input.value = "";
       current = null;
       return;
@@ -301,8 +320,11 @@
           await sleep(wait * 1000);
           if (cancelled()) throw new Paused();
           if (typeof body.received_bytes === "number") offset = body.received_bytes;
+        } else if (mendable(status)) {
+          // Kept: after logging in again (or reloading), Resume upload continues from here.
+          return stopped(reason(answer, `The upload stopped (HTTP ${status}).`));
         } else {
-          return stopped(body.error || `The server refused the chunk (HTTP ${status}).`, true);
+          return stopped(reason(answer, `The server refused the chunk (HTTP ${status}).`), true);
         }
       }
     } catch (e) {
@@ -374,9 +396,11 @@
     pauseButton.hidden = false;
     say("Resuming…");
     try {
-      const { status, body } = await send("GET", current.upload.status_url);
+      const answer = await send("GET", current.upload.status_url);
+      const { status, body } = answer;
       if (status !== 200) {
-        return stopped(body.error || `The upload can no longer be resumed (HTTP ${status}).`, true);
+        const why = reason(answer, `The upload can no longer be resumed (HTTP ${status}).`);
+        return stopped(why, !mendable(status));
       }
       current.upload = body;
       show(body.received_bytes);

@@ -1,10 +1,6 @@
 """Restore from a downloaded backup file (issue #6): chunks, resume, R9 validation, R4, E2."""
 
 import hashlib
-import io
-import stat
-import warnings
-import zipfile
 from datetime import timedelta
 
 import pytest
@@ -12,7 +8,7 @@ import time_machine
 from django.utils import timezone
 
 from backups import storage
-from backups.models import BackupFile, JiraIssue, Restore, Upload
+from backups.models import BackupFile, Restore, Upload
 from backups.services.errors import Refused
 from backups.services.files import backup_file_generate, backup_file_request
 from backups.services.restores import restore_request, restore_run
@@ -22,9 +18,13 @@ from backups.services.uploads import (
     upload_validate,
     uploads_due_for_deletion,
 )
+from tests.corpus.variants import flip_last as flip
+from tests.corpus.variants import rewrite
 from tests.productdata.test_round_trip import jira_snapshot
 
 from .helpers import run_backup_of
+
+__all__ = ["flip", "rewrite"]  # used by the view and browser tests
 
 
 def backup_file_bytes(product, user) -> tuple[bytes, object]:
@@ -172,132 +172,7 @@ def test_d2_the_service_itself_refuses_past_the_unfinished_cap(demo, settings):
     assert Upload.objects.count() == 2
 
 
-# --- the bad-file corpus (R9): each refused by its own check, nothing written ------------------
-
-
-def rewrite(data: bytes, *, change=None, drop=(), add=()) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w") as zout:
-        for info in zin.infolist():
-            if info.filename in drop:
-                continue
-            body = zin.read(info)
-            if change and info.filename in change:
-                body = change[info.filename](body)
-            zout.writestr(info, body)
-        for item in add:
-            if isinstance(item, zipfile.ZipInfo):
-                zout.writestr(item, b"x")
-            else:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # "Duplicate name" is the point
-                    zout.writestr(*item)
-    return out.getvalue()
-
-
-def flip(body: bytes) -> bytes:
-    return body[:-2] + bytes([body[-2] ^ 1]) + body[-1:]
-
-
-def link(name: str) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name)
-    info.external_attr = (stat.S_IFLNK | 0o777) << 16
-    return info
-
-
-def bomb(data: bytes) -> bytes:
-    out = io.BytesIO(data)
-    with zipfile.ZipFile(out, "a", compression=zipfile.ZIP_DEFLATED) as z:
-        z.writestr("entities/zeros.jsonl", b"\0" * (20 * 1024 * 1024))
-    return out.getvalue()
-
-
-def first_attachment(data: bytes) -> str:
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
-        return next(n for n in z.namelist() if n.startswith("attachments/"))
-
-
-CORPUS = [
-    ("not-a-zip", lambda d: b"PK but not really a zip file", "zip", "not a ZIP archive"),
-    ("truncated", lambda d: d[: len(d) // 2], "zip", "not a ZIP archive"),
-    (
-        "manifest-edited",
-        lambda d: rewrite(d, change={"manifest.json": lambda b: b.replace(b'"Acme"', b'"Acne"')}),
-        "signature",
-        "manifest.sig does not match",
-    ),
-    ("signature-missing", lambda d: rewrite(d, drop={"manifest.sig"}), "signature", "missing"),
-    (
-        "signature-wrong",
-        lambda d: rewrite(d, change={"manifest.sig": lambda b: b"f" * 64}),
-        "signature",
-        "does not match",
-    ),
-    (
-        "entities-byte-flipped",
-        lambda d: rewrite(d, change={"entities/issues.jsonl": flip}),
-        "entries",
-        "entities/issues.jsonl does not match its SHA-256",
-    ),
-    (
-        "attachment-replaced",
-        lambda d: rewrite(d, change={first_attachment(d): lambda b: b"another file"}),
-        "entries",
-        "does not match its SHA-256 in entities/attachments.jsonl",
-    ),
-    (
-        "extra-entry",
-        lambda d: rewrite(d, add=[("notes.txt", b"hi")]),
-        "entries",
-        "notes.txt is not listed",
-    ),
-    (
-        "missing-entry",
-        lambda d: rewrite(d, drop={first_attachment(d)}),
-        "entries",
-        "is missing.",
-    ),
-    (
-        "dot-dot-path",
-        lambda d: rewrite(d, add=[("../evil.txt", b"x")]),
-        "paths",
-        "outside the archive",
-    ),
-    (
-        "absolute-path",
-        lambda d: rewrite(d, add=[("/etc/cron.d/evil", b"x")]),
-        "paths",
-        "absolute path",
-    ),
-    ("symlink", lambda d: rewrite(d, add=[link("attachments/link")]), "paths", "symbolic link"),
-    (
-        "duplicate-names",
-        lambda d: rewrite(d, add=[("manifest.json", b"{}")]),
-        "paths",
-        "appears twice",
-    ),
-    ("zip-bomb", bomb, "size", "a zip bomb?"),
-]
-
-
-@pytest.mark.parametrize("make, check, detail", [c[1:] for c in CORPUS], ids=[c[0] for c in CORPUS])
-def test_r9_a_bad_file_is_refused_by_its_own_check_and_nothing_is_written(
-    demo, jira_file, isolated_storage, make, check, detail
-):
-    data, _ = jira_file
-    media_before = sorted(p for p in (isolated_storage / "media").rglob("*") if p.is_file())
-
-    upload = upload_and_validate(demo.acme, demo.alice, make(data))
-
-    assert upload.status == Upload.Status.INVALID
-    failed = upload.failed_check
-    assert failed["name"] == check
-    assert detail in failed["detail"]
-    assert not storage.exists(upload.storage_name)  # nothing of it is kept but the report
-    with pytest.raises(Refused, match="has not been validated"):
-        restore_request(upload=upload, destination=demo.jira_sandbox, actor=demo.alice)
-    assert not JiraIssue.objects.filter(product=demo.jira_sandbox).exists()
-    assert sorted(p for p in (isolated_storage / "media").rglob("*") if p.is_file()) == media_before
+# --- bad files (R9): the corpus of named variants is tests/corpus/; these helpers are shared --
 
 
 def test_r9_another_organizations_backup_is_refused(demo, jira_file):
