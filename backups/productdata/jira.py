@@ -15,6 +15,7 @@ from backups.models import JiraAttachment, JiraComment, JiraIssue, JiraProject
 
 from .base import (
     INSERT_SLICE,
+    SQLITE_SLICE,
     AttachmentFile,
     ContentSummary,
     ExportOptions,
@@ -242,14 +243,15 @@ class JiraData(ProductData):
         inserted = 0
         # In slices of the staged sequence, each its own transaction outside a restore's
         # atomic block: SQLite's write lock is never held for all the comments at once.
-        for start in range(0, staged, INSERT_SLICE):
+        step = INSERT_SLICE if connection.vendor == "postgresql" else SQLITE_SLICE
+        for start in range(0, staged, step):
             with transaction.atomic(savepoint=False), connection.cursor() as cursor:
                 cursor.execute(
                     f"INSERT INTO {comments} (issue_id, author, body, created) "  # noqa: S608
                     f"SELECT i.id, s.author, s.body, s.created FROM {STAGING} s "
                     f"JOIN {issues} i ON i.product_id = %s AND i.key = s.issue_key "
                     f"WHERE s.seq >= %s AND s.seq < %s ORDER BY s.seq",
-                    [self.product.id, start, start + INSERT_SLICE],
+                    [self.product.id, start, start + step],
                 )
                 inserted += cursor.rowcount
         with connection.cursor() as cursor:

@@ -38,10 +38,13 @@ def product_activity(product: Product) -> rules.ProductActivity:
     )
 
 
-def backup_decision(*, product: Product, user, now: datetime | None = None) -> rules.Decision:
+def backup_decision(
+    *, product: Product, user, now: datetime | None = None, summary=None
+) -> rules.Decision:
     """May `user` start a backup of `product` now? The reason is what the page shows."""
     membership = Membership.objects.filter(user=user, organization=product.organization).first()
-    summary = content_summary(product)
+    if summary is None:
+        summary = content_summary(product)
     return rules.backup_allowed(
         is_org_admin=bool(membership and membership.is_admin),
         enrolled=product.organization.enrolled,
@@ -58,6 +61,10 @@ def backup_decision(*, product: Product, user, now: datetime | None = None) -> r
 def backup_request(*, product: Product, actor, now: datetime | None = None) -> Backup:
     """Start a backup of `product` with its policy's options, or raise Refused with the reason."""
     now = now or timezone.now()
+    # B6's sizes are read before the lock: counting a large product takes seconds, and on
+    # SQLite the transaction below holds the one write lock of the whole site. Only a restore
+    # changes a product's content, and B4 (checked under the lock) refuses a backup then.
+    summary = content_summary(product)
     try:
         with transaction.atomic():
             # The lock serializes requests for one product: ten clicks make one backup (B4).
@@ -69,7 +76,7 @@ def backup_request(*, product: Product, actor, now: datetime | None = None) -> B
             policy = getattr(product, "backup_policy", None)
             if policy is None:
                 raise Refused(f"{product.name} has no backup policy yet: create one first.")
-            decision = backup_decision(product=product, user=actor, now=now)
+            decision = backup_decision(product=product, user=actor, now=now, summary=summary)
             if not decision:
                 raise Refused(decision)
             backup = Backup.objects.create(

@@ -62,8 +62,9 @@ def source_of(backup: Backup) -> rules.RestoreSource:
     )
 
 
-def destination_of(product: Product) -> rules.RestoreDestination:
-    summary = content_summary(product)
+def destination_of(product: Product, summary=None) -> rules.RestoreDestination:
+    if summary is None:
+        summary = content_summary(product)
     return rules.RestoreDestination(
         product_name=product.name,
         kind=product.kind,
@@ -86,11 +87,15 @@ def last_restore_started_at(backup_id: int) -> datetime | None:
 
 
 def restore_decision(
-    *, source: rules.RestoreSource, destination: Product, now: datetime | None = None
+    *,
+    source: rules.RestoreSource,
+    destination: Product,
+    now: datetime | None = None,
+    summary=None,
 ) -> rules.Decision:
     return rules.restore_allowed(
         source=source,
-        destination=destination_of(destination),
+        destination=destination_of(destination, summary),
         last_restore_started_at=last_restore_started_at(source.backup_id),
         now=now or timezone.now(),
     )
@@ -177,6 +182,10 @@ def restore_request(
     """Start restoring a stored backup, or a validated uploaded file, into `destination`;
     or raise Refused with the reason. Every rule is checked again here, under locks."""
     now = now or timezone.now()
+    # R6's counts are read before the lock (on SQLite the transaction below holds the site's
+    # one write lock; counting a large product takes seconds). The restore checks R6 again at
+    # the moment it writes (`_publish`), so nothing written since can be overwritten.
+    summary = content_summary(destination)
     try:
         with transaction.atomic():
             # Lock the destination (serializes restores and backups of it) and the source.
@@ -212,7 +221,9 @@ def restore_request(
                 actor, destination.organization_id
             ):
                 raise Refused("Only org admins of the backup's organization can restore it.")
-            decision = restore_decision(source=source, destination=destination, now=now)
+            decision = restore_decision(
+                source=source, destination=destination, now=now, summary=summary
+            )
             if not decision:
                 raise Refused(decision)
             restore = Restore.objects.create(
