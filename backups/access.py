@@ -17,6 +17,7 @@ from backups.models import (
     Product,
     ProductAccess,
     Restore,
+    SiteConnection,
     Upload,
 )
 
@@ -129,4 +130,15 @@ def access_upload(org_access: OrgAccess, upload_id: int) -> Upload:
     """An uploaded backup file of the organization (R9); 404 otherwise."""
     return _fetch(
         org_access, Upload.objects, "Upload", pk=upload_id, organization=org_access.organization
+    )
+
+
+def access_connection(org_access: OrgAccess, connection_id: int) -> SiteConnection:
+    """A connected site of one of the organization's products (C1); 404 otherwise."""
+    return _fetch(
+        org_access,
+        SiteConnection.objects.select_related("product__organization"),
+        "Connected site",
+        pk=connection_id,
+        product__organization=org_access.organization,
     )

@@ -114,3 +114,56 @@ class UploadStartForm(forms.Form):
 
     file_name = forms.CharField(max_length=1000)
     size = forms.IntegerField(min_value=0)
+
+
+# --- Connected sites (SPEC §8) ---------------------------------------------------------------
+
+
+class ConnectionForm(forms.Form):
+    """Connect a site (C1), or edit a connection: then the kind is fixed and a blank token
+    keeps the stored one (it is never shown back, C2)."""
+
+    kind = forms.ChoiceField(
+        label="Product",
+        choices=Product.Kind.choices,
+        widget=forms.RadioSelect,
+        initial=Product.Kind.JIRA,
+    )
+    name = forms.CharField(
+        label="Name in backupsite",
+        max_length=200,
+        help_text="How this product is called on these pages, for example “Acme Jira Cloud”.",
+    )
+    site_url = forms.CharField(
+        label="Site address",
+        max_length=300,
+        help_text="For example https://acme.atlassian.net (Confluence: https://acme.atlassian.net/wiki).",
+    )
+    email = forms.EmailField(
+        label="Account email", help_text="The Atlassian account the token belongs to."
+    )
+    token = forms.CharField(
+        label="API token",
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Create one at id.atlassian.com → Security → API tokens. The account must "
+        "administer the site. The token is stored encrypted and never shown again.",
+    )
+
+    def __init__(self, *args, connection=None, **kwargs):
+        self.connection = connection
+        if connection is not None:
+            kwargs.setdefault(
+                "initial",
+                {"site_url": connection.site_url, "email": connection.email},
+            )
+        super().__init__(*args, **kwargs)
+        if connection is not None:
+            del self.fields["kind"]
+            del self.fields["name"]
+            self.fields["token"].help_text = (
+                "Leave it empty to keep the stored token. " + self.fields["token"].help_text
+            )
+        else:
+            self.fields["token"].required = True

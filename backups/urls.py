@@ -1,7 +1,16 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from backups.views import backups, files, pages, policies, restore_wizard, restores, uploads
+from backups.views import (
+    backups,
+    connections,
+    files,
+    pages,
+    policies,
+    restore_wizard,
+    restores,
+    uploads,
+)
 
 ORG = "orgs/<slug:org_slug>/backup-and-restore/"
 
@@ -12,6 +21,22 @@ urlpatterns = [
     path(ORG, pages.backup_and_restore, name="org"),
     path(ORG + "policies/new/", policies.policy_create, name="policy_create"),
     path(ORG + "policies/<int:policy_id>/edit/", policies.policy_edit, name="policy_edit"),
+    path(ORG + "connections/new/", connections.connection_new, name="connection_new"),
+    path(
+        ORG + "connections/<int:connection_id>/edit/",
+        connections.connection_edit,
+        name="connection_edit",
+    ),
+    path(
+        ORG + "connections/<int:connection_id>/check/",
+        connections.connection_check_view,
+        name="connection_check",
+    ),
+    path(
+        ORG + "connections/<int:connection_id>/disconnect/",
+        connections.connection_disconnect_view,
+        name="connection_disconnect",
+    ),
     path(ORG + "products/<int:product_id>/run-backup/", backups.backup_run, name="backup_run"),
     path(ORG + "backups/table/", backups.backups_table, name="backups_table"),
     path(ORG + "backups/<int:backup_id>/", backups.backup_detail, name="backup_detail"),

@@ -372,3 +372,30 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# --- Connected sites (SPEC §8) ------------------------------------------------------------
+# C2: Fernet keys (comma-separated, newest first) that encrypt the sites' API tokens at rest.
+CREDENTIAL_KEYS = [
+    k.strip() for k in os.environ.get("BACKUPSITE_CREDENTIAL_KEYS", "").split(",") if k.strip()
+]
+if not CREDENTIAL_KEYS and DEBUG:
+    # Development only (`make run`, the tests): a key derived from the secret key. Production
+    # sets its own keys; without them, connecting a site is refused with what to set.
+    import base64
+    import hashlib
+
+    CREDENTIAL_KEYS = [
+        base64.urlsafe_b64encode(
+            hashlib.sha256(b"backupsite credentials:" + SECRET_KEY.encode()).digest()
+        ).decode()
+    ]
+# Hosts a connection may name besides Atlassian Cloud's (*.atlassian.net, over HTTPS): the
+# contract server of the tests and the local test site of `make run` (loopback, plain HTTP).
+# Anything else is refused, so a connection cannot make the server call inside its network.
+CONNECTED_SITE_EXTRA_HOSTS = [
+    h.strip()
+    for h in os.environ.get(
+        "BACKUPSITE_CONNECTED_SITE_EXTRA_HOSTS", "127.0.0.1,localhost" if DEBUG else ""
+    ).split(",")
+    if h.strip()
+]

@@ -1,6 +1,7 @@
 from .audit import AuditEvent
 from .backups import RETENTION, Backup
 from .confluence import Page, PageAttachment, PageComment, Space
+from .connections import SiteConnection
 from .content import ContentState
 from .downloads import DownloadLink
 from .files import MAX_DOWNLOADS, BackupFile
@@ -33,6 +34,7 @@ __all__ = [
     "ProductAccess",
     "RETENTION",
     "Restore",
+    "SiteConnection",
     "Space",
     "Upload",
 ]

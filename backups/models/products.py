@@ -30,12 +30,13 @@ class Product(models.Model):
     # them out; `all_objects` sees them.
     is_staging = models.BooleanField(default=False, editable=False)
 
-    objects = ProductManager()
     all_objects = models.Manager()
+    objects = ProductManager()
 
     class Meta:
         ordering = ["organization", "name"]
         base_manager_name = "all_objects"
+        default_manager_name = "objects"
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "name"], name="product_name_unique_per_org"
