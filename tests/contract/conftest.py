@@ -1,6 +1,6 @@
 import pytest
 
-from .jira_site import JiraSite
+from backups.devsite.jira_site import JiraSite
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_TOKEN = "ATATT3xFfGF0-contract-test-token-0001"  # not a real token: the contract server's

@@ -4,7 +4,7 @@ A real HTTP server (threads, keep-alive) that plays Jira Cloud's REST API v3 for
 operations backupsite and a third-party client use. It is stateful — projects, issues with
 their fields, comments, attachments — so content can be backed up, wiped, restored into and
 compared. Every request it receives and every response it sends is validated against the
-API's published schemas (tests/contract/jira_schemas.py); a violation is recorded, answered
+API's published schemas (backups/devsite/jira_schemas.py); a violation is recorded, answered
 with 400 (a bad request) or kept from going out (500), and fails the test that caused it.
 
 Faults are injected on demand (`site.fail(...)`): 429 with Retry-After, 500/503, a dropped
