@@ -78,7 +78,8 @@ def download_link(request, token: str):
     backup = link.backup_file.backup
     access_backup(access_organization(request.user, backup.product.organization.slug), backup.pk)
     try:
-        url = download_link_presign(link=link)
+        # A HEAD takes no copy: on S3 it must not use up the link's one presigned URL.
+        url = download_link_presign(link=link) if request.method == "GET" else None
     except LinkUsed as exc:
         return _used(request, exc)
     except storage.StorageError as exc:

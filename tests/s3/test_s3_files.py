@@ -86,6 +86,9 @@ def test_a_download_link_hands_out_one_presigned_url_that_returns_the_file(s3_st
     backup_file = ready_file(demo)
     link = download_start(backup_file=backup_file, actor=demo.alice)
     assert link.startswith("/downloads/")
+    # A HEAD (a download manager asking the size first) does not use up the link.
+    head = alice.head(link)
+    assert (head.status_code, head["Content-Length"]) == (200, str(backup_file.size))
 
     url = presigned(alice, link)
 
