@@ -20,6 +20,10 @@ class SiteConnection(models.Model):
     checked_at = models.DateTimeField(null=True, blank=True)
     check_ok = models.BooleanField(default=False)
     check_message = models.TextField(blank=True)
+    # What the site held at its last backup (ContentSummary's fields): the pages show it
+    # without calling the site on every view.
+    content_summary = models.JSONField(default=dict, blank=True)
+    summary_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
