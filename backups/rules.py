@@ -432,9 +432,7 @@ def site_url_problem(url: str, kind: str, *, extra_hosts: list[str]) -> str | No
             return f"Use the site's address, like {example}."
         return None
     if parts.scheme != "https" or not host.endswith(".atlassian.net") or port not in (None, 443):
-        return (
-            f"backupsite connects to Atlassian Cloud sites only: use an address like {example}."
-        )
+        return f"backupsite connects to Atlassian Cloud sites only: use an address like {example}."
     path = parts.path.rstrip("/")
     if kind == "confluence" and path != "/wiki":
         return f"A Confluence Cloud site's address ends in /wiki, like {example}."

@@ -399,3 +399,7 @@ CONNECTED_SITE_EXTRA_HOSTS = [
     ).split(",")
     if h.strip()
 ]
+# C4: tries of one call to a site (429, 5xx, dropped connections), and the first backoff in
+# seconds (doubled each try, capped at 30 s, with full jitter; a 429's Retry-After wins).
+SITE_RETRY_ATTEMPTS = env_int("BACKUPSITE_SITE_RETRY_ATTEMPTS", 6)
+SITE_RETRY_BASE_DELAY = float(os.environ.get("BACKUPSITE_SITE_RETRY_BASE_DELAY", "0.5"))

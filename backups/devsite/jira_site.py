@@ -36,6 +36,7 @@ from referencing import Registry, Resource
 from .jira_schemas import OPERATIONS, SCHEMAS
 
 ROOT_SCHEMA = {"components": {"schemas": SCHEMAS}}
+INLINE_COMMENTS = 20  # comments Jira includes in an issue's `comment` field
 REGISTRY = Registry().with_resource("urn:jira", Resource.opaque(ROOT_SCHEMA))
 
 
@@ -526,7 +527,13 @@ class _Handler(BaseHTTPRequestHandler):
                 "key": issue["project"],
                 "id": self.site.state.projects[issue["project"]]["id"],
             },
-            "comment": {"total": len(issue["comments"])},
+            # As Jira does: the first comments inline, the rest through /comment.
+            "comment": {
+                "comments": [self._comment(c) for c in issue["comments"][:INLINE_COMMENTS]],
+                "maxResults": INLINE_COMMENTS,
+                "total": len(issue["comments"]),
+                "startAt": 0,
+            },
             "attachment": [self._attachment(a) for a in issue["attachments"]],
         }
         if fields and "*all" not in fields and "*navigable" not in fields:

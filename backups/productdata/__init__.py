@@ -26,7 +26,19 @@ from .jira import JiraData
 KINDS = {"jira": JiraData, "confluence": ConfluenceData}
 
 
-def for_product(product: Product) -> JiraData | ConfluenceData:
+def for_product(product: Product):
+    """The data layer of the product's home: embedded (our tables) or a connected site."""
+    from backups.models import SiteConnection
+
+    connection = SiteConnection.objects.filter(product_id=product.pk).first()
+    if connection is not None:
+        if product.kind != Product.Kind.JIRA:
+            raise NotImplementedError("Connected Confluence Cloud sites are not supported yet.")
+        from backups.services.connections import site_client
+
+        from .jira_cloud import ConnectedJiraData
+
+        return ConnectedJiraData(product, connection, lambda: site_client(connection))
     return KINDS[product.kind](product)
 
 

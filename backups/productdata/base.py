@@ -58,6 +58,9 @@ class AttachmentFile:
     sha256: str
     owner: str  # the issue key or the space key it belongs to, for reports
     name: str
+    # Already in the backup's storage at `path` (a connected site's attachment, written there
+    # as it was downloaded): nothing to copy.
+    stored: bool = False
 
 
 @dataclass

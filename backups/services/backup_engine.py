@@ -21,11 +21,13 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from backups import archive, rules, storage
-from backups.models import Backup, OrgGroup, ProductAccess
+from backups.connectors.http import SiteError
+from backups.models import Backup, OrgGroup, ProductAccess, SiteConnection
 from backups.productdata import AttachmentFile, ExportOptions, for_product
 
 from .audit import record_event
 from .backups import backup_fail
+from .connections import connection_check
 from .notifications import notify_backup_finished
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,10 @@ def backup_run(*, backup_id: int) -> str | None:
         )
         return None
     backup = Backup.objects.select_related("product__organization", "created_by").get(pk=backup_id)
+    problem = _connection_problem(backup.product)
+    if problem:
+        backup_fail(backup_id=backup_id, reason=problem)
+        return Backup.Status.FAILED
     try:
         return _Engine(backup).run()
     except BackupCancelled:
@@ -71,9 +77,23 @@ def backup_run(*, backup_id: int) -> str | None:
         return Backup.Status.FAILED
 
 
+def _connection_problem(product) -> str | None:
+    """C1: a connected site is checked again before every backup; why it cannot be used."""
+    connection = SiteConnection.objects.filter(product=product).first()
+    if connection is None:
+        return None
+    result = connection_check(connection=connection)
+    if result.ok:
+        return None
+    return (
+        f"The connection to {connection.site_url} failed its check, so nothing was backed up: "
+        f"{result.message}"
+    )
+
+
 def describe_error(exc: Exception) -> str:
     """The failure reason an admin reads: what failed and where, in plain words."""
-    if isinstance(exc, (LimitCrossed, storage.StorageError)):
+    if isinstance(exc, (LimitCrossed, storage.StorageError, SiteError)):
         return str(exc)
     if isinstance(exc, OSError):
         return f"The {storage.storage_label()} failed: {exc}"
@@ -97,6 +117,7 @@ class _Engine:
         self.data_bytes = 0
         self.attachment_bytes = 0
         self._last_report = 0.0
+        self.counted_in_prepare = getattr(self.data, "counts_items_in_prepare", False)
 
     # --- progress --------------------------------------------------------------------------
 
@@ -141,8 +162,24 @@ class _Engine:
     # --- the run ---------------------------------------------------------------------------
 
     def run(self) -> str:
+        try:
+            return self._run()
+        except BaseException:
+            if hasattr(self.data, "finish_backup"):
+                self.data.finish_backup(completed=False)
+            raise
+
+    def _run(self) -> str:
         self.start()
+        read_missing: list[dict] = []
+        if hasattr(self.data, "prepare_backup"):
+            # A connected site: read it once into a spool (its attachments straight into the
+            # backup's storage); what could not be read is named (B5, C4).
+            read_missing = self.data.prepare_backup(
+                prefix=self.prefix, options=self.options, progress=self.progress
+            )
         failed_paths, missing, skip_spaces = self.copy_attachments()
+        missing = read_missing + missing
         options = ExportOptions(
             include_attachments=self.options.include_attachments,
             include_personal_spaces=self.options.include_personal_spaces,
@@ -159,7 +196,9 @@ class _Engine:
             else:
                 rows = self.data.rows(content_type, options)
             entities[content_type] = self.write_entities(
-                content_type, rows, count_items=content_type != "attachments"
+                content_type,
+                rows,
+                count_items=content_type != "attachments" and not self.counted_in_prepare,
             )
         if self.backup.options.get("include_users_and_groups"):
             entities["groups"] = self.write_entities("groups", self.group_rows(), count_items=True)
@@ -192,7 +231,10 @@ class _Engine:
                 copied_by_space.setdefault(f.owner, []).append(f.path)
             self.attachment_bytes += written.size
             self.check_limits()
-            self.progress(items=1, nbytes=written.size)
+            if f.stored:  # counted as it was downloaded (prepare_backup)
+                self.progress()
+            else:
+                self.progress(items=1, nbytes=written.size)
         # Confluence: a space with an unreadable file is left out whole, and its copied files
         # removed, so the backup never holds half a space.
         for space_key, problems in sorted(bad_spaces.items()):
@@ -209,6 +251,8 @@ class _Engine:
 
     def copy_one(self, f: AttachmentFile) -> storage.Written:
         name = self.prefix + f.path
+        if f.stored:  # already written there as it was downloaded from a connected site
+            return storage.Written(name, f.size, f.sha256)
         if storage.server_side_copy_available():
             return self.copy_server_side(f, name)
         try:
@@ -305,6 +349,9 @@ class _Engine:
             attachment_bytes=self.attachment_bytes,
             missing=missing,
         )
+        # C5: where the content came from (an embedded product, or which connected site).
+        describe = getattr(self.data, "source_description", None)
+        manifest["source"] = describe() if describe else {"home": "embedded"}
         written = storage.write_chunks(
             self.prefix + archive.MANIFEST_NAME, [archive.manifest_bytes(manifest)]
         )
@@ -327,6 +374,8 @@ class _Engine:
         )
         if not changed:
             raise BackupCancelled()
+        if hasattr(self.data, "finish_backup"):
+            self.data.finish_backup(completed=True)
         self.backup.refresh_from_db()
         record_event(
             action="backup.completed" if status == Backup.Status.COMPLETE else "backup.incomplete",

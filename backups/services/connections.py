@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from backups import credentials, rules
-from backups.connectors.http import SiteHTTP
+from backups.connectors.http import RetryPolicy, SiteHTTP
 from backups.connectors.jira import CheckResult, JiraCloud
 from backups.models import BackupPolicy, Organization, Product, SiteConnection
 
@@ -39,6 +39,9 @@ def site_client(connection: SiteConnection, *, timeout: float = 30.0) -> JiraClo
         email=connection.email,
         token=credentials.decrypt(connection.token_encrypted),
         timeout=timeout,
+        retry=RetryPolicy(
+            attempts=settings.SITE_RETRY_ATTEMPTS, base_delay=settings.SITE_RETRY_BASE_DELAY
+        ),
     )
     if connection.product.kind == Product.Kind.JIRA:
         return JiraCloud(http)
@@ -79,6 +82,10 @@ def connection_create(*, organization: Organization, actor, details: SiteDetails
 
     A connection whose check fails is still saved, with the answer shown: the admin fixes the
     token or the account and checks again, without typing everything anew."""
+    if details.kind != Product.Kind.JIRA:
+        raise Refused(
+            "Connecting Confluence Cloud sites is not available yet; Jira Cloud sites are."
+        )
     problem = _url_problem(details.kind, details.site_url)
     if problem:
         raise Refused(problem)
