@@ -272,6 +272,8 @@ class RestoreDestination:
     activity: ProductActivity
     containers_by_state: dict
     items: int
+    # A connected site that could not be asked now: why (then R6 cannot be judged).
+    unreachable: str = ""
 
 
 def restore_source_allowed(*, source: RestoreSource, now: datetime) -> Decision:
@@ -337,6 +339,11 @@ def restore_allowed(
         return refuse(
             f"A backup of {destination.product_name} is in progress; restore into it once the "
             "backup has ended."
+        )
+    if destination.unreachable:
+        return refuse(
+            f"{destination.product_name} cannot be checked now, so nothing can be restored "
+            f"into it: {destination.unreachable}"
         )
     if destination.kind == "jira" and (
         sum(destination.containers_by_state.values()) or destination.items

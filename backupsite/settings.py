@@ -370,6 +370,8 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # Failed logins and lockouts are warnings; axes' per-login housekeeping is not news.
         "axes": {"level": "WARNING"},
+        # httpx logs every request to a connected site at INFO: a backup makes thousands.
+        "httpx": {"level": "WARNING"},
     },
 }
 

@@ -472,3 +472,42 @@ def test_d2_twenty_uploads_of_50_gb_do_not_fit_in_66_gb():
         if upload(size=50 * GB, free_bytes=free - accepted * 50 * GB, unfinished_limit=10**15):
             accepted += 1
     assert accepted == 1
+
+
+# --- Connected sites (SPEC §8) --------------------------------------------------------------
+
+
+def test_r6_cannot_be_judged_for_a_site_that_does_not_answer():
+    """C7: a connected destination that cannot be asked now is refused, saying why."""
+    decision = restore_decision(dst=destination(unreachable="The site failed with HTTP 503."))
+    assert not decision
+    assert decision.reason == (
+        "ACME Jira sandbox cannot be checked now, so nothing can be restored into it: The site "
+        "failed with HTTP 503."
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "kind", "problem"),
+    [
+        ("https://acme.atlassian.net", "jira", None),
+        ("https://acme.atlassian.net/", "jira", None),
+        ("https://acme.atlassian.net/wiki", "confluence", None),
+        ("https://acme.atlassian.net", "confluence", "ends in /wiki"),
+        ("http://acme.atlassian.net", "jira", "Atlassian Cloud sites only"),
+        ("https://acme.atlassian.net:8443", "jira", "Atlassian Cloud sites only"),
+        ("https://atlassian.net.evil.example", "jira", "Atlassian Cloud sites only"),
+        ("https://10.0.0.5", "jira", "Atlassian Cloud sites only"),
+        ("https://acme.atlassian.net/jira", "jira", "without a path"),
+        ("https://acme.atlassian.net?x=1", "jira", "address alone"),
+        ("http://127.0.0.1:8001", "jira", None),  # an allowed extra host (the local test site)
+        ("ftp://127.0.0.1", "jira", "Use the site's address"),
+        ("http://[::1", "jira", "not a web address"),
+    ],
+)
+def test_c1_only_atlassian_cloud_addresses_and_allowed_hosts(url, kind, problem):
+    found = rules.site_url_problem(url, kind, extra_hosts=["127.0.0.1"])
+    if problem is None:
+        assert found is None
+    else:
+        assert problem in found

@@ -13,6 +13,7 @@ import base64
 import contextlib
 import logging
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -92,13 +93,17 @@ class SiteHTTP:
         # Redirects are followed by hand (see `_send`): httpx would keep the header on a
         # same-origin redirect, which is right, but we also want to drop it elsewhere and
         # say so in one place.
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         self._client = httpx.Client(
-            auth=None,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             follow_redirects=False,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-            transport=transport,
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            # TCP_NODELAY: a POST's headers and body go out at once, not 40 ms apart (Nagle
+            # against the server's delayed ACK), which made each write take 50 ms.
+            transport=transport
+            or httpx.HTTPTransport(
+                limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+            ),
         )
         # Built once; sent only by `_send`, only to the site's own scheme, host and port.
         self._authorization = "Basic " + base64.b64encode(f"{email}:{token}".encode()).decode()

@@ -203,6 +203,18 @@ class JiraCloud:
             raise SiteBadResponse("The site did not answer an attachment upload with one file.")
         return check(created[0], "Attachment", "the uploaded attachment", require=("id", "size"))
 
+    def archive_project(self, project_key: str) -> None:
+        self.http.json("POST", f"/rest/api/3/project/{quote(project_key)}/archive", expect=(204,))
+
+    def trash_project(self, project_key: str) -> None:
+        """Move a project to the trash (enableUndo=true: Jira keeps it there 60 days)."""
+        self.http.json(
+            "DELETE",
+            f"/rest/api/3/project/{quote(project_key)}",
+            params={"enableUndo": "true"},
+            expect=(204,),
+        )
+
     def delete_issue(self, issue_key: str) -> None:
         self.http.json("DELETE", f"/rest/api/3/issue/{quote(issue_key)}", expect=(204,))
 

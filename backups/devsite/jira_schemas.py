@@ -224,6 +224,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str | None, dict[int, str | None]]] = {
     ("GET", "/rest/api/3/project/{projectIdOrKey}"): (None, {200: "Project"}),
     ("POST", "/rest/api/3/project"): ("CreateProjectDetails", {201: "ProjectIdentifiers"}),
     ("DELETE", "/rest/api/3/project/{projectIdOrKey}"): (None, {204: None}),
+    ("POST", "/rest/api/3/project/{projectIdOrKey}/archive"): (None, {204: None}),
     ("GET", "/rest/api/3/search/jql"): (None, {200: "SearchAndReconcileResults"}),
     ("GET", "/rest/api/3/issue/{issueIdOrKey}"): (None, {200: "IssueBean"}),
     ("POST", "/rest/api/3/issue"): ("IssueUpdateDetails", {201: "CreatedIssue"}),

@@ -58,7 +58,7 @@ def now_iso() -> str:
 class Fault:
     method: str
     path: re.Pattern
-    kind: str  # "429", "500", "503", "drop", "slow", "shape", "revoke"
+    kind: str  # an HTTP status ("429", "503", "400"…), "drop", "slow", "shape", "revoke"
     times: int = 1
     retry_after: str | None = None
     seconds: float = 0.0
@@ -270,15 +270,18 @@ class _Handler(BaseHTTPRequestHandler):
         site = self.site
         parts = urlsplit(self.path)
         path, query = parts.path, parse_qs(parts.query, keep_blank_values=True)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            raw = self._read_chunked()  # a streamed upload of unknown length
+        else:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
         try:
             if path.startswith("/media/"):
                 return self._media(path, query)
             if site.latency:
                 time.sleep(site.latency)
             fault = self._fault(method, path)
-            if fault and fault.kind in ("429", "500", "503"):
+            if fault and fault.kind.isdigit():  # "429", "500", "503", "400", …
                 headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
                 return self._json(int(fault.kind), _errors("Injected fault"), headers=headers)
             if fault and fault.kind == "drop":
@@ -316,6 +319,17 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             with site.lock:
                 site.requests.append((method, path, getattr(self, "_status", 0)))
+
+    def _read_chunked(self) -> bytes:
+        parts = []
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return b"".join(parts)
+            parts.append(self.rfile.read(size))
+            self.rfile.readline()  # the CRLF after each chunk
 
     def _fault(self, method: str, path: str) -> Fault | None:
         with self.site.lock:
@@ -512,6 +526,16 @@ class _Handler(BaseHTTPRequestHandler):
                     k for k, i in self.site.state.issues.items() if i["project"] == p["key"]
                 ]:
                     del self.site.state.issues[key]
+        return 204, None, None
+
+    def op_post_project_archive(self, account, params, query, body, raw):
+        with self.site.lock:
+            p = self._find_project(params["projectIdOrKey"])
+            if p is None:
+                return 404, _errors("No project could be found with key or id."), None
+            if p["state"] != "live":
+                return 400, _errors("Only a live project can be archived."), None
+            p["state"] = "archived"
         return 204, None, None
 
     def _find_project(self, id_or_key: str) -> dict | None:

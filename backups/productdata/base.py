@@ -75,6 +75,8 @@ class ContentSummary:
     attachment_bytes: int = 0
     data_bytes: int = 0
     personal_spaces: int = 0
+    # A connected site that could not be asked just now: why (R6 cannot be judged then).
+    unreachable: str = ""
 
     @property
     def containers(self) -> int:

@@ -22,12 +22,15 @@ from pathlib import Path
 import orjson
 
 from backups import storage
-from backups.connectors.adf import adf_to_text
+from backups.connectors.adf import adf_to_text, text_to_adf
 from backups.connectors.http import SiteAuthError, SiteError
 from backups.connectors.jira import JiraCloud, project_state
+from backups.credentials import CredentialError
+from backups.services.errors import Refused
 
 from .base import (
     AttachmentFile,
+    AttachmentIntegrityError,
     ContentSummary,
     ExportOptions,
     ImportOptions,
@@ -36,6 +39,7 @@ from .base import (
     RowSource,
     backup_path,
 )
+from .base import _HashingReader as HashingReader
 
 # Fields that go to their own entities files, or that the row names by key.
 SEPARATE_FIELDS = ("comment", "attachment", "project")
@@ -82,6 +86,22 @@ class ConnectedJiraData(ProductData):
             attachment_bytes=stored.get("attachment_bytes", 0),
             data_bytes=stored.get("data_bytes", 0),
         )
+
+    def live_summary(self) -> ContentSummary:
+        """R6 for a restore into the site: its projects in every state, asked now. (Issues
+        live in projects: a site without projects has none.)"""
+        states: dict[str, int] = {}
+        try:
+            client = self._client_factory()
+            try:
+                for project in client.projects():
+                    state = project_state(project)
+                    states[state] = states.get(state, 0) + 1
+            finally:
+                client.http.close()
+        except (SiteError, CredentialError, Refused) as exc:
+            return ContentSummary(kind=self.kind, unreachable=str(exc))
+        return ContentSummary(kind=self.kind, containers_by_state=states)
 
     def is_empty(self) -> bool:
         # R6 on the site itself: a project in any state (live, archived, in the trash).
@@ -279,8 +299,147 @@ class ConnectedJiraData(ProductData):
 
     # --- restore into the site -----------------------------------------------------------
 
-    def _import(self, source: RowSource, options: ImportOptions, report: ImportReport) -> None:
-        raise SiteError(
-            "Restoring into a connected Jira Cloud site is not available yet: restore into an "
-            "embedded Jira product, or download the backup file."
+    def restore_into_site(self, source: RowSource, options: ImportOptions) -> ImportReport:
+        """C6, C7: write a Jira backup into this (empty) site through its API.
+
+        Projects with their keys; issues in key order, so each gets its original key (a gap
+        in the numbering is filled with a placeholder that is deleted again); comments;
+        attachments (their bytes checked against the backup's SHA-256 on the way); then the
+        projects' states. What the public API cannot set is reported. If anything fails, the
+        projects created are deleted (with their issues) and the error goes on.
+        """
+        report = ImportReport(on_progress=options.on_progress)
+        client = self._client_factory()
+        created: list[str] = []
+        try:
+            problem = self.publish_problem_on_site(client)
+            if problem:
+                raise SiteError(problem)
+            lead = client.myself().account_id
+            states = {}
+            for row in source.rows("projects"):
+                client.create_project(key=row["key"], name=row["name"], lead_account_id=lead)
+                created.append(row["key"])
+                states[row["key"]] = row["state"]
+                report.add(report.restored, "projects")
+            self._restore_issues(client, source, report)
+            self._restore_comments(client, source, report)
+            self._restore_attachments(client, source, options, report)
+            for key, state in states.items():
+                if state == "archived":
+                    client.archive_project(key)
+                elif state == "trashed":
+                    client.trash_project(key)
+        except BaseException:
+            _remove_created(client, created, report)
+            raise
+        finally:
+            client.http.close()
+        report.not_restored = NOT_SETTABLE  # type: ignore[attr-defined]
+        return report
+
+    def publish_problem_on_site(self, client: JiraCloud) -> str | None:
+        # R6/C7 just before writing: a project in any state (live, archived, in the trash).
+        found = [p["key"] for p in client.projects()]
+        if not found:
+            return None
+        return (
+            f"{self.product} is no longer empty: the site has {len(found)} project(s) "
+            f"({', '.join(found[:5])}{', …' if len(found) > 5 else ''}). A Jira restore needs "
+            "an empty destination; nothing was written."
         )
+
+    def _restore_issues(self, client: JiraCloud, source: RowSource, report: ImportReport):
+        # Key order within each project. The rows are held as (number, row) per project:
+        # Jira numbers a project's issues in creation order, so the order must be known first.
+        by_project: dict[str, list[tuple[int, dict]]] = {}
+        for row in source.rows("issues"):
+            number = int(row["key"].rsplit("-", 1)[1])
+            by_project.setdefault(row["project"], []).append((number, row))
+        placeholders = []
+        for project, rows in by_project.items():
+            rows.sort(key=lambda pair: pair[0])
+            next_number = 1
+            for number, row in rows:
+                while next_number < number:
+                    made = client.create_issue(
+                        {
+                            "project": {"key": project},
+                            "summary": "Placeholder (backupsite restore keeps issue keys)",
+                            "issuetype": {"name": "Task"},
+                        }
+                    )
+                    placeholders.append(made["key"])
+                    next_number += 1
+                made = client.create_issue(issue_fields(row))
+                if made["key"] != row["key"]:
+                    raise SiteError(
+                        f"The site gave the issue {row['key']} the key {made['key']}: the "
+                        "restore stops, so that no issue ends up under another's key."
+                    )
+                next_number += 1
+                report.add(report.restored, "issues")
+        for key in placeholders:
+            client.delete_issue(key)
+
+    def _restore_comments(self, client: JiraCloud, source: RowSource, report: ImportReport):
+        for row in source.rows("comments"):
+            body = row.get("body_adf") or text_to_adf(row["body"])
+            client.add_comment(row["issue"], body)
+            report.add(report.restored, "comments")
+
+    def _restore_attachments(self, client, source, options, report) -> None:
+        for row in source.rows("attachments"):
+            if not options.include_attachments:
+                report.add(report.skipped, "attachments")
+                continue
+            with source.open_attachment(row["path"]) as fileobj:
+                reader = HashingReader(fileobj)
+                client.add_attachment(row["issue"], row["name"], reader)
+            if reader.sha256.hexdigest() != row["sha256"] or reader.size != row["size"]:
+                raise AttachmentIntegrityError(
+                    f"Attachment {row['name']!r} of {row['issue']} does not match its checksum "
+                    f"in the backup ({row['size']} bytes expected, {reader.size} read)."
+                )
+            report.attachment_bytes += reader.size
+            report.add(report.restored, "attachments")
+
+    def _import(self, source: RowSource, options: ImportOptions, report: ImportReport) -> None:
+        raise SiteError("A connected site is restored with restore_into_site().")
+
+
+# What Jira's public REST API does not let a restore set: listed on the review page before a
+# restore into a connected site starts, and in its report (C6).
+NOT_SETTABLE = [
+    "Who created issues and comments: the site records the connection's account.",
+    "When issues and comments were created and last updated: the site records the restore's time.",
+    "Issue statuses: every issue starts in its workflow's first status.",
+    "Custom fields, priorities, assignees and issue links: kept in the backup, not written back.",
+]
+
+
+def issue_fields(row: dict) -> dict:
+    """The fields a restore sets on a new issue, from a backup row of either home."""
+    source = row.get("fields") or {}
+    description = source.get("description")
+    if not isinstance(description, dict) and row.get("description"):
+        description = text_to_adf(row["description"])
+    fields = {
+        "project": {"key": row["project"]},
+        "summary": row["summary"] or row["key"],
+        "issuetype": {"name": (source.get("issuetype") or {}).get("name") or "Task"},
+    }
+    if isinstance(description, dict):
+        fields["description"] = description
+    if isinstance(source.get("labels"), list):
+        fields["labels"] = source["labels"]
+    return fields
+
+
+def _remove_created(client: JiraCloud, keys: list[str], report: ImportReport) -> None:
+    """C7: a failed restore deletes the projects it created (their issues go with them)."""
+    for key in reversed(keys):
+        try:
+            client.delete_project(key)
+        except SiteError:
+            report.cleanup_failed = key  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ from django_q.tasks import async_task
 
 from backups import archive, rules, storage
 from backups.models import Backup, Membership, Product, Restore, Upload
-from backups.productdata import KINDS, ImportOptions, content_summary, for_product
+from backups.productdata import KINDS, ImportOptions, for_product
 
 from .audit import record_event
 from .backups import product_activity
@@ -64,7 +64,7 @@ def source_of(backup: Backup) -> rules.RestoreSource:
 
 def destination_of(product: Product, summary=None) -> rules.RestoreDestination:
     if summary is None:
-        summary = content_summary(product)
+        summary = destination_summary(product)
     return rules.RestoreDestination(
         product_name=product.name,
         kind=product.kind,
@@ -72,7 +72,17 @@ def destination_of(product: Product, summary=None) -> rules.RestoreDestination:
         activity=product_activity(product),
         containers_by_state=summary.containers_by_state,
         items=summary.items,
+        unreachable=summary.unreachable,
     )
+
+
+def destination_summary(product: Product):
+    """What R6 judges: the product's content now. A connected site is asked (its projects in
+    every state); an embedded product is counted."""
+    data = for_product(product)
+    if hasattr(data, "live_summary"):
+        return data.live_summary()
+    return data.summary()
 
 
 def last_restore_started_at(backup_id: int) -> datetime | None:
@@ -185,7 +195,7 @@ def restore_request(
     # R6's counts are read before the lock (on SQLite the transaction below holds the site's
     # one write lock; counting a large product takes seconds). The restore checks R6 again at
     # the moment it writes (`_publish`), so nothing written since can be overwritten.
-    summary = content_summary(destination)
+    summary = destination_summary(destination)
     try:
         with transaction.atomic():
             # Lock the destination (serializes restores and backups of it) and the source.
@@ -319,6 +329,9 @@ def restore_run(*, restore_id: int) -> str | None:
             else StoredBackupSource(restore.backup)
         )
         destination = for_product(restore.destination)
+        if hasattr(destination, "restore_into_site"):
+            _restore_into_site(restore, destination, source, progress)
+            return _completed(restore)
         staged = for_product(_staging_product(restore))
         report = staged.import_content(
             source,
@@ -347,6 +360,10 @@ def restore_run(*, restore_id: int) -> str | None:
         cache.delete(live_progress_key(restore_id))
         if isinstance(source, UploadSource):
             source.close()
+    return _completed(restore)
+
+
+def _completed(restore: Restore) -> str:
     restore.refresh_from_db()
     if restore.upload_id:
         upload_delete(upload=restore.upload, reason="restored")  # E2
@@ -358,6 +375,43 @@ def restore_run(*, restore_id: int) -> str | None:
     )
     notify_restore_finished(restore)
     return Restore.Status.COMPLETE
+
+
+def _restore_into_site(restore: Restore, destination, source, progress: "_Progress") -> None:
+    """C6, C7: a connected destination is written through its API (no transaction there:
+    a failure deletes what was created, inside restore_into_site), checked first (C1)."""
+    from .connections import connection_check
+
+    check = connection_check(connection=destination.connection)
+    if not check.ok:
+        raise DestinationChanged(
+            f"The connection to {destination.connection.site_url} failed its check, so "
+            f"nothing was restored: {check.message}"
+        )
+    report = destination.restore_into_site(
+        source,
+        ImportOptions(
+            include_attachments=restore.options["include_attachments"],
+            on_progress=progress.add,
+        ),
+    )
+    result = {**report.as_dict(), "not_restored": report.not_restored}
+    with transaction.atomic():
+        if restore.options["include_users_and_groups"]:
+            result["groups"] = groups_restore(
+                organization=restore.destination.organization,
+                destination=restore.destination,
+                rows=source.rows("groups"),
+            )
+        done = timezone.now()
+        if not Restore.objects.filter(pk=restore.pk, status=Restore.Status.IN_PROGRESS).update(
+            status=Restore.Status.COMPLETE,
+            completed_at=done,
+            heartbeat_at=done,
+            report=result,
+            items_done=progress.done,
+        ):
+            raise RestoreCancelled()
 
 
 def _staging_product(restore: Restore) -> Product:
