@@ -1,7 +1,11 @@
-"""Run the development web server and the django-q2 worker together (`make run`).
+"""Run the development web server, the django-q2 worker and the local test site together
+(`make run`).
 
-Ctrl-C, SIGTERM or SIGHUP stops both. If either one exits, the other is stopped too, so the
-site never runs without its worker, and the launcher exits non-zero.
+The local test site (`python -m backups.devsite`, #11 item 7) is the contract server playing a
+Jira Cloud site on 127.0.0.1:8001, with demo content: the demo's connected product points at it.
+
+Ctrl-C, SIGTERM or SIGHUP stops all three. If any one exits, the others are stopped too, so
+the site never runs without its worker, and the launcher exits non-zero.
 
 However many signals arrive, and whenever (during start-up, during the stop), and whatever
 goes wrong in the launcher itself, both children and the processes they started are gone,
@@ -40,11 +44,13 @@ class Child:
         return " ".join(self.proc.args[2:])
 
 
-def start(*args: str, term_whole_group: bool) -> Child:
+def start(*args: str, term_whole_group: bool, module: str | None = None) -> Child:
+    """A `manage.py` command, or with `module` a `python -m module`, as a child."""
     # Each child leads its own process group (and session): a terminal's Ctrl-C or hangup
     # reaches only this launcher, which then stops each child in the way that child needs,
     # and the group names everything the child started, to kill what is left at the end.
-    proc = subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, start_new_session=True)
+    command = ["-m", module] if module else ["manage.py"]
+    proc = subprocess.Popen([sys.executable, *command, *args], cwd=ROOT, start_new_session=True)
     return Child(proc, term_whole_group)
 
 
@@ -130,6 +136,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--site-port",
+        type=int,
+        default=8001,
+        help="the local test Jira Cloud site's port (the demo's connected product uses 8001)",
+    )
     args = parser.parse_args()
 
     received: list[int] = []
@@ -148,21 +160,40 @@ def main() -> int:
             children.append(start("runserver", f"{args.host}:{args.port}", term_whole_group=True))
         if not received:
             children.append(start("qcluster", term_whole_group=False))
+        if not received:
+            # One process (threads): SIGTERM to it, and it stops its server and exits.
+            children.append(
+                start(
+                    "--port",
+                    str(args.site_port),
+                    module="backups.devsite",
+                    term_whole_group=False,
+                )
+            )
         announced = False
         while not received:
             gone = next((c for c in children if c.proc.poll() is not None), None)
             if gone is not None:
                 say(f"\n{gone.name} exited ({gone.proc.returncode}); stopping.")
                 return exit_status(gone.proc.returncode)
-            if not announced and answers(args.host, args.port):
+            if (
+                not announced
+                and answers(args.host, args.port)
+                and answers("127.0.0.1", args.site_port)
+            ):
                 host = f"[{args.host}]" if ":" in args.host else args.host
                 say(
                     f"\nbackupsite is running at http://{host}:{args.port}/ with its worker "
-                    "(log in with a demo login above). Ctrl-C stops both.\n"
+                    "(log in with a demo login above), and a local test Jira Cloud site at "
+                    f"http://127.0.0.1:{args.site_port} (its accounts are above). "
+                    "Ctrl-C stops all three.\n"
                 )
                 announced = True
             time.sleep(POLL_SECONDS)
-        say(f"\n{signal.Signals(received[0]).name}: stopping the web server and the worker…")
+        say(
+            f"\n{signal.Signals(received[0]).name}: stopping the web server, the worker and "
+            "the local test site…"
+        )
         return 0
     finally:
         stop(children)

@@ -1,25 +1,30 @@
 """`make run`'s launcher (scripts/devserver.py) as a supervisor, a terminal and a crash meet it
-(#10 item 10).
+(#10 item 10), with its third child, the local test Jira Cloud site (#11 item 7).
 
-Each case starts the real launcher on a free port against a temporary SQLite database, as
-`make run` does, waits until the site answers and the worker's processes are up, notes the
-launcher's whole process tree, then stops it one way or another. Whatever stopped it, when it
-has exited every process it started (runserver and its autoreloader child, qcluster and its
-worker processes) is gone and the port can be bound again.
+Each case starts the real launcher on free ports against a temporary SQLite database, as
+`make run` does, waits until the site answers, the worker's processes are up and the local
+test site answers, notes the launcher's whole process tree, then stops it one way or another.
+Whatever stopped it, when it has exited every process it started (runserver and its
+autoreloader child, qcluster and its worker processes, the local test site) is gone and both
+ports can be bound again.
 """
 
+import base64
 import contextlib
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from backups.devsite import local_site
 from tests.integration.workers import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,10 +86,13 @@ def marked(marker: str) -> list[Process]:
     return found
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_port(*not_these: int) -> int:
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in not_these:
+            return port
 
 
 def port_answers(port: int) -> bool:
@@ -138,13 +146,30 @@ def var_dir(tmp_path_factory):
 class Launcher:
     """One `scripts/devserver.py`, leading its own process group as make does under a shell."""
 
-    def __init__(self, var_dir: Path, log_path: Path, *, stdout_pipe: bool = False):
+    def __init__(
+        self,
+        var_dir: Path,
+        log_path: Path,
+        *,
+        stdout_pipe: bool = False,
+        site_port: int | None = None,
+    ):
         self.marker = uuid.uuid4().hex
-        self.port = free_port()
+        self.site_port = site_port or free_port()
+        self.port = free_port(self.site_port)
         self.log_path = log_path
         with open(log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, str(LAUNCHER), "--host", "127.0.0.1", "--port", str(self.port)],
+                [
+                    sys.executable,
+                    str(LAUNCHER),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--site-port",
+                    str(self.site_port),
+                ],
                 cwd=ROOT,
                 env=launcher_env(var_dir, self.marker),
                 stdout=subprocess.PIPE if stdout_pipe else log,
@@ -163,11 +188,15 @@ class Launcher:
     def named(self, name: str) -> list[Process]:
         return [p for p in self.tree if f"manage.py {name}" in p.args]
 
+    def local_site(self) -> list[Process]:
+        return [p for p in self.tree if "-m backups.devsite" in p.args]
+
     def started(self) -> bool:
-        """The site answers, and runserver's and qcluster's own processes are up."""
+        """The site and the local test site answer, runserver's and qcluster's own
+        processes are up."""
         if self.proc.poll() is not None:
             raise AssertionError(f"the launcher exited ({self.proc.returncode})\n{self.log()}")
-        if not port_answers(self.port):
+        if not (port_answers(self.port) and port_answers(self.site_port)):
             return False
         self.tree = descendants(self.proc.pid)
         runserver = [p for p in self.named("runserver") if p.ppid == self.proc.pid]
@@ -177,7 +206,8 @@ class Launcher:
         reloaded = any(p.ppid in {r.pid for r in runserver} for p in self.named("runserver"))
         sentinels = {p.pid for p in self.named("qcluster") if p.ppid in {q.pid for q in qcluster}}
         workers = [p for p in self.named("qcluster") if p.ppid in sentinels]
-        return bool(runserver and reloaded and len(workers) >= 2)
+        site = [p for p in self.local_site() if p.ppid == self.proc.pid]
+        return bool(runserver and reloaded and len(workers) >= 2 and site)
 
     def wait_started(self) -> None:
         wait_for(self.started, timeout=START_SECONDS, what="the site and its worker", every=0.1)
@@ -198,8 +228,9 @@ class Launcher:
         left = [p for p in self.tree if p.pid in running and running[p.pid].args == p.args]
         assert left == [], self.explain()
         assert marked(self.marker) == [], self.explain()
-        assert not port_answers(self.port)
-        assert port_bindable(self.port), self.explain()
+        for port in (self.port, self.site_port):
+            assert not port_answers(port)
+            assert port_bindable(port), self.explain()
 
     def kill_everything(self) -> None:
         """After a failed case: leave nothing running for the next one."""
@@ -233,16 +264,36 @@ def test_a_started_site_has_the_web_server_and_the_worker_with_their_own_process
 
     assert len(launcher.named("runserver")) == 2  # the autoreloader and the server it runs
     assert len(launcher.named("qcluster")) >= 4  # qcluster, its sentinel, 2 workers, …
+    assert len(launcher.local_site()) == 1  # one process, its server in threads
     wait_for(
         lambda: "backupsite is running at http://127.0.0.1:" in launcher.log(),
         timeout=10,
         what="the launcher to say where the site is",
         explain=launcher.log,
     )
+    log = launcher.log()
+    assert (
+        f"a local test Jira Cloud site at http://127.0.0.1:{launcher.site_port} (its accounts "
+        "are above). Ctrl-C stops all three."
+    ) in log
+    assert f"site admin: {local_site.ADMIN_EMAIL}  API token: {local_site.ADMIN_TOKEN}" in log
+    # It is a Jira Cloud site, and the demo's connected product's account administers it.
+    me = site_get(launcher.site_port, "/rest/api/3/myself")
+    assert me["displayName"] == local_site.ADMIN_NAME
     launcher.signal_group(signal.SIGTERM)
     status = launcher.wait_exit()
     launcher.assert_all_gone()
     assert status == 0
+
+
+def site_get(port: int, path: str) -> dict:
+    token = f"{local_site.ADMIN_EMAIL}:{local_site.ADMIN_TOKEN}".encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        headers={"Authorization": "Basic " + base64.b64encode(token).decode()},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our own
+        return json.load(response)
 
 
 def test_sigterm_to_the_whole_group_again_and_again_while_it_stops(launch):
@@ -268,7 +319,9 @@ def test_sigterm_to_the_whole_group_again_and_again_while_it_stops(launch):
     launcher.assert_all_gone()
     assert launcher.proc.returncode == 0, launcher.log()
     assert len(sent) > 3, "the signals should arrive while it stops"
-    assert "SIGTERM: stopping the web server and the worker" in launcher.log()
+    assert "SIGTERM: stopping the web server, the worker and the local test site" in (
+        launcher.log()
+    )
 
 
 def test_ctrl_c_once(launch):
@@ -280,14 +333,16 @@ def test_ctrl_c_once(launch):
     status = launcher.wait_exit()
     launcher.assert_all_gone()
     assert status == 0
-    assert "SIGINT: stopping the web server and the worker" in launcher.log()
+    assert "SIGINT: stopping the web server, the worker and the local test site" in (launcher.log())
 
 
-@pytest.mark.parametrize("children", [1, 2], ids=["web server started", "both started"])
+@pytest.mark.parametrize(
+    "children", [1, 2, 3], ids=["web server started", "worker started", "all three started"]
+)
 def test_signals_during_start_up(launch, children):
     launcher = launch()
-    # As soon as the launcher has started its first child (or both), before the site answers
-    # or the worker's processes are up.
+    # As soon as the launcher has started its first child (or two, or all three), before the
+    # site answers or the worker's processes are up.
     wait_for(
         lambda: (
             len([p for p in descendants(launcher.proc.pid) if p.ppid == launcher.proc.pid])
@@ -333,3 +388,42 @@ def test_the_terminal_gone_a_write_fails_and_the_stop_still_completes(launch):
     status = launcher.wait_exit()
     launcher.assert_all_gone()
     assert status == 0, launcher.log()
+
+
+def test_when_the_local_test_site_dies_the_others_are_stopped_and_the_launcher_fails(launch):
+    launcher = launch()
+    launcher.wait_started()
+    (site,) = launcher.local_site()
+
+    os.kill(site.pid, signal.SIGKILL)
+
+    status = launcher.wait_exit()
+    launcher.assert_all_gone()
+    assert status == 128 + signal.SIGKILL
+    assert f"backups.devsite --port {launcher.site_port} exited (-9); stopping." in (launcher.log())
+
+
+def test_a_taken_local_site_port_is_named_and_nothing_is_left_running(launch):
+    # Another `make run` (or anything) on the local test site's port: the launcher says so
+    # and stops the web server and the worker it had started.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        launcher = launch(site_port=taken.getsockname()[1])
+        wait_for(
+            lambda: launcher.proc.poll() is not None,
+            timeout=START_SECONDS,
+            what="the launcher to give up",
+            explain=launcher.log,
+        )
+        launcher.tree = descendants(launcher.proc.pid)  # nothing: it has exited
+        assert launcher.proc.returncode == 1
+        assert (
+            f"The local test site cannot listen on 127.0.0.1:{launcher.site_port}: Address "
+            "already in use. Is another `make run` running?"
+        ) in launcher.log()
+        assert f"backups.devsite --port {launcher.site_port} exited (1); stopping." in (
+            launcher.log()
+        )
+        assert marked(launcher.marker) == [], launcher.explain()
+        assert not port_answers(launcher.port)
