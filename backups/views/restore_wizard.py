@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from backups import storage
 from backups.access import OrgAccess, access_product
 from backups.forms import RestoreChoiceForm
-from backups.models import Backup, Product
+from backups.models import Backup, Product, SiteConnection
 from backups.productdata import content_summary
 from backups.rules import Decision, human_bytes, plural
 from backups.services.errors import Refused
@@ -349,6 +349,15 @@ def restore_review(request):
     return render(request, "backups/restore_review.html", context)
 
 
+def not_settable_into(destination) -> list[str]:
+    """What a restore into a connected site cannot set through the site's API (C6)."""
+    if not SiteConnection.objects.filter(product=destination).exists():
+        return []
+    from backups.productdata.jira_cloud import NOT_SETTABLE
+
+    return NOT_SETTABLE
+
+
 def review_context(choice: Choice) -> dict:
     try:
         preview = choice.source.preview(choice.destination)
@@ -378,6 +387,8 @@ def review_context(choice: Choice) -> dict:
         "restored": restored,
         "skipped_space_keys": preview["skipped_space_keys"],
         "left_out": left_out,
+        # C6: said before the restore starts, as in its report afterwards.
+        "not_settable": not_settable_into(choice.destination),
         "missing": preview["missing"] if choice.source.status == Backup.Status.INCOMPLETE else [],
     }
 

@@ -143,3 +143,27 @@ def test_an_attachment_altered_in_the_backup_stops_the_restore(jira_site, connec
     assert status == "FAILED"
     assert "does not match its checksum" in restore.failure_reason
     assert jira_site.snapshot() == {"projects": {}, "issues": {}}
+
+
+def test_the_review_and_the_report_say_what_the_api_cannot_set(jira_site, connected, client):  # noqa: F811
+    """C6: listed on the review page before the restore starts, and in its report."""
+    from django.urls import reverse
+
+    connection, admin = connected
+    seed_site(jira_site)
+    backup = run_backup_of(connection.product, admin)
+    jira_site.wipe()
+    client.force_login(admin)
+    org = connection.product.organization.slug
+    review = client.get(
+        reverse("restore_review", args=[org]),
+        {"backup": backup.pk, "destination": connection.product.pk, "attachments": "1"},
+    )
+    text = review.content.decode()
+    assert "is a connected site:" in text
+    assert "Issue statuses: every issue starts in its workflow&#x27;s first status." in text
+    status, restore = restore_into(connection, backup, admin)
+    assert status == "COMPLETE"
+    page = client.get(reverse("restore_detail", args=[org, restore.pk])).content.decode()
+    assert "Not set by the site's API" in page
+    assert "Who created issues and comments" in page
