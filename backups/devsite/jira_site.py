@@ -20,6 +20,7 @@ import hashlib
 import itertools
 import json
 import re
+import sys
 import threading
 import time
 import uuid
@@ -105,7 +106,7 @@ class JiraSite:
             pass
 
         Handler.site = site
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
@@ -241,6 +242,14 @@ class JiraSite:
         return next((a for a in self.accounts.values() if a.account_id == account_id), None)
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A client that goes away mid-request (a worker process ending) is not news.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class Dropped(Exception):
     """Close the connection without an answer."""
 
@@ -248,6 +257,9 @@ class Dropped(Exception):
 class _Handler(BaseHTTPRequestHandler):
     site: JiraSite
     protocol_version = "HTTP/1.1"
+    # Headers and body are written separately: without this, Nagle holds the body until the
+    # client's delayed ACK, 40 ms a response.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):  # quiet
         pass

@@ -1,0 +1,191 @@
+"""A connected Jira Cloud site's backup and restore against the contract server (issue #11).
+
+    .venv/bin/python benchmarks/connected_jira.py --issues 2000 --latency-ms 50
+
+The contract server (backups/devsite/jira_site.py) plays the site on 127.0.0.1 and waits
+LATENCY_MS before answering every API call, as a site across the internet would. The site has
+ISSUES issues in PROJECTS projects, a comment each, and FILES attachments of FILE_KB. In child
+processes (so that peak RSS is the worker's alone):
+  1. a backup of the connected site (issues/s, MB/s of attachments, API calls, peak RSS);
+  2. the site emptied, and that backup restored into it (issues/s, API calls, peak RSS);
+  3. the same content as an embedded product, backed up (issues/s), for comparison.
+Figures, not pass/fail. Issue #11 aims at backup >= 5,000 issues/s and restore >= 500
+issues/s at 50 ms; the first version reads and writes one call at a time, so the figures say
+how far off that is.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).parent))
+
+from backup_throughput import peak_rss_mb, setup_django  # noqa: E402
+
+EMAIL, TOKEN = "bench@example.com", "bench-token"
+
+
+def child(args) -> None:
+    setup_django(Path(args.var_dir))
+    from backups.models import Backup, Product, Restore
+    from backups.services.backup_engine import backup_run
+    from backups.services.restores import restore_request, restore_run
+
+    start = time.perf_counter()
+    if args.child == "backup":
+        backup_run(backup_id=args.id)
+        row = Backup.objects.get(pk=args.id)
+        out = {"status": row.status, "bytes": row.total_bytes, "reason": row.failure_reason}
+    else:
+        backup = Backup.objects.get(pk=args.id)
+        restore = restore_request(
+            backup=backup,
+            destination=Product.objects.get(pk=args.destination),
+            actor=backup.created_by,
+        )
+        restore_run(restore_id=restore.pk)
+        row = Restore.objects.get(pk=restore.pk)
+        out = {"status": row.status, "reason": row.failure_reason}
+    out.update(seconds=time.perf_counter() - start, peak_rss_mb=peak_rss_mb())
+    print(json.dumps(out))
+
+
+def run_child(var_dir: Path, kind: str, pk: int, destination: int = 0) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, "--id", str(pk), "--var-dir", str(var_dir)]
+        + ["--destination", str(destination)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--issues", type=int, default=2000)
+    parser.add_argument("--projects", type=int, default=4)
+    parser.add_argument("--files", type=int, default=100)
+    parser.add_argument("--file-kb", type=int, default=256)
+    parser.add_argument("--latency-ms", type=float, default=50)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--id", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--destination", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--var-dir", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+
+    with tempfile.TemporaryDirectory(prefix="bench-connected-") as tmp:
+        var_dir = Path(tmp)
+        setup_django(var_dir)
+        from django.contrib.auth import get_user_model
+        from django.core.management import call_command
+
+        from backups.devsite.jira_site import JiraSite
+        from backups.models import BackupPolicy, Membership, Organization, Product
+        from backups.productdata import ImportOptions, for_product
+        from backups.services.backups import backup_request
+        from backups.services.connections import SiteDetails, connection_create
+        from backups.services.restores import StoredBackupSource
+
+        call_command("migrate", verbosity=0)
+        site = JiraSite().start()
+        admin = site.add_account(EMAIL, TOKEN, name="Bench Admin")
+        per_project = args.issues // args.projects
+        for p in range(args.projects):
+            key = f"P{p}"
+            site.add_project(key, f"Project {p}", lead=admin)
+            for n in range(1, per_project + 1):
+                site.add_issue(
+                    key,
+                    {
+                        "summary": f"Issue {n} of {key}",
+                        "description": {
+                            "type": "doc",
+                            "version": 1,
+                            "content": [
+                                {
+                                    "type": "paragraph",
+                                    "content": [{"type": "text", "text": "Steps " * 20}],
+                                }
+                            ],
+                        },
+                        "labels": ["bench"],
+                    },
+                )
+                site.add_comment(
+                    f"{key}-{n}",
+                    {"type": "doc", "version": 1, "content": []},
+                    admin,
+                )
+        for k in range(args.files):
+            site.add_attachment(
+                f"P{k % args.projects}-{k % per_project + 1}",
+                f"f{k}.bin",
+                os.urandom(args.file_kb * 1024),
+                admin,
+            )
+        site.latency = args.latency_ms / 1000
+
+        user = get_user_model().objects.create_user("bench-admin")
+        org = Organization.objects.create(name="Bench", slug="bench", enrolled=True)
+        Membership.objects.create(user=user, organization=org, role="admin")
+        connection = connection_create(
+            organization=org,
+            actor=user,
+            details=SiteDetails("jira", "Bench Jira Cloud", site.url, EMAIL, TOKEN),
+        )
+        assert connection.check_ok, connection.check_message
+        mb = args.files * args.file_kb / 1024
+        print(
+            f"Connected Jira: {args.issues} issues in {args.projects} projects, a comment each, "
+            f"{args.files} attachments ({mb:.0f} MB); {args.latency_ms:g} ms per API call"
+        )
+
+        calls = len(site.requests)
+        backup = backup_request(product=connection.product, actor=user)
+        b = run_child(var_dir, "backup", backup.pk)
+        backup_calls = len(site.requests) - calls
+        print(
+            f"  backup : {b['status']:9s} {b['seconds']:7.1f} s  "
+            f"{args.issues / b['seconds']:7.0f} issues/s  {mb / b['seconds']:6.1f} MB/s  "
+            f"{backup_calls} API calls  peak RSS {b['peak_rss_mb']:.0f} MB {b['reason']}"
+        )
+
+        site.wipe()
+        calls = len(site.requests)
+        r = run_child(var_dir, "restore", backup.pk, connection.product.pk)
+        restore_calls = len(site.requests) - calls
+        print(
+            f"  restore: {r['status']:9s} {r['seconds']:7.1f} s  "
+            f"{args.issues / r['seconds']:7.0f} issues/s  {mb / r['seconds']:6.1f} MB/s  "
+            f"{restore_calls} API calls  peak RSS {r['peak_rss_mb']:.0f} MB {r['reason']}"
+        )
+
+        # The same content, embedded: the backup imported into an embedded product, which is
+        # then backed up (its own figure, beside the connected one).
+        embedded = Product.objects.create(organization=org, kind="jira", name="Bench embedded")
+        BackupPolicy.objects.create(product=embedded)
+        for_product(embedded).import_content(StoredBackupSource(backup), ImportOptions())
+        e_backup = backup_request(product=embedded, actor=user)
+        e = run_child(var_dir, "backup", e_backup.pk)
+        print(
+            f"  embedded backup of the same content: {e['status']} {e['seconds']:.1f} s  "
+            f"{args.issues / e['seconds']:.0f} issues/s  peak RSS {e['peak_rss_mb']:.0f} MB"
+        )
+        site.stop()
+
+
+if __name__ == "__main__":
+    main()
