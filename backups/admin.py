@@ -29,9 +29,11 @@ from backups.models import (
     Product,
     ProductAccess,
     Restore,
+    SiteConnection,
     Space,
 )
 from backups.services.backups import backup_expire, backup_fail
+from backups.services.connections import connection_check
 from backups.services.organizations import organization_set_enrolled
 from backups.services.restores import restore_fail
 from backups.storage import StorageError
@@ -159,6 +161,60 @@ class ProductAccessAdmin(admin.ModelAdmin):
     search_fields = ["group__name", "product__name"]
     autocomplete_fields = ["group", "product"]
     list_select_related = ["group__organization", "product"]
+
+
+@admin.register(SiteConnection)
+class SiteConnectionAdmin(admin.ModelAdmin):
+    """Staff see connections and can check them; they never see the token (C2).
+
+    token_encrypted is not a field of any form or list here, not even encrypted: a ciphertext
+    on a page is one key leak away from the token. Connections are made, edited and
+    disconnected by org admins on their pages (the services encrypt the token and audit it).
+    """
+
+    list_display = ["product", "site_url", "email", "check_ok", "checked_at"]
+    list_filter = ["check_ok", "product__kind", "product__organization"]
+    search_fields = ["product__name", "site_url", "email", "account_name"]
+    list_select_related = ["product"]
+    exclude = ["token_encrypted"]
+    readonly_fields = [
+        "product",
+        "site_url",
+        "email",
+        "account_id",
+        "account_name",
+        "checked_at",
+        "check_ok",
+        "check_message",
+        "content_summary",
+        "summary_at",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
+    actions = ["check_now"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # view only: the fields change through the services
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Check now")
+    def check_now(self, request, queryset):
+        for connection in queryset.select_related("product"):
+            # The check's own words: they never contain the token (C2).
+            connection_check(connection=connection)
+            self.message_user(
+                request,
+                f"{connection.product}: "
+                + ("working. " if connection.check_ok else "not working. ")
+                + connection.check_message,
+                messages.SUCCESS if connection.check_ok else messages.ERROR,
+            )
 
 
 # --- Jira content: project, issue, comment, attachment -----------------------------------
