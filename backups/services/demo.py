@@ -11,10 +11,13 @@ import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from backups import credentials
+from backups.devsite import local_site
 from backups.models import (
     JiraAttachment,
     JiraComment,
@@ -28,12 +31,18 @@ from backups.models import (
     PageComment,
     Product,
     ProductAccess,
+    SiteConnection,
     Space,
 )
 from backups.productdata import for_product
 
 DEMO_PASSWORD = "backupsite-demo"  # noqa: S105 - documented in README; seed_demo refuses without DEBUG
 EPOCH = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
+
+
+# A connected product whose site is `make run`'s local test site (backups/devsite): connect →
+# check → backup → restore without an Atlassian account. The name says what it is.
+LOCAL_SITE_PRODUCT = "Acme Jira Cloud (local test site)"
 
 
 @dataclass(frozen=True)
@@ -245,9 +254,40 @@ def seed_confluence(product: Product) -> None:
         )
 
 
+def seed_local_site_connection(organization: Organization, actor) -> SiteConnection:
+    """The connected product of the demo, pointing at the local test site's admin account.
+
+    Not through connection_create: that checks the site at once, and seed_demo runs before
+    `make run` starts the site (and in tests, where nothing listens there), so the check
+    would wait out its retries for a refused connection. The token is encrypted as the
+    service encrypts it (backups/credentials.py); the first "Check now" checks it (C1).
+    No backup policy, like the other demo products: the org admin creates one on the page.
+    """
+    product, _ = Product.objects.get_or_create(
+        organization=organization,
+        name=LOCAL_SITE_PRODUCT,
+        defaults={"kind": Product.Kind.JIRA, "url": local_site.URL},
+    )
+    connection, _ = SiteConnection.objects.get_or_create(
+        product=product,
+        defaults={
+            "site_url": local_site.URL,
+            "email": local_site.ADMIN_EMAIL,
+            "token_encrypted": credentials.encrypt(local_site.ADMIN_TOKEN),
+            "created_by": actor,
+        },
+    )
+    return connection
+
+
 @transaction.atomic
-def seed_demo() -> list[DemoLogin]:
-    """Create the demo organizations, users, groups, products and content; skip what exists."""
+def seed_demo(*, with_local_site: bool | None = None) -> list[DemoLogin]:
+    """Create the demo organizations, users, groups, products and content; skip what exists.
+
+    `with_local_site` adds the connected product of `make run`'s local test site. By default
+    it does on a development server (DEBUG, which `manage.py seed_demo` requires), and not in
+    the test suite (pytest-django runs with DEBUG off), whose tests count the demo's products.
+    """
     User = get_user_model()
     users = {}
     for login in DEMO_LOGINS:
@@ -298,6 +338,9 @@ def seed_demo() -> list[DemoLogin]:
         group.members.add(*(users[m] for m in members))
         for product_name in access:
             ProductAccess.objects.get_or_create(group=group, product=products[product_name])
+
+    if settings.DEBUG if with_local_site is None else with_local_site:
+        seed_local_site_connection(acme, users["alice"])
 
     if for_product(products["Acme Jira"]).is_empty():
         seed_jira(products["Acme Jira"])
