@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from typing import BinaryIO
 from urllib.parse import quote
 
-from .http import SiteAuthError, SiteBadResponse, SiteHTTP
+from .http import SiteAuthError, SiteBadResponse, SiteHTTP, SiteRequestRefused
 from .shapes import check
 
 PAGE = 100  # issues or comments per page; Jira caps pages at 100 for most endpoints
 PROJECT_PAGE = 50  # /project/search's maximum is 100; its default 50
+BULK = 50  # issues per /issue/bulk call, the API's maximum
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,43 @@ class JiraCloud:
             "POST", "/rest/api/3/issue", json={"fields": fields}, expect=(201,)
         )
         return check(created, "CreatedIssue", "the created issue", require=("id", "key"))
+
+    def create_issues(self, fields_list: list[dict]) -> list[dict]:
+        """Up to BULK issues in one call, created in the order given (so their keys follow
+        that order); any refused one stops with its reason."""
+        body = {"issueUpdates": [{"fields": f} for f in fields_list]}
+        response = self.http.request("POST", "/rest/api/3/issue/bulk", json=body)
+        try:
+            if response.status_code not in (201, 400):
+                raise self.http._refusal(response, "POST", "/rest/api/3/issue/bulk")
+            created = check(response.json(), "CreatedIssues", "the created issues")
+        except ValueError:
+            raise SiteBadResponse("The site answered a bulk create with something not JSON.")
+        finally:
+            response.close()
+        if created.get("errors"):
+            first = created["errors"][0]
+            errors = first.get("elementErrors") or {}
+            words = "; ".join(
+                [
+                    *errors.get("errorMessages", []),
+                    *(f"{k}: {v}" for k, v in (errors.get("errors") or {}).items()),
+                ]
+            )
+            raise SiteRequestRefused(
+                f"The site refused issue {first.get('failedElementNumber', 0) + 1} of a batch: "
+                f"{words or 'no reason given'}.",
+                first.get("status") or 400,
+            )
+        issues = [
+            check(i, "CreatedIssue", "a created issue", require=("key",))
+            for i in created.get("issues") or []
+        ]
+        if len(issues) != len(fields_list):
+            raise SiteBadResponse(
+                f"The site created {len(issues)} issues of {len(fields_list)} asked for."
+            )
+        return issues
 
     def add_comment(self, issue_key: str, body_adf: dict) -> dict:
         created = self.http.json(

@@ -52,6 +52,7 @@ SHAPES: dict[str, dict[str, str]] = {
     "Comment": {"id": "string", "created": "string", "updated": "string", "author": "object"},
     "ProjectIdentifiers": {"id": "integer", "key": "string", "self": "string"},
     "CreatedIssue": {"id": "string", "key": "string", "self": "string"},
+    "CreatedIssues": {"issues": "array", "errors": "array"},
     "Attachment": {"id": "string", "filename": "string", "size": "integer", "created": "string"},
 }
 

@@ -194,6 +194,28 @@ SCHEMAS: dict[str, dict] = {
             "size": INTEGER,
         },
     },
+    "IssuesUpdateBean": {
+        "type": "object",
+        "additionalProperties": True,
+        "properties": {"issueUpdates": {"type": "array", "items": ref("IssueUpdateDetails")}},
+    },
+    "BulkOperationErrorResult": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "elementErrors": ref("ErrorCollection"),
+            "failedElementNumber": INTEGER,
+            "status": INTEGER,
+        },
+    },
+    "CreatedIssues": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "errors": {"type": "array", "items": ref("BulkOperationErrorResult")},
+            "issues": {"type": "array", "items": ref("CreatedIssue")},
+        },
+    },
     "ErrorCollection": {
         "type": "object",
         "additionalProperties": False,
@@ -228,6 +250,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str | None, dict[int, str | None]]] = {
     ("GET", "/rest/api/3/search/jql"): (None, {200: "SearchAndReconcileResults"}),
     ("GET", "/rest/api/3/issue/{issueIdOrKey}"): (None, {200: "IssueBean"}),
     ("POST", "/rest/api/3/issue"): ("IssueUpdateDetails", {201: "CreatedIssue"}),
+    ("POST", "/rest/api/3/issue/bulk"): ("IssuesUpdateBean", {201: "CreatedIssues"}),
     ("DELETE", "/rest/api/3/issue/{issueIdOrKey}"): (None, {204: None}),
     ("GET", "/rest/api/3/issue/{issueIdOrKey}/comment"): (None, {200: "PageOfComments"}),
     ("POST", "/rest/api/3/issue/{issueIdOrKey}/comment"): ("Comment", {201: "Comment"}),

@@ -16,6 +16,7 @@ sent the credentials.
 """
 
 import base64
+import functools
 import hashlib
 import itertools
 import json
@@ -41,10 +42,15 @@ INLINE_COMMENTS = 20  # comments Jira includes in an issue's `comment` field
 REGISTRY = Registry().with_resource("urn:jira", Resource.opaque(ROOT_SCHEMA))
 
 
+@functools.cache
+def _validator(schema_name: str) -> jsonschema.Draft202012Validator:
+    schema = {"$ref": f"urn:jira#/components/schemas/{schema_name}"}
+    return jsonschema.Draft202012Validator(schema, registry=REGISTRY)
+
+
 def validate(schema_name: str, instance) -> list[str]:
     """The schema violations of `instance` (empty when it is valid)."""
-    schema = {"$ref": f"urn:jira#/components/schemas/{schema_name}"}
-    validator = jsonschema.Draft202012Validator(schema, registry=REGISTRY)
+    validator = _validator(schema_name)
     return [
         f"{schema_name}{''.join(f'[{p!r}]' for p in e.absolute_path)}: {e.message}"
         for e in validator.iter_errors(instance)
@@ -326,11 +332,14 @@ class _Handler(BaseHTTPRequestHandler):
             schema = responses.get(status, "ErrorCollection" if status >= 400 else None)
             return self._json(status, payload, headers=headers, validate_as=schema)
         except Dropped:
+            self._record(0)
             self.close_connection = True
             self.connection.close()
-        finally:
-            with site.lock:
-                site.requests.append((method, path, getattr(self, "_status", 0)))
+
+    def _record(self, status: int) -> None:
+        # Before the answer goes out: a client that has its answer finds its call recorded.
+        with self.site.lock:
+            self.site.requests.append((self.command, urlsplit(self.path).path, status))
 
     def _read_chunked(self) -> bytes:
         parts = []
@@ -374,7 +383,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self._send(status, body, headers=headers)
 
     def _send(self, status, body: bytes, ctype="application/json", *, headers=None, **_):
-        self._status = status
+        self._record(status)
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -391,7 +400,7 @@ class _Handler(BaseHTTPRequestHandler):
         if content is None or query.get("token", [""])[0] != _media_token(attachment_id):
             return self._send(404, b"not found", "text/plain")
         fault = self._fault("GET", path)
-        self._status = 200
+        self._record(200)
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(len(content)))
@@ -623,6 +632,30 @@ class _Handler(BaseHTTPRequestHandler):
             )
         fields = [f for v in query.get("fields", ["*all"]) for f in v.split(",")]
         return 200, self._issue(issue, fields), None
+
+    def op_post_issue_bulk(self, account, params, query, body, raw):
+        """Up to 50 issues, created in the order given (as Jira does); the ones refused are
+        listed in `errors` by their position."""
+        updates = body.get("issueUpdates") or []
+        if len(updates) > 50:
+            return 400, _errors("No more than 50 issues can be created at once."), None
+        issues, errors = [], []
+        for n, update in enumerate(updates):
+            status, payload, _ = self.op_post_issue(account, params, query, update, raw)
+            if status == 201:
+                issues.append(payload)
+            else:
+                errors.append(
+                    {
+                        "status": status,
+                        "failedElementNumber": n,
+                        "elementErrors": {
+                            "errorMessages": payload.get("errorMessages", []),
+                            "errors": payload.get("errors", {}),
+                        },
+                    }
+                )
+        return (201 if not errors else 400), {"issues": issues, "errors": errors}, None
 
     def op_post_issue(self, account, params, query, body, raw):
         fields = dict(body.get("fields") or {})

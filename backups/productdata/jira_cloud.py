@@ -13,8 +13,11 @@ INCOMPLETE (B5). Bad credentials or a lost permission stop the backup: FAILED, s
 fix.
 """
 
+import queue
 import shutil
 import tempfile
+import threading
+import zlib
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +27,7 @@ import orjson
 from backups import storage
 from backups.connectors.adf import adf_to_text, text_to_adf
 from backups.connectors.http import SiteAuthError, SiteError
-from backups.connectors.jira import JiraCloud, project_state
+from backups.connectors.jira import BULK, JiraCloud, project_state
 from backups.credentials import CredentialError
 from backups.services.errors import Refused
 
@@ -44,6 +47,7 @@ from .base import _HashingReader as HashingReader
 # Fields that go to their own entities files, or that the row names by key.
 SEPARATE_FIELDS = ("comment", "attachment", "project")
 DOWNLOAD_ATTEMPTS = 3  # tries of one attachment transfer
+DOWNLOAD_BATCH = 32  # attachments downloaded side by side before their rows are written
 
 
 def jira_time(value: str | None) -> str | None:
@@ -131,6 +135,12 @@ class ConnectedJiraData(ProductData):
             if ct in ("issues", "comments"):
                 data_bytes += len(line)
 
+        pending: list[tuple[str, dict]] = []  # attachments to download: (issue key, metadata)
+
+        def download_pending() -> None:
+            self._download_all(client, pending, prefix, write, missing, progress)
+            pending.clear()
+
         try:
             for project in client.projects():
                 state = project_state(project)
@@ -139,13 +149,18 @@ class ConnectedJiraData(ProductData):
                 progress(items=1)
                 try:
                     for issue in client.issues(project["key"]):
-                        self._backup_issue(
-                            client, issue, project["key"], write, options, prefix, missing, progress
-                        )
+                        self._backup_issue(client, issue, project["key"], write, missing, progress)
+                        if options.include_attachments:
+                            pending.extend(
+                                (issue["key"], a) for a in issue["fields"].get("attachment") or []
+                            )
+                            if len(pending) >= DOWNLOAD_BATCH:
+                                download_pending()
                 except SiteAuthError:
                     raise
                 except SiteError as exc:
                     missing.append({"what": f"project {project['key']}", "reason": str(exc)})
+                download_pending()
         finally:
             for f in files.values():
                 f.close()
@@ -153,7 +168,7 @@ class ConnectedJiraData(ProductData):
         self.data_bytes = data_bytes
         return missing
 
-    def _backup_issue(self, client, issue, project_key, write, options, prefix, missing, progress):
+    def _backup_issue(self, client, issue, project_key, write, missing, progress):
         fields = issue["fields"]
         key = issue["key"]
         write(
@@ -193,12 +208,25 @@ class ConnectedJiraData(ProductData):
             raise
         except SiteError as exc:
             missing.append({"what": f"{key} comments", "reason": str(exc)})
-        if not options.include_attachments:
-            return
-        for attachment in fields.get("attachment") or []:
+
+    def _download_all(self, client, jobs, prefix, write, missing, progress) -> None:
+        """Download attachments side by side (WORKERS at once) into the backup's storage;
+        record them here, in this thread (the spool, the missing list, progress)."""
+        results: dict[int, tuple] = {}
+
+        def fetch(job: tuple[int, str, dict]) -> None:
+            n, key, attachment = job
             name = attachment.get("filename") or "file"
             path = backup_path(int(attachment["id"]), name)
-            written = self._download(client, attachment["id"], prefix + path, key, name, missing)
+            problems: list[dict] = []
+            written = self._download(client, attachment["id"], prefix + path, key, name, problems)
+            results[n] = (key, attachment, name, path, written, problems)
+
+        numbered = [(n, key, a) for n, (key, a) in enumerate(jobs)]
+        in_parallel(numbered, key=lambda job: job[0], work=fetch)
+        for n in range(len(numbered)):
+            key, attachment, name, path, written, problems = results[n]
+            missing.extend(problems)
             if written is None:
                 continue
             if attachment.get("size") is not None and written.size != attachment["size"]:
@@ -356,43 +384,40 @@ class ConnectedJiraData(ProductData):
         for row in source.rows("issues"):
             number = int(row["key"].rsplit("-", 1)[1])
             by_project.setdefault(row["project"], []).append((number, row))
-        placeholders = []
+        placeholders: list[str] = []
         for project, rows in by_project.items():
             rows.sort(key=lambda pair: pair[0])
+            batch: list[tuple[str | None, dict]] = []  # (expected key or None, fields)
             next_number = 1
             for number, row in rows:
-                while next_number < number:
-                    made = client.create_issue(
-                        {
-                            "project": {"key": project},
-                            "summary": "Placeholder (backupsite restore keeps issue keys)",
-                            "issuetype": {"name": "Task"},
-                        }
-                    )
-                    placeholders.append(made["key"])
+                while next_number < number:  # a gap: held by a placeholder, deleted below
+                    batch.append((None, placeholder_fields(project)))
                     next_number += 1
-                made = client.create_issue(issue_fields(row))
-                if made["key"] != row["key"]:
-                    raise SiteError(
-                        f"The site gave the issue {row['key']} the key {made['key']}: the "
-                        "restore stops, so that no issue ends up under another's key."
-                    )
+                    if len(batch) == BULK:
+                        _create_batch(client, batch, placeholders, report)
+                batch.append((row["key"], issue_fields(row)))
                 next_number += 1
-                report.add(report.restored, "issues")
-        for key in placeholders:
-            client.delete_issue(key)
+                if len(batch) == BULK:
+                    _create_batch(client, batch, placeholders, report)
+            if batch:
+                _create_batch(client, batch, placeholders, report)
+        in_parallel(placeholders, key=lambda k: k, work=client.delete_issue)
 
     def _restore_comments(self, client: JiraCloud, source: RowSource, report: ImportReport):
-        for row in source.rows("comments"):
-            body = row.get("body_adf") or text_to_adf(row["body"])
-            client.add_comment(row["issue"], body)
-            report.add(report.restored, "comments")
+        # One issue's comments in their order (one worker each issue); issues side by side.
+        lock = threading.Lock()
+
+        def post(row: dict) -> None:
+            client.add_comment(row["issue"], row.get("body_adf") or text_to_adf(row["body"]))
+            with lock:
+                report.add(report.restored, "comments")
+
+        in_parallel(source.rows("comments"), key=lambda r: r["issue"], work=post)
 
     def _restore_attachments(self, client, source, options, report) -> None:
-        for row in source.rows("attachments"):
-            if not options.include_attachments:
-                report.add(report.skipped, "attachments")
-                continue
+        lock = threading.Lock()
+
+        def upload(row: dict) -> None:
             with source.open_attachment(row["path"]) as fileobj:
                 reader = HashingReader(fileobj)
                 client.add_attachment(row["issue"], row["name"], reader)
@@ -401,8 +426,16 @@ class ConnectedJiraData(ProductData):
                     f"Attachment {row['name']!r} of {row['issue']} does not match its checksum "
                     f"in the backup ({row['size']} bytes expected, {reader.size} read)."
                 )
-            report.attachment_bytes += reader.size
-            report.add(report.restored, "attachments")
+            with lock:
+                report.attachment_bytes += reader.size
+                report.add(report.restored, "attachments")
+
+        rows = source.rows("attachments")
+        if not options.include_attachments:
+            for _ in rows:
+                report.add(report.skipped, "attachments")
+            return
+        in_parallel(rows, key=lambda r: r["issue"], work=upload)
 
     def _import(self, source: RowSource, options: ImportOptions, report: ImportReport) -> None:
         raise SiteError("A connected site is restored with restore_into_site().")
@@ -416,6 +449,73 @@ NOT_SETTABLE = [
     "Issue statuses: every issue starts in its workflow's first status.",
     "Custom fields, priorities, assignees and issue links: kept in the backup, not written back.",
 ]
+
+
+def _create_batch(client: JiraCloud, batch: list, placeholders: list, report) -> None:
+    """Create a batch of issues in one call; check each got the key it must have."""
+    made = client.create_issues([fields for _, fields in batch])
+    for (expected, _), created in zip(batch, made, strict=True):
+        if expected is None:
+            placeholders.append(created["key"])
+        elif created["key"] != expected:
+            raise SiteError(
+                f"The site gave the issue {expected} the key {created['key']}: the restore "
+                "stops, so that no issue ends up under another's key."
+            )
+    report.add(report.restored, "issues", sum(1 for expected, _ in batch if expected))
+    batch.clear()
+
+
+WORKERS = 16  # calls to the site at once (SiteHTTP bounds them too: site_client gives 16)
+
+
+def in_parallel(items, *, key, work, workers: int = WORKERS) -> None:
+    """Run `work(item)` for every item on `workers` threads; items with the same `key` go to
+    the same thread, in their order. Memory stays flat (bounded queues); the first error
+    stops the rest and is raised here."""
+    queues = [queue.Queue(maxsize=64) for _ in range(workers)]
+    failures: list[BaseException] = []
+    stop = threading.Event()
+
+    def run(q: queue.Queue) -> None:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if stop.is_set():
+                continue
+            try:
+                work(item)
+            except BaseException as exc:
+                failures.append(exc)
+                stop.set()
+
+    threads = [threading.Thread(target=run, args=(q,), daemon=True) for q in queues]
+    for t in threads:
+        t.start()
+    try:
+        for item in items:
+            if stop.is_set():
+                break
+            queues[zlib.crc32(str(key(item)).encode()) % workers].put(item)
+    finally:
+        for q in queues:
+            q.put(_DONE)
+        for t in threads:
+            t.join()
+    if failures:
+        raise failures[0]
+
+
+_DONE = object()
+
+
+def placeholder_fields(project: str) -> dict:
+    return {
+        "project": {"key": project},
+        "summary": "Placeholder (backupsite restore keeps issue keys)",
+        "issuetype": {"name": "Task"},
+    }
 
 
 def issue_fields(row: dict) -> dict:

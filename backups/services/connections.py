@@ -39,6 +39,7 @@ def site_client(connection: SiteConnection, *, timeout: float = 30.0) -> JiraClo
         email=connection.email,
         token=credentials.decrypt(connection.token_encrypted),
         timeout=timeout,
+        concurrency=16,  # calls at once: downloads and restores run this many side by side
         retry=RetryPolicy(
             attempts=settings.SITE_RETRY_ATTEMPTS, base_delay=settings.SITE_RETRY_BASE_DELAY
         ),
