@@ -1,6 +1,7 @@
 """Connect a site, check it, edit it, disconnect it (SPEC C1, C2), through the pages, against
 the contract server; the token is never shown, logged or recorded."""
 
+import io
 import logging
 
 import pytest
@@ -165,3 +166,18 @@ def test_keys_rotate_without_losing_a_token(settings):
     assert credentials.decrypt(rotated) == "secret-token"
     with pytest.raises(credentials.CredentialError, match="cannot be decrypted"):
         credentials.decrypt(stored)
+
+
+def test_rotate_credentials_re_encrypts_every_token(admin_client, jira_site, settings):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    old = settings.CREDENTIAL_KEYS[0]
+    connect(admin_client, admin_client.org, jira_site)
+    new = Fernet.generate_key().decode()
+    settings.CREDENTIAL_KEYS = [new, old]
+    out = io.StringIO()
+    call_command("rotate_credentials", stdout=out)
+    assert out.getvalue() == "Re-encrypted the API token of 1 connected site(s).\n"
+    settings.CREDENTIAL_KEYS = [new]  # the old key removed: the token still reads
+    assert credentials.decrypt(SiteConnection.objects.get().token_encrypted) == ADMIN_TOKEN
