@@ -602,11 +602,14 @@ def test_r5_a_file_of_a_backup_restored_this_week_says_until_when(
     upload = uploaded(alice, data)
     page = alice.get(url("upload_detail", upload.pk))
     until = format_when(restore.started_at + timedelta(days=7))
-    reason = text(element(page.content, "restore-reason"))
+    reason = text(element(page.content, "valid"))
+    assert reason.startswith("The file is valid, but it cannot be restored now.")
     assert reason.endswith(f"It can be restored again after {until}.")
-    assert "The file is valid, but it cannot be restored now." in text(page.content)
+    # Said once: the disabled button points to the warning instead of repeating it.
+    assert text(page.content).count(f"It can be restored again after {until}.") == 1
     assert re.search(
-        r'<button type="button" class="button button--primary" disabled', page.content.decode()
+        r'<button type="button" class="button button--primary" disabled aria-describedby="valid"',
+        page.content.decode(),
     )
 
 
