@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from backups.models import AuditEvent, JiraIssue, JiraProject, Organization, Product
 from backups.services.audit import record_event
+from backups.services.demo import seed_local_site_connection
 from backups.services.files import backup_file_request
 from backups.services.restores import restore_request
 from tests.services.helpers import run_backup_of
@@ -48,6 +49,7 @@ def test_every_backups_model_is_registered():
         "Backup",
         "BackupFile",
         "Restore",
+        "SiteConnection",
     }
 
 
@@ -55,6 +57,7 @@ def test_every_backups_model_is_registered():
     "model", list(admin.site._registry), ids=lambda m: f"{m._meta.app_label}.{m.__name__}"
 )
 def test_changelist_and_change_page_answer_200(staff_client, demo, model):
+    seed_local_site_connection(demo.acme, demo.alice)  # a SiteConnection, as `make run` has
     record_event(action="test.event", actor=demo.staff, organization=demo.acme, target="x")
     backup = run_backup_of(demo.jira, demo.alice)
     backup_file_request(backup=backup, actor=demo.alice)

@@ -8,7 +8,8 @@ from backups import credentials
 from backups.connectors.http import SiteHTTP
 from backups.connectors.jira import JiraCloud
 from backups.devsite import local_site
-from backups.devsite.serve import LocalJiraSite, seed
+from backups.devsite.jira_site import JiraSite
+from backups.devsite.serve import seed
 from backups.models import BackupPolicy, Product, SiteConnection
 from backups.services.connections import connection_check
 from backups.services.demo import LOCAL_SITE_PRODUCT, seed_demo
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def served():
     """The local test site's content and accounts, on a free port (8001 may be in use)."""
-    site = LocalJiraSite(port=0)
+    site = JiraSite()
     seed(site)
     site.start()
     yield site

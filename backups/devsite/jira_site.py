@@ -105,14 +105,15 @@ class JiraSite:
 
     # --- lifecycle -----------------------------------------------------------------------
 
-    def start(self) -> "JiraSite":
+    def start(self, *, port: int = 0) -> "JiraSite":
+        """Serve on 127.0.0.1: on a free port (tests), or on `port` (make run's site)."""
         site = self
 
         class Handler(_Handler):
             pass
 
         Handler.site = site
-        self._server = _Server(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self

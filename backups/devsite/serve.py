@@ -13,40 +13,14 @@ import argparse
 import random
 import signal
 import sys
-import threading
-from http.server import ThreadingHTTPServer
 
 from . import local_site
-from .jira_site import JiraSite, _Handler
+from .jira_site import JiraSite
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 # The server keeps a record of every request for the tests; a site that runs for days keeps
 # only the newest.
 KEEP_REQUESTS = 1000
-
-
-class LocalJiraSite(JiraSite):
-    """A JiraSite on a fixed port: the demo product's connection names its address.
-
-    JiraSite.start() binds port 0 (a test's own free port); this start() is the same with the
-    port given. (A `port=` argument on JiraSite.start() would make this subclass unneeded.)
-    """
-
-    def __init__(self, *, port: int, **kwargs):
-        super().__init__(**kwargs)
-        self.wanted_port = port
-
-    def start(self) -> "LocalJiraSite":
-        site = self
-
-        class Handler(_Handler):
-            pass
-
-        Handler.site = site
-        self._server = ThreadingHTTPServer((local_site.HOST, self.wanted_port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
 
 
 def adf(*paragraphs: str) -> dict:
@@ -149,10 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     # Blocked before the server's threads start, so that they inherit the mask and only the
     # sigtimedwait below receives the signals: the stop always runs to its end.
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-    site = LocalJiraSite(port=args.port)
+    site = JiraSite()
     seed(site)
     try:
-        site.start()
+        site.start(port=args.port)
     except OSError as exc:
         print(
             f"The local test site cannot listen on {local_site.HOST}:{args.port}: "

@@ -189,10 +189,10 @@ def test_org_admin_sees_products_with_their_content_counts(client, demo):
     assert "<h1>Backup and restore</h1>" in response.content.decode()
 
     jira = row_text(response.content, "Acme Jira")
-    assert jira == f"Acme Jira Jira {demo.jira.url} {expected_jira_counts(demo.jira)}"
+    assert jira == f"Acme Jira Jira Embedded {demo.jira.url} {expected_jira_counts(demo.jira)}"
     confluence = row_text(response.content, "Acme Confluence")
     assert confluence == (
-        f"Acme Confluence Confluence {demo.confluence.url} "
+        f"Acme Confluence Confluence Embedded {demo.confluence.url} "
         f"{expected_confluence_counts(demo.confluence)}"
     )
 
