@@ -10,6 +10,13 @@ from tests.s3.rclone import RcloneS3, use_s3
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """PBKDF2's many rounds cost about two seconds per test that makes the demo's users; what
+    the tests check of logins does not depend on the hash (production keeps Django's)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def isolated_storage(settings, tmp_path):
     """Each test gets its own attachment and backup folders."""
     settings.STORAGES = {
