@@ -221,6 +221,37 @@ class JiraCloud:
             )
         return issues
 
+    def transitions(self, issue_key: str) -> list[dict]:
+        body = self.http.json("GET", f"/rest/api/3/issue/{quote(issue_key)}/transitions")
+        body = check(body, "Transitions", f"the transitions of {issue_key}")
+        return [
+            check(t, "IssueTransition", "a transition", require=("id", "to"))
+            for t in body.get("transitions") or []
+        ]
+
+    def status_of(self, issue_key: str) -> str | None:
+        issue = self.http.json(
+            "GET", f"/rest/api/3/issue/{quote(issue_key)}", params={"fields": "status"}
+        )
+        issue = check(issue, "IssueBean", f"the issue {issue_key}", require=("fields",))
+        return (issue["fields"].get("status") or {}).get("name")
+
+    def transition(self, issue_key: str, transition_id: str) -> None:
+        self.http.json(
+            "POST",
+            f"/rest/api/3/issue/{quote(issue_key)}/transitions",
+            json={"transition": {"id": transition_id}},
+            expect=(204,),
+        )
+
+    def link_issues(self, *, type_name: str, inward_key: str, outward_key: str) -> None:
+        body = {
+            "type": {"name": type_name},
+            "inwardIssue": {"key": inward_key},
+            "outwardIssue": {"key": outward_key},
+        }
+        self.http.json("POST", "/rest/api/3/issueLink", json=body, expect=(201,))
+
     def add_comment(self, issue_key: str, body_adf: dict) -> dict:
         created = self.http.json(
             "POST",

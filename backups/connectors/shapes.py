@@ -53,6 +53,8 @@ SHAPES: dict[str, dict[str, str]] = {
     "ProjectIdentifiers": {"id": "integer", "key": "string", "self": "string"},
     "CreatedIssue": {"id": "string", "key": "string", "self": "string"},
     "CreatedIssues": {"issues": "array", "errors": "array"},
+    "Transitions": {"transitions": "array"},
+    "IssueTransition": {"id": "string", "name": "string", "to": "object"},
     "Attachment": {"id": "string", "filename": "string", "size": "integer", "created": "string"},
 }
 

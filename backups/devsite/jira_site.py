@@ -217,6 +217,18 @@ class JiraSite:
         self.state.issues[issue_key]["attachments"].append(attachment)
         return attachment
 
+    def add_link(self, type_name: str, inward: str, outward: str) -> None:
+        """`inward` <type's outward words> `outward` (e.g. ACME-1 blocks ACME-2), as Jira
+        shows it on both issues."""
+        kind = LINK_TYPES[type_name]
+        link_id = self.next_id()
+        self.state.issues[inward]["fields"].setdefault("issuelinks", []).append(
+            {"id": link_id, "type": kind, "outwardIssue": {"key": outward}}
+        )
+        self.state.issues[outward]["fields"].setdefault("issuelinks", []).append(
+            {"id": link_id, "type": kind, "inwardIssue": {"key": inward}}
+        )
+
     def wipe(self) -> None:
         with self.lock:
             self.state = State()
@@ -674,6 +686,10 @@ class _Handler(BaseHTTPRequestHandler):
             errors["project"] = "valid project is required"
         if not fields.get("summary"):
             errors["summary"] = "You must specify a summary of the issue."
+        if "status" in fields:  # as Jira: a new issue starts in its workflow's first status
+            errors["status"] = (
+                "Field 'status' cannot be set. It is not on the appropriate screen, or unknown."
+            )
         if "description" in fields and not _is_adf(fields["description"]):
             errors["description"] = (
                 "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
@@ -762,6 +778,52 @@ class _Handler(BaseHTTPRequestHandler):
             created = [self.site.add_attachment(issue["key"], n, c, account) for n, c in files]
         return 200, [self._attachment(a) for a in created], None
 
+    def op_get_issue_transitions(self, account, params, query, body, raw):
+        issue = self.site.state.issues.get(params["issueIdOrKey"])
+        if issue is None:
+            return 404, _errors(NO_ISSUE), None
+        current = (issue["fields"].get("status") or {}).get("name")
+        transitions = [
+            {
+                "id": str(10 + n),
+                "name": f"Move to {name}",
+                "to": {"id": str(1 + n), "name": name, "description": f"The {name} status."},
+                "hasScreen": False,
+                "isAvailable": True,
+                "isGlobal": True,
+                "isInitial": False,
+                "isConditional": False,
+                "looped": False,
+            }
+            for n, name in enumerate(STATUSES)
+            if name != current
+        ]
+        return 200, {"transitions": transitions}, None
+
+    def op_post_issue_transitions(self, account, params, query, body, raw):
+        issue = self.site.state.issues.get(params["issueIdOrKey"])
+        if issue is None:
+            return 404, _errors(NO_ISSUE), None
+        wanted = (body.get("transition") or {}).get("id")
+        names = {str(10 + n): name for n, name in enumerate(STATUSES)}
+        if wanted not in names:
+            return 400, _errors(f"Transition id '{wanted}' is not valid for this issue."), None
+        with self.site.lock:
+            issue["fields"]["status"] = {"name": names[wanted]}
+        return 204, None, None
+
+    def op_post_issueLink(self, account, params, query, body, raw):
+        issues = self.site.state.issues
+        inward, outward = body["inwardIssue"].get("key"), body["outwardIssue"].get("key")
+        kind = LINK_TYPES.get(body["type"].get("name"))
+        if inward not in issues or outward not in issues:
+            return 404, _errors(NO_ISSUE), None
+        if kind is None:
+            return 404, _errors(f"No issue link type named '{body['type'].get('name')}'."), None
+        with self.site.lock:
+            self.site.add_link(kind["name"], inward, outward)
+        return 201, None, None
+
     def op_get_attachment_content(self, account, params, query, body, raw):
         attachment_id = params["id"]
         if attachment_id not in self.site.state.files:
@@ -776,6 +838,19 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 NO_ISSUE = "Issue does not exist or you do not have permission to see it."
+# The site's one workflow: every status reachable from every other.
+STATUSES = ["To Do", "In Progress", "In Review", "Done"]
+LINK_TYPES = {
+    name: {"id": str(10000 + n), "name": name, "inward": inward, "outward": outward}
+    for n, (name, inward, outward) in enumerate(
+        [
+            ("Blocks", "is blocked by", "blocks"),
+            ("Cloners", "is cloned by", "clones"),
+            ("Duplicate", "is duplicated by", "duplicates"),
+            ("Relates", "relates to", "relates to"),
+        ]
+    )
+}
 NOT_ADF = "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
 
 

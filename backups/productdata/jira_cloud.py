@@ -350,7 +350,8 @@ class ConnectedJiraData(ProductData):
                 created.append(row["key"])
                 states[row["key"]] = row["state"]
                 report.add(report.restored, "projects")
-            self._restore_issues(client, source, report)
+            keys = self._restore_issues(client, source, report)
+            self._restore_statuses_and_links(client, source, keys, report)
             self._restore_comments(client, source, report)
             self._restore_attachments(client, source, options, report)
             for key, state in states.items():
@@ -402,6 +403,52 @@ class ConnectedJiraData(ProductData):
             if batch:
                 _create_batch(client, batch, placeholders, report)
         in_parallel(placeholders, key=lambda k: k, work=client.delete_issue)
+        return {row["key"] for rows in by_project.values() for _, row in rows}
+
+    def _restore_statuses_and_links(self, client, source, keys: set[str], report) -> None:
+        """Statuses reached by the site's transitions (a status its workflow cannot reach is
+        reported); links between issues of the backup, made once, from their outward side."""
+        lock = threading.Lock()
+        unreached: list[str] = []
+        unlinked: list[str] = []
+        initial: dict[str, str | None] = {}  # project -> the status its new issues start in
+
+        def first_status(row: dict) -> str | None:
+            # New issues of a project start in one status: asked once, of its first issue.
+            with lock:
+                if row["project"] not in initial:
+                    initial[row["project"]] = client.status_of(row["key"])
+                return initial[row["project"]]
+
+        def restore(row: dict) -> None:
+            fields = row.get("fields") or {}
+            wanted = (fields.get("status") or {}).get("name") or row.get("status")
+            if wanted and wanted != first_status(row):
+                move = next(
+                    (t for t in client.transitions(row["key"]) if t["to"].get("name") == wanted),
+                    None,
+                )
+                if move is not None:
+                    client.transition(row["key"], move["id"])
+                elif client.status_of(row["key"]) != wanted:  # not already there
+                    with lock:
+                        unreached.append(f"{row['key']} ({wanted})")
+            for link in fields.get("issuelinks") or []:
+                other = (link.get("outwardIssue") or {}).get("key")
+                kind = (link.get("type") or {}).get("name")
+                if not other or not kind:
+                    continue  # the inward side: made from the other issue
+                if other not in keys:
+                    with lock:
+                        unlinked.append(f"{row['key']} {kind} {other}")
+                    continue
+                client.link_issues(type_name=kind, inward_key=row["key"], outward_key=other)
+                with lock:
+                    report.add(report.restored, "issue links")
+
+        in_parallel(source.rows("issues"), key=lambda r: r["key"], work=restore)
+        report.unreached_statuses = sorted(unreached)  # type: ignore[attr-defined]
+        report.links_left_out = sorted(unlinked)  # type: ignore[attr-defined]
 
     def _restore_comments(self, client: JiraCloud, source: RowSource, report: ImportReport):
         # One issue's comments in their order (one worker each issue); issues side by side.
@@ -446,8 +493,9 @@ class ConnectedJiraData(ProductData):
 NOT_SETTABLE = [
     "Who created issues and comments: the site records the connection's account.",
     "When issues and comments were created and last updated: the site records the restore's time.",
-    "Issue statuses: every issue starts in its workflow's first status.",
-    "Custom fields, priorities, assignees and issue links: kept in the backup, not written back.",
+    "Statuses the site's workflow cannot reach from its first status: each one is named in the "
+    "report (the others are reached by the site's transitions).",
+    "Custom fields and assignees: kept in the backup, not written back.",
 ]
 
 
@@ -533,6 +581,8 @@ def issue_fields(row: dict) -> dict:
         fields["description"] = description
     if isinstance(source.get("labels"), list):
         fields["labels"] = source["labels"]
+    if isinstance(source.get("priority"), dict) and source["priority"].get("name"):
+        fields["priority"] = {"name": source["priority"]["name"]}
     return fields
 
 

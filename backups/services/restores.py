@@ -395,7 +395,12 @@ def _restore_into_site(restore: Restore, destination, source, progress: "_Progre
             on_progress=progress.add,
         ),
     )
-    result = {**report.as_dict(), "not_restored": report.not_restored}
+    result = {
+        **report.as_dict(),
+        "not_restored": report.not_restored
+        + [f"Status not reachable by a transition: {s}" for s in report.unreached_statuses]
+        + [f"Link to an issue outside the backup: {link}" for link in report.links_left_out],
+    }
     with transaction.atomic():
         if restore.options["include_users_and_groups"]:
             result["groups"] = groups_restore(

@@ -38,8 +38,13 @@ def seed_site(site) -> dict[str, bytes]:
             },
             number=n,
         )
-    site.add_issue("OLD", {"summary": "Archived work", "priority": {"name": "Low"}})
+    site.add_issue(
+        "OLD", {"summary": "Archived work", "priority": {"name": "Low"}, "status": {"name": "Done"}}
+    )
     site.add_issue("GONE", {"summary": "In the trash"})
+    site.state.issues["ACME-3"]["fields"]["status"] = {"name": "In Progress"}
+    site.add_link("Blocks", "ACME-1", "ACME-2")
+    site.add_link("Relates", "ACME-5", "OLD-1")
     for n in range(25):
         site.add_comment("ACME-2", adf(f"comment {n}"), admin)
     site.add_comment("OLD-1", adf("old comment"), admin)
