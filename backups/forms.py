@@ -167,3 +167,17 @@ class ConnectionForm(forms.Form):
             )
         else:
             self.fields["token"].required = True
+
+    def details(self):
+        """What the connection services take; on edit, the kind and name stay as they are."""
+        from backups.services.connections import SiteDetails
+
+        data = self.cleaned_data
+        product = self.connection.product if self.connection else None
+        return SiteDetails(
+            kind=product.kind if product else data["kind"],
+            name=product.name if product else data["name"],
+            site_url=data["site_url"],
+            email=data["email"],
+            token=data["token"],
+        )

@@ -402,21 +402,7 @@ def _restore_into_site(restore: Restore, destination, source, progress: "_Progre
         + [f"Link to an issue outside the backup: {link}" for link in report.links_left_out],
     }
     with transaction.atomic():
-        if restore.options["include_users_and_groups"]:
-            result["groups"] = groups_restore(
-                organization=restore.destination.organization,
-                destination=restore.destination,
-                rows=source.rows("groups"),
-            )
-        done = timezone.now()
-        if not Restore.objects.filter(pk=restore.pk, status=Restore.Status.IN_PROGRESS).update(
-            status=Restore.Status.COMPLETE,
-            completed_at=done,
-            heartbeat_at=done,
-            report=result,
-            items_done=progress.done,
-        ):
-            raise RestoreCancelled()
+        _complete(restore, restore.destination, result, source, progress)
 
 
 def _staging_product(restore: Restore) -> Product:
@@ -446,24 +432,29 @@ def _publish(restore: Restore, staged, result: dict, source, progress: "_Progres
         if problem:
             raise DestinationChanged(problem)
         staged.move_content_to(destination)
-        if restore.options["include_users_and_groups"]:
-            result["groups"] = groups_restore(
-                organization=destination.organization,
-                destination=destination,
-                rows=source.rows("groups"),
-            )
-        done = timezone.now()
-        # The status changes in the same transaction as the content: both or neither.
-        if not Restore.objects.filter(pk=restore.pk, status=Restore.Status.IN_PROGRESS).update(
-            status=Restore.Status.COMPLETE,
-            completed_at=done,
-            heartbeat_at=done,
-            report=result,
-            items_done=progress.done,
-            staging_product=None,
-        ):
-            raise RestoreCancelled()
+        _complete(restore, destination, result, source, progress)
         Product.all_objects.filter(pk=staged.product.pk, is_staging=True).delete()
+
+
+def _complete(restore: Restore, destination, result: dict, source, progress) -> None:
+    """Inside the caller's transaction: the groups (R7), then the status, in the same
+    transaction as the content: both or neither. Someone else ended it: RestoreCancelled."""
+    if restore.options["include_users_and_groups"]:
+        result["groups"] = groups_restore(
+            organization=destination.organization,
+            destination=destination,
+            rows=source.rows("groups"),
+        )
+    done = timezone.now()
+    if not Restore.objects.filter(pk=restore.pk, status=Restore.Status.IN_PROGRESS).update(
+        status=Restore.Status.COMPLETE,
+        completed_at=done,
+        heartbeat_at=done,
+        report=result,
+        items_done=progress.done,
+        staging_product=None,
+    ):
+        raise RestoreCancelled()
 
 
 def _discard(restore: Restore) -> None:

@@ -8,7 +8,6 @@ from django.views.decorators.http import require_POST
 from backups.access import access_connection
 from backups.forms import ConnectionForm
 from backups.services.connections import (
-    SiteDetails,
     connection_check,
     connection_create,
     connection_disconnect,
@@ -35,62 +34,44 @@ def _told(request, connection) -> None:
         )
 
 
-@org_admin_required
-def connection_new(request):
-    org = request.org
-    form = ConnectionForm(request.POST or None)
+def _form_page(request, connection, save):
+    """Connect a site (connection None) or edit one: the form, then `save(details)`."""
+    form = ConnectionForm(request.POST or None, connection=connection)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            connection = connection_create(
-                organization=org.organization,
-                actor=request.user,
-                details=SiteDetails(
-                    kind=data["kind"],
-                    name=data["name"],
-                    site_url=data["site_url"],
-                    email=data["email"],
-                    token=data["token"],
-                ),
-            )
+            saved = save(form.details())
         except Refused as refused:
             form.add_error(None, refused.reason)
         else:
-            _told(request, connection)
+            _told(request, saved)
             return redirect(_org_url(request))
     return render(
-        request, "backups/connection_form.html", {"org": org, "form": form, "connection": None}
+        request,
+        "backups/connection_form.html",
+        {"org": request.org, "form": form, "connection": connection},
+    )
+
+
+@org_admin_required
+def connection_new(request):
+    return _form_page(
+        request,
+        None,
+        lambda details: connection_create(
+            organization=request.org.organization, actor=request.user, details=details
+        ),
     )
 
 
 @org_admin_required
 def connection_edit(request, connection_id: int):
-    org = request.org
-    connection = access_connection(org, connection_id)
-    form = ConnectionForm(request.POST or None, connection=connection)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            connection_update(
-                connection=connection,
-                actor=request.user,
-                details=SiteDetails(
-                    kind=connection.product.kind,
-                    name=connection.product.name,
-                    site_url=data["site_url"],
-                    email=data["email"],
-                    token=data["token"],
-                ),
-            )
-        except Refused as refused:
-            form.add_error(None, refused.reason)
-        else:
-            _told(request, connection)
-            return redirect(_org_url(request))
-    return render(
+    connection = access_connection(request.org, connection_id)
+    return _form_page(
         request,
-        "backups/connection_form.html",
-        {"org": org, "form": form, "connection": connection},
+        connection,
+        lambda details: connection_update(
+            connection=connection, actor=request.user, details=details
+        ),
     )
 
 
