@@ -16,6 +16,14 @@ CHROMIUM = os.environ.get("BACKUPSITE_CHROMIUM", "/usr/bin/chromium")
 REDIS_TEST_URL = os.environ.get("BACKUPSITE_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
+# For tests that do not depend on the database (HTTP clients, the launcher, the file reader):
+# CI runs the suite on SQLite and on PostgreSQL, and these need to run once.
+sqlite_pass_only = pytest.mark.skipif(
+    os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="does not depend on the database: runs in the SQLite pass",
+)
+
+
 def required(component: str) -> bool:
     wanted = os.environ.get("BACKUPSITE_REQUIRE", "")
     return component in {c.strip() for c in wanted.split(",")}

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from backups.devsite import local_site
+from tests.components import sqlite_pass_only
 from tests.integration.workers import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,9 +35,12 @@ MARKER = "BACKUPSITE_DEVSERVER_TEST"  # inherited by everything the launcher sta
 START_SECONDS = 60  # two cores shared with other test runs; it takes ~3 s when idle
 EXIT_SECONDS = 30  # the launcher's own bound: 10 s grace, then SIGKILL, 5 s to see them gone
 
-pytestmark = pytest.mark.skipif(
-    not PROC.is_dir(), reason="walks /proc for the launcher's process tree: Linux only"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not PROC.is_dir(), reason="walks /proc for the launcher's process tree: Linux only"
+    ),
+    sqlite_pass_only,  # the launcher runs on its own SQLite file whatever DATABASE_URL says
+]
 
 
 @dataclass(frozen=True)

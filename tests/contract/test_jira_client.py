@@ -16,8 +16,11 @@ from backups.connectors.http import (
     SiteUnreachable,
 )
 from backups.connectors.jira import JiraCloud, project_state
+from tests.components import sqlite_pass_only
 
 from .conftest import ADMIN_EMAIL, ADMIN_TOKEN
+
+pytestmark = sqlite_pass_only  # HTTP only: no database
 
 
 def adf(text: str) -> dict:

@@ -4,12 +4,14 @@ and a restore into the emptied site, every issue under its own key (#11, C4, C6)
 import pytest
 
 from backups.models import Backup
+from tests.components import sqlite_pass_only
 from tests.services.helpers import read_rows, run_backup_of
 
 from .test_jira_backup import connected  # noqa: F401 - the fixture
 from .test_jira_restore import projection, restore_into
 
-pytestmark = pytest.mark.django_db
+# The site's side is all HTTP; the database holds one backup row. Once is enough.
+pytestmark = [pytest.mark.django_db, sqlite_pass_only]
 
 ISSUES = 10_000
 

@@ -10,8 +10,12 @@ import pytest
 import requests
 from atlassian.jira import JiraCloud
 
+from tests.components import sqlite_pass_only
+
 from .conftest import ADMIN_EMAIL, ADMIN_TOKEN
 from .test_jira_client import adf
+
+pytestmark = sqlite_pass_only  # HTTP only: no database
 
 
 def third_party(site) -> JiraCloud:

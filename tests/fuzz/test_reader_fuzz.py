@@ -27,8 +27,11 @@ from hypothesis import strategies as st
 
 from backups import archive
 from tests import zipbytes
+from tests.components import sqlite_pass_only
 from tests.corpus.variants import rewrite
 from tests.services.test_uploads import backup_file_bytes
+
+pytestmark = sqlite_pass_only  # the reader under test uses no database
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "800"))
 TIME_BOUND = 5.0  # seconds for one verification; these files take milliseconds
