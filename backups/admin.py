@@ -35,7 +35,7 @@ from backups.models import (
 from backups.services.backups import backup_expire, backup_fail
 from backups.services.connections import connection_check
 from backups.services.organizations import organization_set_enrolled
-from backups.services.restores import restore_fail
+from backups.services.restore_engine import restore_fail
 from backups.storage import StorageError
 
 # --- Organizations: organization, membership, group --------------------------------------

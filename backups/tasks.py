@@ -2,7 +2,7 @@
 
 from backups.services.backup_engine import backup_run
 from backups.services.files import backup_file_generate
-from backups.services.restores import restore_run
+from backups.services.restore_engine import restore_run
 from backups.services.uploads import upload_validate
 
 

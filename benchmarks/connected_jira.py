@@ -36,7 +36,8 @@ def child(args) -> None:
     setup_django(Path(args.var_dir))
     from backups.models import Backup, Product, Restore
     from backups.services.backup_engine import backup_run
-    from backups.services.restores import restore_request, restore_run
+    from backups.services.restore_engine import restore_run
+    from backups.services.restores import restore_request
 
     start = time.perf_counter()
     if args.child == "backup":

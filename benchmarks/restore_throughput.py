@@ -32,7 +32,7 @@ PG_URL = "postgres://postgres@127.0.0.1:5432/backupsite_bench"
 def child(restore_id: int, var_dir: Path) -> None:
     setup_django(var_dir)
     from backups.models import Restore
-    from backups.services.restores import restore_run
+    from backups.services.restore_engine import restore_run
 
     profiler = None
     if os.environ.get("BENCH_PROFILE"):

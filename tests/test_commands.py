@@ -136,7 +136,8 @@ def test_e3_a_stale_restore_fails_and_its_files_are_removed(demo, isolated_stora
     from django.core.cache import cache
 
     from backups.models import Restore
-    from backups.services.restores import files_folder, live_progress_key, restore_request
+    from backups.services.restore_engine import files_folder, live_progress_key
+    from backups.services.restores import restore_request
 
     backup = run_backup_of(demo.jira, demo.alice)
     restore = restore_request(backup=backup, destination=demo.jira_sandbox, actor=demo.alice)

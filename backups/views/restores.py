@@ -15,7 +15,7 @@ from backups.models import Backup, ProductAccess, Restore
 from backups.rules import human_bytes
 from backups.services.errors import Refused
 from backups.services.groups import product_access_decide, product_access_pending
-from backups.services.restores import live_progress
+from backups.services.restore_engine import live_progress
 
 from .backups import CONTENT_LABELS, POLL_EVERY, person
 from .decorators import org_admin_required

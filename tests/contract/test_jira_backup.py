@@ -10,7 +10,8 @@ import pytest
 from backups.models import Backup, JiraIssue, Product
 from backups.productdata import for_product
 from backups.services.connections import SiteDetails, connection_create
-from backups.services.restores import restore_request, restore_run
+from backups.services.restore_engine import restore_run
+from backups.services.restores import restore_request
 from tests.services.helpers import read_manifest, read_rows, run_backup_of
 
 from .conftest import ADMIN_EMAIL, ADMIN_TOKEN

@@ -8,7 +8,8 @@ import pytest
 
 from backups.models import JiraAttachment, JiraComment, JiraIssue, JiraProject
 from backups.services.errors import Refused
-from backups.services.restores import restore_request, restore_run
+from backups.services.restore_engine import restore_run
+from backups.services.restores import restore_request
 from tests.services.helpers import run_backup_of
 
 from .test_jira_backup import connected, seed_site  # noqa: F401 - the fixture

@@ -24,7 +24,8 @@ from backups.models import (
 )
 from backups.services.backups import backup_request
 from backups.services.errors import Refused
-from backups.services.restores import restore_fail, restore_request, restore_run
+from backups.services.restore_engine import restore_fail, restore_run
+from backups.services.restores import restore_request
 from tests.components import need_postgres
 from tests.productdata.test_round_trip import confluence_snapshot, jira_snapshot
 

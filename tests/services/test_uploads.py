@@ -11,7 +11,8 @@ from backups import storage
 from backups.models import BackupFile, Restore, Upload
 from backups.services.errors import Refused
 from backups.services.files import backup_file_generate, backup_file_request
-from backups.services.restores import restore_request, restore_run
+from backups.services.restore_engine import restore_run
+from backups.services.restores import restore_request
 from backups.services.uploads import (
     upload_chunk,
     upload_start,

@@ -138,9 +138,9 @@ def restore(backup_id: int, dest_id: int) -> dict:
     from django.contrib.auth import get_user_model
 
     from backups.models import Backup, Product, Restore
-    from backups.services import restores
+    from backups.services import restore_engine, restores
 
-    restores.PROGRESS_EVERY_SECONDS = 0
+    restore_engine.PROGRESS_EVERY_SECONDS = 0
     user = get_user_model().objects.get(username="admin")
     requested = restores.restore_request(
         backup=Backup.objects.get(pk=backup_id),
@@ -150,7 +150,7 @@ def restore(backup_id: int, dest_id: int) -> dict:
         include_users_and_groups=True,
     )
     started = time.time()
-    restores.restore_run(restore_id=requested.pk)
+    restore_engine.restore_run(restore_id=requested.pk)
     return {**job_row(Restore, requested.pk), "started": started, "ended": time.time()}
 
 
@@ -161,7 +161,7 @@ def writer(stop_file: str, product_id: int, dest_id: int) -> dict:
     from backups.models import Backup, BackupPolicy, Organization, Product, Restore
     from backups.productdata import content_summary
     from backups.services.audit import record_event
-    from backups.services.restores import live_progress
+    from backups.services.restore_engine import live_progress
 
     org = Organization.objects.get(slug="load")
     dest = Product.objects.get(pk=dest_id)

@@ -24,7 +24,8 @@ from backups.models import (
     Space,
 )
 from backups.rules import format_when
-from backups.services.restores import live_progress_key, restore_fail, restore_request
+from backups.services.restore_engine import live_progress_key, restore_fail
+from backups.services.restores import restore_request
 from backups.tasks import run_restore
 from tests.services.helpers import run_backup_of
 

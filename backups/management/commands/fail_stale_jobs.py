@@ -8,7 +8,7 @@ from backups.models import BackupFile, Restore
 from backups.rules import format_duration, format_when
 from backups.services.backups import backup_fail, stale_backups
 from backups.services.files import backup_file_fail
-from backups.services.restores import restore_fail, restore_heartbeat
+from backups.services.restore_engine import restore_fail, restore_heartbeat
 from backups.services.uploads import stale_uploads, upload_fail
 
 
