@@ -16,6 +16,12 @@ class Space(models.Model):
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.GLOBAL)
     state = models.CharField(max_length=10, choices=ContentState.choices, default="active")
+    # The page a Confluence Cloud site opens the space with. Kept so that a backup of a
+    # connected site, restored here and backed up again, restores into a site with the same
+    # home page (C6); embedded spaces made here have none.
+    homepage = models.ForeignKey(
+        "Page", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["product", "key"]
@@ -49,6 +55,9 @@ class Page(models.Model):
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
     )
     version = models.PositiveIntegerField(default=1)
+    # SPEC §1 / C4: pages and blog posts in every state (current, archived, in the trash).
+    state = models.CharField(max_length=10, choices=ContentState.choices, default="active")
+    labels = models.JSONField(default=list, blank=True)
     created = models.DateTimeField()
     updated = models.DateTimeField()
 
@@ -63,6 +72,9 @@ class Page(models.Model):
             models.CheckConstraint(
                 condition=models.Q(kind="page") | models.Q(parent__isnull=True),
                 name="blogpost_has_no_parent",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=STATE_VALUES), name="page_state_valid"
             ),
         ]
 
