@@ -8,12 +8,9 @@ import re
 from email.parser import BytesParser
 from email.policy import HTTP
 
+from .http_base import Answer
 from .jira_json import JiraJson
 from .jira_site import LINK_TYPES, NO_ISSUE, STATUSES, JiraSite, _errors, _media_token
-
-
-class Answer(Exception):
-    """An answer given early (status, payload, headers), in place of the operation's own."""
 
 
 class JiraOperations(JiraJson):

@@ -14,68 +14,27 @@ Attachments are served as Jira serves them: /rest/api/3/attachment/content/{id} 
 to a media host (here `localhost` instead of `127.0.0.1`: another origin), which must not be
 sent the credentials.
 
-The site lives in four modules: this one (the site's state, accounts, faults and test
-helpers), jira_http.py (the HTTP server: dispatch, validation, faults, the media host),
-jira_operations.py (the REST operations, `op_<method>_<path>`) and jira_json.py (the JSON
-the operations answer with).
+The site lives in four modules: this one (the site's state and test helpers), jira_http.py
+(its HTTP handler; the server, dispatch, validation, faults, accounts and the media host are
+http_base.py's, shared with the Confluence site), jira_operations.py (the REST operations,
+`op_<method>_<path>`) and jira_json.py (the JSON the operations answer with).
 """
 
-import functools
 import hashlib
-import itertools
-import re
-import threading
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import ThreadingHTTPServer
 
-import jsonschema
-from referencing import Registry, Resource
-
+from .http_base import Account, BaseSite, Fault, media_token, schema_checker
 from .jira_schemas import SCHEMAS
 
-ROOT_SCHEMA = {"components": {"schemas": SCHEMAS}}
+__all__ = ["Account", "Fault", "JiraSite", "State", "validate"]
+
 INLINE_COMMENTS = 20  # comments Jira includes in an issue's `comment` field
-REGISTRY = Registry().with_resource("urn:jira", Resource.opaque(ROOT_SCHEMA))
-
-
-@functools.cache
-def _validator(schema_name: str) -> jsonschema.Draft202012Validator:
-    schema = {"$ref": f"urn:jira#/components/schemas/{schema_name}"}
-    return jsonschema.Draft202012Validator(schema, registry=REGISTRY)
-
-
-def validate(schema_name: str, instance) -> list[str]:
-    """The schema violations of `instance` (empty when it is valid)."""
-    validator = _validator(schema_name)
-    return [
-        f"{schema_name}{''.join(f'[{p!r}]' for p in e.absolute_path)}: {e.message}"
-        for e in validator.iter_errors(instance)
-    ]
+validate = schema_checker("urn:jira", SCHEMAS)
 
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "+0000")
-
-
-@dataclass
-class Fault:
-    method: str
-    path: re.Pattern
-    kind: str  # an HTTP status ("429", "503", "400"…), "drop", "slow", "shape", "revoke"
-    times: int = 1
-    retry_after: str | None = None
-    seconds: float = 0.0
-
-
-@dataclass
-class Account:
-    account_id: str
-    email: str
-    token: str
-    display_name: str
-    admin: bool = True
 
 
 @dataclass
@@ -85,79 +44,24 @@ class State:
     files: dict[str, bytes] = field(default_factory=dict)  # attachment id -> content
 
 
-class JiraSite:
+class JiraSite(BaseSite):
     """Start with `site.start()`; `site.url` is the site's base URL."""
 
     def __init__(self, *, page_limit: int = 100):
+        super().__init__(page_limit=page_limit)
         self.state = State()
-        self.accounts: dict[str, Account] = {}
-        self.faults: list[Fault] = []
-        self.violations: list[str] = []
-        self.requests: list[tuple[str, str, int]] = []  # method, path, status
-        self.media_requests: list[dict] = []  # headers seen by the media host
-        self.page_limit = page_limit
-        self.lock = threading.RLock()
-        self._ids = itertools.count(10_000)
-        self._server: ThreadingHTTPServer | None = None
-        self.latency = 0.0  # seconds added to every API call (benchmarks)
-
-    # --- lifecycle -----------------------------------------------------------------------
 
     def start(self, *, port: int = 0) -> "JiraSite":
         """Serve on 127.0.0.1: on a free port (tests), or on `port` (make run's site)."""
-        from .jira_http import _Handler, _Server  # here: jira_http imports this module
+        from .jira_http import JiraHandler  # here: jira_http imports this module
 
-        site = self
-
-        class Handler(_Handler):
-            pass
-
-        Handler.site = site
-        self._server = _Server(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._serve(JiraHandler, port)
         return self
 
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def media_url(self) -> str:
-        return f"http://localhost:{self.port}"
+    def media_content(self, attachment_id: str) -> bytes | None:
+        return self.state.files.get(attachment_id)
 
     # --- test helpers --------------------------------------------------------------------
-
-    def add_account(self, email: str, token: str, *, admin: bool = True, name: str = "") -> Account:
-        account = Account(
-            account_id=f"5b10{uuid.uuid4().hex[:20]}",
-            email=email,
-            token=token,
-            display_name=name or email.split("@")[0].title(),
-            admin=admin,
-        )
-        self.accounts[email] = account
-        return account
-
-    def revoke(self, email: str) -> None:
-        self.accounts[email].token = "revoked-" + uuid.uuid4().hex
-
-    def fail(self, method: str, path: str, kind: str, *, times: int = 1, **kw) -> None:
-        """The next `times` matching calls get the fault `kind` (path is a regex)."""
-        with self.lock:
-            self.faults.append(Fault(method, re.compile(path), kind, times, **kw))
-
-    def next_id(self) -> str:
-        return str(next(self._ids))
 
     def add_project(self, key: str, name: str, *, state: str = "live", lead: Account) -> dict:
         project = {
@@ -257,9 +161,6 @@ class JiraSite:
                 },
             }
 
-    def account_by_id(self, account_id: str) -> Account | None:
-        return next((a for a in self.accounts.values() if a.account_id == account_id), None)
-
 
 # --- helpers ---------------------------------------------------------------------------------
 
@@ -285,5 +186,4 @@ def _errors(*messages: str) -> dict:
     return {"errorMessages": list(messages), "errors": {}}
 
 
-def _media_token(attachment_id: str) -> str:
-    return hashlib.sha256(f"media:{attachment_id}".encode()).hexdigest()[:24]
+_media_token = media_token
