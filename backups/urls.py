@@ -77,6 +77,11 @@ urlpatterns = [
         restores.product_access_deny,
         name="product_access_deny",
     ),
+    path(
+        ORG + "product-access/<int:access_id>/revoke/",
+        restores.product_access_revoke,
+        name="product_access_revoke",
+    ),
     # Upload backup file (R4, R9): the page, its script's JSON endpoints, an upload's report.
     path(ORG + "uploads/new/", uploads.upload_new, name="upload_new"),
     path(ORG + "uploads/start/", uploads.upload_start_view, name="upload_start"),

@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from .organizations import Organization, OrgGroup
 
@@ -69,3 +71,66 @@ class ProductAccess(models.Model):
     def __str__(self):
         state = "approved" if self.approved else "awaiting approval"
         return f"{self.group.name} → {self.product} ({state})"
+
+
+class ProductAccessDecision(models.Model):
+    """One org admin's decision on a group's access to a product (R7): the review's history.
+
+    Written only by backups.services.groups, never changed. A denied or revoked access row is
+    deleted (the group no longer has it), so a decision keeps the names it was about, and the
+    access's id as a plain number rather than a foreign key.
+    """
+
+    class Kind(models.TextChoices):
+        APPROVED = "approved", "Approved"
+        DENIED = "denied", "Denied"
+        REVOKED = "revoked", "Revoked"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="product_access_decisions"
+    )
+    access_id = models.BigIntegerField(db_index=True, help_text="The ProductAccess decided on.")
+    group = models.ForeignKey(
+        OrgGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    group_name = models.CharField(max_length=200)
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    product_name = models.CharField(max_length=200)
+    # How many people the decision gave or took access (it affects billing).
+    members = models.PositiveIntegerField(default=0)
+    decision = models.CharField(max_length=10, choices=Kind.choices)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        verbose_name = "product access decision"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(decision__in=["approved", "denied", "revoked"]),
+                name="access_decision_valid",
+            ),
+            # R7: an access awaiting approval is approved or denied, once...
+            models.UniqueConstraint(
+                fields=["access_id"],
+                condition=models.Q(decision__in=["approved", "denied"]),
+                name="access_decided_once",
+            ),
+            # ...and it ends once: denied, or revoked after its approval.
+            models.UniqueConstraint(
+                fields=["access_id"],
+                condition=models.Q(decision__in=["denied", "revoked"]),
+                name="access_ended_once",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.group_name} → {self.product_name}: {self.decision}"

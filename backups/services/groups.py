@@ -1,11 +1,15 @@
-"""Users, groups and product access (R7): restore what is missing, approve what was restored."""
+"""Users, groups and product access (R7): restore what is missing; approve, deny or revoke
+what was restored, keeping every decision."""
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from backups.models import Membership, Organization, OrgGroup, Product, ProductAccess
+from backups.models.products import ProductAccessDecision
 
 from .audit import record_event
 from .errors import Refused
@@ -47,21 +51,70 @@ def product_access_pending(organization: Organization):
     )
 
 
-def product_access_decide(*, access: ProductAccess, approve: bool, actor) -> None:
-    """Approve (apply) or deny (remove) a restored group's access to a product (R7)."""
+def product_access_history(organization: Organization):
+    """Every decision on the organization's product access, newest first (R7)."""
+    return ProductAccessDecision.objects.filter(organization=organization).select_related(
+        "decided_by"
+    )
+
+
+# R7: what each decision does, as one conditional write on the access row. `approved` is the
+# state the row must still be in: if it is not, another admin decided first and nothing
+# changes. Approve applies the access; deny and revoke remove it (the group stays).
+_DECISIONS = {
+    ProductAccessDecision.Kind.APPROVED: False,
+    ProductAccessDecision.Kind.DENIED: False,
+    ProductAccessDecision.Kind.REVOKED: True,
+}
+ALREADY_REVIEWED = "This product access was already reviewed."
+NOT_APPROVED_YET = "This product access is not approved yet: approve or deny it first."
+
+
+def product_access_decide(
+    *, access: ProductAccess, decision: str, actor, now: datetime | None = None
+) -> ProductAccessDecision:
+    """Approve or deny a restored group's access to a product, or revoke an approved one (R7).
+
+    Raises Refused when the access is no longer in the state the decision needs."""
+    decision = ProductAccessDecision.Kind(decision)
+    must_be_approved = _DECISIONS[decision]
+    organization = access.product.organization
     with transaction.atomic():
-        if approve:
-            changed = ProductAccess.objects.filter(pk=access.pk, approved=False).update(
-                approved=True
-            )
+        pending_or_applied = ProductAccess.objects.filter(pk=access.pk, approved=must_be_approved)
+        if decision == ProductAccessDecision.Kind.APPROVED:
+            changed = pending_or_applied.update(approved=True)
         else:
-            changed, _ = ProductAccess.objects.filter(pk=access.pk, approved=False).delete()
+            changed, _ = pending_or_applied.delete()
         if not changed:
-            raise Refused("This product access was already reviewed.")
-        record_event(
-            action="product_access.approved" if approve else "product_access.denied",
-            actor=actor,
-            organization=access.product.organization,
-            target=access,
-            details={"group": access.group.name, "product": access.product.name},
+            if not must_be_approved:
+                raise Refused(ALREADY_REVIEWED)
+            still_pending = ProductAccess.objects.filter(pk=access.pk, approved=False).exists()
+            raise Refused(
+                NOT_APPROVED_YET if still_pending else "This product access was already revoked."
+            )
+        members = access.group.members.count()
+        record = ProductAccessDecision.objects.create(
+            organization=organization,
+            access_id=access.pk,
+            group=access.group,
+            group_name=access.group.name,
+            product=access.product,
+            product_name=access.product.name,
+            members=members,
+            decision=decision,
+            decided_by=actor if getattr(actor, "is_authenticated", False) else None,
+            decided_at=now or timezone.now(),
         )
+        record_event(
+            action=f"product_access.{decision.value}",
+            actor=actor,
+            organization=organization,
+            target=f"{access.group.name} → {access.product.name}",
+            details={
+                "group": access.group.name,
+                "product": access.product.name,
+                "members": members,
+                "access_id": access.pk,
+            },
+        )
+    return record

@@ -1,5 +1,6 @@
 """Restores on the Backup and restore pages: the restores table, a restore's page, and
-Review product access (R7, R8, SPEC §8). The wizard that starts a restore is restore_wizard.py.
+Review product access with its confirmation pages and history (R7, R8, SPEC §8). The wizard
+that starts a restore is restore_wizard.py.
 """
 
 from dataclasses import dataclass
@@ -8,13 +9,20 @@ from django.contrib import messages
 from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from backups.access import OrgAccess, access_product_access, access_restore
 from backups.models import Backup, ProductAccess, Restore
+from backups.models.products import ProductAccessDecision
 from backups.rules import human_bytes
 from backups.services.errors import Refused
-from backups.services.groups import product_access_decide, product_access_pending
+from backups.services.groups import (
+    ALREADY_REVIEWED,
+    NOT_APPROVED_YET,
+    product_access_decide,
+    product_access_history,
+    product_access_pending,
+)
 from backups.services.restore_engine import live_progress
 
 from .backups import CONTENT_LABELS, POLL_EVERY, person
@@ -185,42 +193,93 @@ def product_access_review(request):
         .annotate(members=Count("group__members"))
         .order_by("product__name", "group__name")
     )
+    history = product_access_history(organization)
     return render(
         request,
         "backups/restore_product_access.html",
-        {"org": request.org, "pending": list(pending), "approved": list(approved)},
+        {
+            "org": request.org,
+            "pending": list(pending),
+            "approved": list(approved),
+            "history": list(history[: HISTORY_SHOWN + 1]),
+            "history_shown": HISTORY_SHOWN,
+        },
     )
 
 
-def _decide(request, access_id: int, *, approve: bool):
+HISTORY_SHOWN = 100
+
+# What each decision is called on its confirmation page and in its message.
+_VERBS = {
+    ProductAccessDecision.Kind.APPROVED: "Approve",
+    ProductAccessDecision.Kind.DENIED: "Deny",
+    ProductAccessDecision.Kind.REVOKED: "Revoke",
+}
+
+
+def _decided_message(decision: str, group: str, product: str) -> str:
+    if decision == ProductAccessDecision.Kind.APPROVED:
+        return f"Approved: {group} now has access to {product}."
+    if decision == ProductAccessDecision.Kind.DENIED:
+        return (
+            f"Denied: {group} does not get access to {product}. The group itself stays in the "
+            "organization."
+        )
+    return (
+        f"Revoked: {group} no longer has access to {product}. The group itself stays in the "
+        "organization."
+    )
+
+
+def _decide(request, access_id: int, decision: str):
+    """GET: the confirmation page, naming what will change. POST: the decision (R7)."""
     access = access_product_access(request.org, access_id)
     review_url = reverse("product_access_review", args=[request.org.organization.slug])
-    try:
-        product_access_decide(access=access, approve=approve, actor=request.user)
-    except Refused as refused:
-        messages.error(request, refused.reason)
+    decision = ProductAccessDecision.Kind(decision)
+    if request.method == "POST":
+        try:
+            product_access_decide(access=access, decision=decision, actor=request.user)
+        except Refused as refused:
+            messages.error(request, refused.reason)
+        else:
+            messages.success(
+                request, _decided_message(decision, access.group.name, access.product.name)
+            )
         return redirect(review_url)
-    if approve:
-        messages.success(
-            request,
-            f"Approved: {access.group.name} now has access to {access.product.name}.",
-        )
-    else:
-        messages.success(
-            request,
-            f"Denied: {access.group.name} does not get access to {access.product.name}. The "
-            "group itself stays in the organization.",
-        )
-    return redirect(review_url)
+    # A stale link (another admin decided meanwhile): say so instead of offering the button.
+    wants_approved = decision == ProductAccessDecision.Kind.REVOKED
+    if access.approved != wants_approved:
+        messages.error(request, ALREADY_REVIEWED if access.approved else NOT_APPROVED_YET)
+        return redirect(review_url)
+    members = list(access.group.members.order_by("username"))
+    return render(
+        request,
+        "backups/restore_product_access_confirm.html",
+        {
+            "org": request.org,
+            "access": access,
+            "decision": decision,
+            "verb": _VERBS[decision],
+            "members": [person(m) for m in members],
+            "member_count": len(members),
+            "review_url": review_url,
+        },
+    )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @org_admin_required
 def product_access_approve(request, access_id: int):
-    return _decide(request, access_id, approve=True)
+    return _decide(request, access_id, ProductAccessDecision.Kind.APPROVED)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @org_admin_required
 def product_access_deny(request, access_id: int):
-    return _decide(request, access_id, approve=False)
+    return _decide(request, access_id, ProductAccessDecision.Kind.DENIED)
+
+
+@require_http_methods(["GET", "POST"])
+@org_admin_required
+def product_access_revoke(request, access_id: int):
+    return _decide(request, access_id, ProductAccessDecision.Kind.REVOKED)
