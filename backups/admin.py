@@ -6,8 +6,9 @@ objects through `list_select_related` and edit them through `autocomplete_fields
 """
 
 from django.contrib import admin, messages
+from django.contrib.auth.models import Group
+from django.db import models
 from django.db.models import Count
-from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import ngettext
 
@@ -16,6 +17,7 @@ from backups.models import (
     Backup,
     BackupFile,
     BackupPolicy,
+    DownloadLink,
     JiraAttachment,
     JiraComment,
     JiraIssue,
@@ -31,18 +33,88 @@ from backups.models import (
     Restore,
     SiteConnection,
     Space,
+    Upload,
 )
+from backups.models.products import ProductAccessDecision
+from backups.rules import format_when, human_bytes
 from backups.services.backups import backup_expire, backup_fail
 from backups.services.connections import connection_check
 from backups.services.organizations import organization_set_enrolled
 from backups.services.restore_engine import restore_fail
 from backups.storage import StorageError
 
+# Django's own Group is not used (staff are superusers; organizations have their own groups):
+# listed, it would be a second "Groups" beside the organizations' groups.
+admin.site.unregister(Group)
+
+
+def _utc_column(field: models.DateTimeField):
+    """A time as the site writes it, '2 Dec 2026, 17:20 UTC', not admin's '5:20 p.m.'."""
+
+    @admin.display(description=field.verbose_name, ordering=field.name)
+    def column(obj):
+        value = getattr(obj, field.name)
+        return format_when(value) if value else "—"
+
+    column.__name__ = f"{field.name}_utc"
+    return column
+
+
+class SiteModelAdmin(admin.ModelAdmin):
+    """Times with their zone, in lists and on read-only fields; sizes by rules.human_bytes."""
+
+    def __init__(self, model, admin_site):
+        super().__init__(model, admin_site)
+        self._utc = {
+            f.name: _utc_column(f)
+            for f in model._meta.fields
+            if isinstance(f, models.DateTimeField)
+        }
+
+    def _in_utc(self, names) -> list:
+        return [self._utc.get(n, n) if isinstance(n, str) else n for n in names]
+
+    def get_list_display(self, request):
+        return self._in_utc(super().get_list_display(request))
+
+    def _readonly_times(self, request, obj) -> list[str]:
+        readonly = super().get_readonly_fields(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            readonly = [f.name for f in self.model._meta.fields]  # a view-only page
+        return [n for n in readonly if n in self._utc]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self._in_utc(super().get_readonly_fields(request, obj))
+
+    def get_exclude(self, request, obj=None):
+        # A read-only time is shown by its UTC column: the field itself stays off the form.
+        return [*(super().get_exclude(request, obj) or []), *self._readonly_times(request, obj)]
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        times = self._readonly_times(request, obj)
+        shown = self._in_utc(times)
+        return [*fields, *(c for c in shown if c not in fields)]
+
+
+class ViewOnlyAdmin(SiteModelAdmin):
+    """The data is the system's: staff look, and act through the actions (no Save button)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 # --- Organizations: organization, membership, group --------------------------------------
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(SiteModelAdmin):
     list_display = ["name", "slug", "enrolled", "member_count", "product_count", "created_at"]
     list_filter = ["enrolled"]
     search_fields = ["name", "slug"]
@@ -112,7 +184,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(SiteModelAdmin):
     list_display = ["user", "organization", "role", "created_at"]
     list_filter = ["role", "organization"]
     search_fields = ["user__username", "user__email", "organization__name"]
@@ -121,7 +193,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(OrgGroup)
-class OrgGroupAdmin(admin.ModelAdmin):
+class OrgGroupAdmin(SiteModelAdmin):
     list_display = ["name", "organization", "member_count", "created_at"]
     list_filter = ["organization"]
     search_fields = ["name", "organization__name"]
@@ -146,7 +218,7 @@ class OrgGroupAdmin(admin.ModelAdmin):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(SiteModelAdmin):
     list_display = ["name", "kind", "organization", "url", "created_at"]
     list_filter = ["kind", "organization"]
     search_fields = ["name", "url", "organization__name"]
@@ -155,7 +227,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProductAccess)
-class ProductAccessAdmin(admin.ModelAdmin):
+class ProductAccessAdmin(SiteModelAdmin):
     list_display = ["group", "product", "approved", "created_at"]
     list_filter = ["approved", "product"]
     search_fields = ["group__name", "product__name"]
@@ -163,8 +235,20 @@ class ProductAccessAdmin(admin.ModelAdmin):
     list_select_related = ["group__organization", "product"]
 
 
+@admin.register(ProductAccessDecision)
+class ProductAccessDecisionAdmin(ViewOnlyAdmin):
+    """Org admins' approvals, denials and revocations of product access (R7), as they made
+    them on Review product access."""
+
+    list_display = ["decided_at", "decision", "group_name", "product_name", "members", "decided_by"]
+    list_filter = ["decision", "organization"]
+    search_fields = ["group_name", "product_name", "organization__name"]
+    list_select_related = ["decided_by"]
+    date_hierarchy = "decided_at"
+
+
 @admin.register(SiteConnection)
-class SiteConnectionAdmin(admin.ModelAdmin):
+class SiteConnectionAdmin(ViewOnlyAdmin):
     """Staff see connections and can check them; they never see the token (C2).
 
     token_encrypted is not a field of any form or list here, not even encrypted: a ciphertext
@@ -194,15 +278,6 @@ class SiteConnectionAdmin(admin.ModelAdmin):
     ]
     actions = ["check_now"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # view only: the fields change through the services
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.action(description="Check now")
     def check_now(self, request, queryset):
         for connection in queryset.select_related("product"):
@@ -221,7 +296,7 @@ class SiteConnectionAdmin(admin.ModelAdmin):
 
 
 @admin.register(JiraProject)
-class JiraProjectAdmin(admin.ModelAdmin):
+class JiraProjectAdmin(SiteModelAdmin):
     list_display = ["key", "name", "state", "product", "issue_count"]
     list_filter = ["state", "product"]
     search_fields = ["key", "name"]
@@ -237,7 +312,7 @@ class JiraProjectAdmin(admin.ModelAdmin):
 
 
 @admin.register(JiraIssue)
-class JiraIssueAdmin(admin.ModelAdmin):
+class JiraIssueAdmin(SiteModelAdmin):
     list_display = ["key", "summary", "status", "project", "updated"]
     list_filter = ["status", "project__state", "product"]
     search_fields = ["key", "summary"]
@@ -246,7 +321,7 @@ class JiraIssueAdmin(admin.ModelAdmin):
 
 
 @admin.register(JiraComment)
-class JiraCommentAdmin(admin.ModelAdmin):
+class JiraCommentAdmin(SiteModelAdmin):
     list_display = ["__str__", "author", "issue", "created"]
     list_filter = ["issue__product"]
     search_fields = ["author", "body", "issue__key"]
@@ -255,7 +330,7 @@ class JiraCommentAdmin(admin.ModelAdmin):
 
 
 @admin.register(JiraAttachment)
-class JiraAttachmentAdmin(admin.ModelAdmin):
+class JiraAttachmentAdmin(SiteModelAdmin):
     list_display = ["name", "human_size", "sha256_short", "issue", "created"]
     list_filter = ["product"]
     search_fields = ["name", "sha256"]
@@ -264,7 +339,7 @@ class JiraAttachmentAdmin(admin.ModelAdmin):
 
     @admin.display(description="size", ordering="size")
     def human_size(self, obj):
-        return filesizeformat(obj.size)
+        return human_bytes(obj.size)
 
     @admin.display(description="SHA-256")
     def sha256_short(self, obj):
@@ -275,7 +350,7 @@ class JiraAttachmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Space)
-class SpaceAdmin(admin.ModelAdmin):
+class SpaceAdmin(SiteModelAdmin):
     list_display = ["key", "name", "kind", "state", "product", "page_count"]
     list_filter = ["kind", "state", "product"]
     search_fields = ["key", "name"]
@@ -291,7 +366,7 @@ class SpaceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Page)
-class PageAdmin(admin.ModelAdmin):
+class PageAdmin(SiteModelAdmin):
     list_display = ["title", "kind", "space", "parent", "version", "updated"]
     list_filter = ["kind", "space__product"]
     search_fields = ["title"]
@@ -301,7 +376,7 @@ class PageAdmin(admin.ModelAdmin):
 
 
 @admin.register(PageComment)
-class PageCommentAdmin(admin.ModelAdmin):
+class PageCommentAdmin(SiteModelAdmin):
     list_display = ["__str__", "author", "page", "created"]
     list_filter = ["page__space__product"]
     search_fields = ["author", "body", "page__title"]
@@ -310,7 +385,7 @@ class PageCommentAdmin(admin.ModelAdmin):
 
 
 @admin.register(PageAttachment)
-class PageAttachmentAdmin(admin.ModelAdmin):
+class PageAttachmentAdmin(SiteModelAdmin):
     list_display = ["name", "human_size", "sha256_short", "page", "created"]
     list_filter = ["product"]
     search_fields = ["name", "sha256"]
@@ -319,7 +394,7 @@ class PageAttachmentAdmin(admin.ModelAdmin):
 
     @admin.display(description="size", ordering="size")
     def human_size(self, obj):
-        return filesizeformat(obj.size)
+        return human_bytes(obj.size)
 
     @admin.display(description="SHA-256")
     def sha256_short(self, obj):
@@ -330,7 +405,7 @@ class PageAttachmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ViewOnlyAdmin):
     """Read-only: the audit trail is written by services, never edited by hand."""
 
     list_display = ["created_at", "actor", "organization", "action", "target"]
@@ -339,21 +414,12 @@ class AuditEventAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["actor", "organization"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 # --- Backups: policy, backup ------------------------------------------------------------------
 
 
 @admin.register(BackupPolicy)
-class BackupPolicyAdmin(admin.ModelAdmin):
+class BackupPolicyAdmin(SiteModelAdmin):
     list_display = [
         "product",
         "organization",
@@ -374,7 +440,7 @@ class BackupPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Backup)
-class BackupAdmin(admin.ModelAdmin):
+class BackupAdmin(ViewOnlyAdmin):
     """Status fields are read only: a backup changes state only through the services (B5)."""
 
     list_display = [
@@ -392,13 +458,6 @@ class BackupAdmin(admin.ModelAdmin):
     list_select_related = ["product__organization", "created_by"]
     date_hierarchy = "started_at"
     actions = ["expire_now", "mark_failed"]
-    readonly_fields = [f.name for f in Backup._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="organization", ordering="product__organization__name")
     def organization(self, obj):
@@ -406,7 +465,7 @@ class BackupAdmin(admin.ModelAdmin):
 
     @admin.display(description="size", ordering="total_bytes")
     def human_size(self, obj):
-        return filesizeformat(obj.total_bytes) if obj.total_bytes else "—"
+        return human_bytes(obj.total_bytes) if obj.total_bytes else "—"
 
     @admin.action(description="Expire now (delete the stored data)")
     def expire_now(self, request, queryset):
@@ -443,31 +502,24 @@ class BackupAdmin(admin.ModelAdmin):
 
 
 @admin.register(BackupFile)
-class BackupFileAdmin(admin.ModelAdmin):
+class BackupFileAdmin(ViewOnlyAdmin):
     """Read only: files are made and counted by the services (D1-D3)."""
 
     list_display = ["backup", "status", "human_size", "downloads_used", "created_at", "ready_at"]
     list_filter = ["status"]
     search_fields = ["backup__product__name", "sha256"]
     list_select_related = ["backup__product"]
-    readonly_fields = [f.name for f in BackupFile._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="size", ordering="size")
     def human_size(self, obj):
-        return filesizeformat(obj.size) if obj.size else "—"
+        return human_bytes(obj.size) if obj.size else "—"
 
 
 # --- Restores -----------------------------------------------------------------------------------
 
 
 @admin.register(Restore)
-class RestoreAdmin(admin.ModelAdmin):
+class RestoreAdmin(ViewOnlyAdmin):
     """Status fields are read only: a restore changes state only through the services (R8)."""
 
     list_display = [
@@ -485,13 +537,6 @@ class RestoreAdmin(admin.ModelAdmin):
     list_select_related = ["destination", "created_by"]
     date_hierarchy = "started_at"
     actions = ["mark_failed"]
-    readonly_fields = [f.name for f in Restore._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="Mark failed (a stuck restore)")
     def mark_failed(self, request, queryset):
@@ -506,3 +551,45 @@ class RestoreAdmin(admin.ModelAdmin):
             f"{done} restore(s) marked failed.{note}",
             messages.SUCCESS if done else messages.WARNING,
         )
+
+
+# --- Uploads and download links -------------------------------------------------------------
+
+
+@admin.register(Upload)
+class UploadAdmin(ViewOnlyAdmin):
+    """Uploaded backup files (R4, R9, E2): received, checked and deleted by the services."""
+
+    list_display = [
+        "id",
+        "file_name",
+        "organization",
+        "status",
+        "human_size",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["status", "organization"]
+    search_fields = ["file_name", "organization__name", "deleted_reason"]
+    list_select_related = ["organization", "created_by"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description="size", ordering="declared_size")
+    def human_size(self, obj):
+        return human_bytes(obj.declared_size)
+
+
+@admin.register(DownloadLink)
+class DownloadLinkAdmin(ViewOnlyAdmin):
+    """Personal download links (D4, D6). Never the token: only its hash is stored, and not
+    shown either."""
+
+    list_display = ["backup_file", "number", "user", "served", "created_at", "expires_at"]
+    list_filter = ["backup_file__backup__product__organization"]
+    search_fields = ["user__username", "backup_file__backup__product__name"]
+    list_select_related = ["backup_file__backup__product", "user"]
+    exclude = ["token_hash"]
+
+    @admin.display(description="served", ordering="bytes_served")
+    def served(self, obj):
+        return f"{human_bytes(obj.bytes_served)} of {human_bytes(obj.size)}"

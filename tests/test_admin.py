@@ -36,6 +36,7 @@ def test_every_backups_model_is_registered():
         "OrgGroup",
         "Product",
         "ProductAccess",
+        "ProductAccessDecision",
         "JiraProject",
         "JiraIssue",
         "JiraComment",
@@ -50,6 +51,8 @@ def test_every_backups_model_is_registered():
         "BackupFile",
         "Restore",
         "SiteConnection",
+        "Upload",
+        "DownloadLink",
     }
 
 
@@ -62,6 +65,7 @@ def test_changelist_and_change_page_answer_200(staff_client, demo, model):
     backup = run_backup_of(demo.jira, demo.alice)
     backup_file_request(backup=backup, actor=demo.alice)
     restore_request(backup=backup, destination=demo.jira_sandbox, actor=demo.alice)
+    rows_the_demo_lacks(demo, backup)
 
     response = staff_client.get(admin_url(model, "changelist"))
     assert response.status_code == 200
@@ -72,6 +76,37 @@ def test_changelist_and_change_page_answer_200(staff_client, demo, model):
     if obj is not None:
         response = staff_client.get(admin_url(model, "change", obj.pk))
         assert response.status_code == 200
+
+
+def rows_the_demo_lacks(demo, backup) -> None:
+    """A product access decision, an upload and a download link, made as the pages make them."""
+    from django.utils import timezone
+
+    from backups.models import DownloadLink, ProductAccess, Upload
+    from backups.services.groups import product_access_decide
+
+    access = ProductAccess.objects.filter(product=demo.jira).first()
+    product_access_decide(access=access, decision="revoked", actor=demo.alice)
+    now = timezone.now()
+    Upload.objects.create(
+        organization=demo.acme,
+        created_by=demo.alice,
+        file_name="acme-jira.zip",
+        declared_size=44_214,
+        storage_name="uploads/1",
+        created_at=now,
+        updated_at=now,
+    )
+    DownloadLink.objects.create(
+        backup_file=backup.file,
+        user=demo.alice,
+        number=1,
+        token_hash="0" * 64,
+        size=44_214,
+        budget=44_214,
+        created_at=now,
+        expires_at=now,
+    )
 
 
 def test_organization_search(staff_client, demo):
