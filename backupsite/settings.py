@@ -297,12 +297,18 @@ EMAIL_BACKEND = os.environ.get(
 EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "backupsite@localhost")
+# SPEC §1: whom a not-enrolled organization's admins contact to join the early access.
+EARLY_ACCESS_CONTACT = (
+    os.environ.get("BACKUPSITE_EARLY_ACCESS_CONTACT", "").strip() or DEFAULT_FROM_EMAIL
+)
 
 # --- Security --------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# A form sent from a stale page gets the site's page saying to reload, not Django's bare one.
+CSRF_FAILURE_VIEW = "backups.views.errors.csrf_failure"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True

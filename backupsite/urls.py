@@ -8,3 +8,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("backups.urls")),
 ]
+
+# The site's own error pages (backups/views/errors.py); CSRF failures: CSRF_FAILURE_VIEW.
+handler400 = "backups.views.errors.bad_request"
+handler403 = "backups.views.errors.permission_denied"
+handler404 = "backups.views.errors.page_not_found"
+handler500 = "backups.views.errors.server_error"
