@@ -32,26 +32,11 @@
 
   // --- words ---------------------------------------------------------------------------------
 
-  function bytes(n) {
-    // Decimal units, as the rest of the site writes them (rules.human_bytes).
-    const units = ["bytes", "KB", "MB", "GB", "TB"];
-    let value = n;
-    let i = 0;
-    while (value >= 1000 && i < units.length - 1) {
-      value /= 1000;
-      i += 1;
-    }
-    return i === 0 ? `${n} bytes` : `${value.toFixed(1)} ${units[i]}`;
-  }
+  // Sizes and times left as every page writes them (static/js/format.js, rules.py).
+  const { humanBytes: bytes, timeLeft } = window.backupsiteFormat;
 
   function duration(seconds) {
-    if (!isFinite(seconds)) return "—";
-    seconds = Math.max(1, Math.round(seconds));
-    if (seconds < 60) return `${seconds} s left`;
-    const minutes = Math.round(seconds / 60);
-    if (minutes < 60) return `${minutes} min left`;
-    const hours = Math.floor(minutes / 60);
-    return `${hours} h ${minutes % 60} min left`;
+    return isFinite(seconds) ? timeLeft(seconds) : "—";
   }
 
   function say(text) {

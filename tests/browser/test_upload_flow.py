@@ -84,7 +84,7 @@ def test_upload_an_expired_backups_file_and_restore_it_into_the_empty_jira(
         wait_for_requests(2)
         upload = Upload.objects.get()
         assert upload.received_bytes == CHUNK  # the first chunk is in; the second waits
-        expect(page.locator("#upload-bytes")).to_contain_text(f"of {len(data) / 1000:.1f} KB")
+        expect(page.locator("#upload-bytes")).to_contain_text(f"of {human_bytes(len(data))}")
         expect(page.get_by_role("button", name="Pause")).to_be_visible()
         expect(page.get_by_label("Backup file")).to_be_disabled()
         shoot(page, "upload-in-progress")
@@ -108,7 +108,7 @@ def test_upload_an_expired_backups_file_and_restore_it_into_the_empty_jira(
         page.get_by_label("Backup file").set_input_files(str(path))
         wait_for_requests(5)
         expect(page.locator("#upload-state")).to_have_text(
-            f"Resume upload: {2 * CHUNK / 1000:.1f} KB of this file had been received; "
+            f"Resume upload: {human_bytes(2 * CHUNK)} of this file had been received; "
             "continuing from there."
         )
         assert seen[4] == str(2 * CHUNK)

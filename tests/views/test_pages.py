@@ -10,7 +10,6 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.db.models import Sum
-from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 
 from backups.models import (
@@ -23,6 +22,7 @@ from backups.models import (
     PageComment,
     Space,
 )
+from backups.rules import human_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +51,7 @@ def plural(n: int, word: str) -> str:
 
 
 def size(n: int) -> str:
-    return text(filesizeformat(n))
+    return human_bytes(n)
 
 
 def states(by_state: dict[str, int], personal: int = 0) -> str:

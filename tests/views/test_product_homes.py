@@ -48,7 +48,8 @@ def connect(demo, site, *, name="Acme Jira Cloud", token=ADMIN_TOKEN) -> SiteCon
 
 
 def checked(connection) -> str:
-    return f"{connection.checked_at.astimezone(UTC):%-d %b %Y, %H:%M} UTC."
+    # The time is a <time> element: `text` leaves a space where its tag was.
+    return f"{connection.checked_at.astimezone(UTC):%-d %b %Y, %H:%M} UTC ."
 
 
 @pytest.fixture
@@ -154,7 +155,7 @@ def test_counts_come_from_the_last_backup_without_calling_the_site(alice, demo, 
     calls = len(jira_site.requests)
     row = row_text(org_page(alice), "Acme Jira Cloud")
     assert row.endswith(
-        "4 projects (1 archived, 1 in trash) · 30 issues · 41 comments · 9 attachments (20.0 KB) "
+        "4 projects (1 archived, 1 in trash) · 30 issues · 41 comments · 9 attachments (20.5 KB) "
         "At the last backup, 14 Sep 2026, 08:30 UTC."
     )
     assert len(jira_site.requests) == calls  # the page view asked the site nothing

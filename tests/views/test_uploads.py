@@ -419,7 +419,7 @@ def test_restore_from_an_uploaded_file_through_the_wizard_to_a_complete_restore(
     words = text(page.content)
     assert (
         f"Restoring Acme Jira, backup #{backup.pk}, from the uploaded file acme-jira.zip , taken "
-        f"{backup.started_at:%-d %b %Y, %H:%M} UTC."
+        f"{backup.started_at:%-d %b %Y, %H:%M} UTC ."
     ) in words
     assert "Restore attachments" in words
     assert "Restore users and groups" in words
