@@ -18,6 +18,8 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from email.parser import BytesParser
+from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -42,6 +44,24 @@ def schema_checker(urn: str, schemas: dict):
         ]
 
     return validate
+
+
+def multipart_parts(content_type: str, raw: bytes) -> list[tuple[str, str | None, str, bytes]]:
+    """A multipart/form-data body's parts: (field name, file name, content type, bytes)."""
+    message = BytesParser(policy=HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+    )
+    if not message.is_multipart():
+        return []
+    return [
+        (
+            part.get_param("name", header="content-disposition"),
+            part.get_filename(),
+            part.get_content_type(),
+            part.get_payload(decode=True) or b"",
+        )
+        for part in message.iter_parts()
+    ]
 
 
 def media_token(attachment_id: str) -> str:
@@ -162,8 +182,11 @@ class Router:
     """(method, path) -> (path template, its parameters), literal paths first (/project/search
     is not the project called "search"); an operation's method name from its template."""
 
-    def __init__(self, operations, prefixes: dict[str, str]):
+    def __init__(self, operations, prefixes: dict[str, str], *, name_params: bool = False):
         self.prefixes = prefixes  # path prefix -> method-name prefix
+        # Name a path's parameters too (/spaces and /spaces/{id} are then get_spaces and
+        # get_spaces_id), where leaving them out would give two operations one name.
+        self.name_params = name_params
         self.templates = [
             (m, t, re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", t) + "$"))
             for m, t in sorted(operations, key=lambda op: "{" in op[1])
@@ -182,7 +205,11 @@ class Router:
             if template.startswith(prefix):
                 tag, rest = name, template.removeprefix(prefix)
                 break
-        words = [w.replace("-", "_") for w in rest.split("/") if not w.startswith("{")]
+        words = [
+            w.strip("{}").replace("-", "_")
+            for w in rest.split("/")
+            if self.name_params or not w.startswith("{")
+        ]
         return method.lower() + "_" + tag + "_".join(words)
 
 

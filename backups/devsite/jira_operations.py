@@ -5,10 +5,8 @@ request body (parsed JSON) and the raw body, and returns (status, payload, heade
 """
 
 import re
-from email.parser import BytesParser
-from email.policy import HTTP
 
-from .http_base import Answer
+from .http_base import Answer, multipart_parts
 from .jira_json import JiraJson
 from .jira_site import LINK_TYPES, NO_ISSUE, STATUSES, JiraSite, _errors, _media_token
 
@@ -306,14 +304,11 @@ class JiraOperations(JiraJson):
 
 
 def _multipart_files(content_type: str, raw: bytes) -> list[tuple[str, bytes]]:
-    message = BytesParser(policy=HTTP).parsebytes(
-        f"Content-Type: {content_type}\r\n\r\n".encode() + raw
-    )
-    files = []
-    for part in message.iter_parts():
-        if part.get_param("name", header="content-disposition") == "file":
-            files.append((part.get_filename() or "file", part.get_payload(decode=True) or b""))
-    return files
+    return [
+        (filename or "file", content)
+        for name, filename, _, content in multipart_parts(content_type, raw)
+        if name == "file"
+    ]
 
 
 def _is_adf(value) -> bool:
