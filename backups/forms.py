@@ -59,6 +59,28 @@ class PolicyCreateForm(PolicyOptionsForm):
         ]
         if len(self.available) == 1:
             field.initial = self.available[0].pk
+        # P2: personal spaces exist only in Confluence. Once the product is known (chosen, sent,
+        # or the only kind on offer is Jira) a Jira product is not offered the box at all.
+        chosen = self._chosen_product(products)
+        kinds = {chosen.kind} if chosen else {p.kind for p in self.available}
+        if Product.Kind.CONFLUENCE not in kinds:
+            del self.fields["include_personal_spaces"]
+        elif chosen:
+            self.fields["include_personal_spaces"].label = "Include personal spaces"
+            self.fields[
+                "include_personal_spaces"
+            ].help_text = "Users' personal spaces are backed up too."
+
+    def _chosen_product(self, products):
+        """The product the form is about, if known: from the POST, or ?product= / the only one."""
+        wanted = self.data.get("product") if self.is_bound else self.initial.get("product")
+        wanted = wanted or self.fields["product"].initial
+        if not wanted:
+            return None
+        try:
+            return products.filter(pk=int(wanted)).first()
+        except (TypeError, ValueError):
+            return None
 
 
 class PolicyEditForm(PolicyOptionsForm):
