@@ -1,5 +1,6 @@
 import pytest
 
+from backups.devsite.confluence_site import ConfluenceSite
 from backups.devsite.jira_site import JiraSite
 
 ADMIN_EMAIL = "admin@example.com"
@@ -14,6 +15,21 @@ def jira_site():
     violation fails the test at teardown even if the client coped with it.
     """
     site = JiraSite().start()
+    site.admin = site.add_account(ADMIN_EMAIL, ADMIN_TOKEN, name="Site Admin")
+    yield site
+    site.stop()
+    assert site.violations == [], "schema violations:\n" + "\n".join(site.violations)
+
+
+@pytest.fixture
+def confluence_site():
+    """A Confluence Cloud site played by the contract server, with one site administrator
+    (`site.admin`); its address as a person types it is `site.wiki_url`.
+
+    Every request and response of the test is validated against the published v1 and v2
+    schemas; a violation fails the test at teardown even if the client coped with it.
+    """
+    site = ConfluenceSite().start()
     site.admin = site.add_account(ADMIN_EMAIL, ADMIN_TOKEN, name="Site Admin")
     yield site
     site.stop()
