@@ -56,6 +56,63 @@ SHAPES: dict[str, dict[str, str]] = {
     "Transitions": {"transitions": "array"},
     "IssueTransition": {"id": "string", "name": "string", "to": "object"},
     "Attachment": {"id": "string", "filename": "string", "size": "integer", "created": "string"},
+    # Confluence Cloud REST API v2 (its schema names, prefixed)
+    "confluence.MultiEntityResult": {"results": "array", "_links": "object"},
+    "confluence.Space": {
+        "id": "string",
+        "key": "string",
+        "name": "string",
+        "type": "string",
+        "status": "string",
+        "homepageId": "string",
+    },
+    "confluence.Page": {
+        "id": "string",
+        "status": "string",
+        "title": "string",
+        "spaceId": "string",
+        "parentId": "string",
+        "parentType": "string",
+        "createdAt": "string",
+        "version": "object",
+        "body": "object",
+    },
+    "confluence.BlogPost": {
+        "id": "string",
+        "status": "string",
+        "title": "string",
+        "spaceId": "string",
+        "createdAt": "string",
+        "version": "object",
+        "body": "object",
+    },
+    "confluence.Comment": {
+        "id": "string",
+        "status": "string",
+        "version": "object",
+        "body": "object",
+    },
+    "confluence.Attachment": {
+        "id": "string",
+        "title": "string",
+        "status": "string",
+        "mediaType": "string",
+        "fileSize": "integer",
+        "createdAt": "string",
+    },
+    "confluence.Label": {"id": "string", "name": "string", "prefix": "string"},
+    # Confluence Cloud REST API v1
+    "confluence.User": {"accountId": "string", "displayName": "string", "operations": "array"},
+    "confluence.ContentArray": {"results": "array", "size": "integer"},
+    "confluence.Content": {"id": "string", "type": "string", "status": "string", "title": "string"},
+    "confluence.LabelArray": {"results": "array", "size": "integer"},
+    "confluence.LongTaskStatus": {
+        "finished": "boolean",
+        "successful": "boolean",
+        "percentageComplete": "integer",
+        "messages": "array",
+    },
+    "confluence.SpaceV1": {"id": "integer", "key": "string", "name": "string", "status": "string"},
 }
 
 REQUIRED: dict[str, tuple[str, ...]] = {

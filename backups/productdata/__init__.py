@@ -32,13 +32,13 @@ def for_product(product: Product):
 
     connection = SiteConnection.objects.filter(product_id=product.pk).first()
     if connection is not None:
-        if product.kind != Product.Kind.JIRA:
-            raise NotImplementedError("Connected Confluence Cloud sites are not supported yet.")
         from backups.services.connections import site_client
 
+        from .confluence_cloud import ConnectedConfluenceData
         from .jira_cloud import ConnectedJiraData
 
-        return ConnectedJiraData(product, connection, lambda: site_client(connection))
+        connected = {"jira": ConnectedJiraData, "confluence": ConnectedConfluenceData}
+        return connected[product.kind](product, connection, lambda: site_client(connection))
     return KINDS[product.kind](product)
 
 

@@ -87,8 +87,9 @@ class ConfluenceData(ProductData):
     def rows(self, content_type: str, options: ExportOptions) -> Iterator[dict]:
         spaces = self._spaces(options)
         if content_type == "spaces":
-            for key, name, kind, state in paged(spaces, "key", "name", "kind", "state"):
-                yield {"key": key, "name": name, "kind": kind, "state": state}
+            rows = paged(spaces, "key", "name", "kind", "state", "homepage_id")
+            for key, name, kind, state, homepage in rows:
+                yield {"key": key, "name": name, "kind": kind, "state": state, "homepage": homepage}
         elif content_type == "pages":
             rows = paged(
                 Page.objects.filter(space__in=spaces),
@@ -99,10 +100,24 @@ class ConfluenceData(ProductData):
                 "body",
                 "parent_id",
                 "version",
+                "state",
+                "labels",
                 "created",
                 "updated",
             )
-            for pk, space, kind, title, body, parent, version, created, updated in rows:
+            for (
+                pk,
+                space,
+                kind,
+                title,
+                body,
+                parent,
+                version,
+                state,
+                labels,
+                created,
+                updated,
+            ) in rows:
                 yield {
                     "id": pk,
                     "space": space,
@@ -111,6 +126,8 @@ class ConfluenceData(ProductData):
                     "body": body,
                     "parent": parent,
                     "version": version,
+                    "state": state,
+                    "labels": labels,
                     "created": iso(created),
                     "updated": iso(updated),
                 }
@@ -168,6 +185,7 @@ class ConfluenceData(ProductData):
             else set(options.existing_space_keys)
         )
         new_spaces = []
+        homepages = {}  # space key -> its home page's id in the source
         for r in source.rows("spaces"):
             if r["key"] in existing:
                 report.skipped_space_keys.append(r["key"])
@@ -176,6 +194,8 @@ class ConfluenceData(ProductData):
             new_spaces.append(
                 Space(product=p, key=r["key"], name=r["name"], kind=r["kind"], state=r["state"])
             )
+            if r.get("homepage") is not None:
+                homepages[r["key"]] = r["homepage"]
         Space.objects.bulk_create(new_spaces)
         report.add(report.restored, "spaces", len(new_spaces))
         space_ids = {s.key: s.id for s in Space.objects.filter(product=p)}
@@ -196,6 +216,9 @@ class ConfluenceData(ProductData):
                         title=r["title"],
                         body=r["body"],
                         version=r["version"],
+                        # Files made before pages kept their state and labels have none.
+                        state=r.get("state") or "active",
+                        labels=r.get("labels") or [],
                         created=parse_dt(r["created"]),
                         updated=parse_dt(r["updated"]),
                     )
@@ -207,11 +230,17 @@ class ConfluenceData(ProductData):
                 if r["parent"] is not None:
                     links.append((page.id, r["parent"]))
             report.add(report.restored, "pages", len(rows))
+        # A parent the backup does not hold (a connected site's page whose parent was purged,
+        # or is a folder or whiteboard) leaves its child at the top of the tree.
+        links = [(child, parent) for child, parent in links if parent in page_ids]
         for batch in batched(links):
             Page.objects.bulk_update(
                 [Page(id=child, parent_id=page_ids[parent]) for child, parent in batch],
                 ["parent"],
             )
+        for key, homepage in homepages.items():
+            if homepage in page_ids:
+                Space.objects.filter(id=space_ids[key]).update(homepage_id=page_ids[homepage])
 
         dt = datetime_adapter()
         for batch in batched(source.rows("comments")):

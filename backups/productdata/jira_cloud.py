@@ -1,11 +1,7 @@
 """A connected Jira Cloud site as a product's home (SPEC §8, C4, C5).
 
-A backup reads the site once, through the Jira client (backups/connectors/jira.py), into a
-spool: one JSON-lines file per content type in a temporary folder, and each attachment
-streamed straight into the backup's storage with its SHA-256 computed on the way. The backup
-engine then reads the spool like any product's rows, so the backup format, the manifest and
-everything after (files, downloads, restores) are the same as for an embedded product (C5).
-Memory stays flat: one page of the API at a time, files on disk.
+A backup reads the site once, through the Jira client (backups/connectors/jira.py), into the
+spool of connected.py; the engine writes the backup from it like any product's rows.
 
 An item still unreadable after the client's retries (an issue's comments, an attachment, a
 project's issue list) is left out and named in the backup's missing list: the backup is
@@ -13,37 +9,23 @@ INCOMPLETE (B5). Bad credentials or a lost permission stop the backup: FAILED, s
 fix.
 """
 
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from pathlib import Path
 
 import orjson
 
 from backups import storage
 from backups.connectors.adf import adf_to_text
 from backups.connectors.http import SiteAuthError, SiteError
-from backups.connectors.jira import JiraCloud, project_state
-from backups.credentials import CredentialError
-from backups.services.errors import Refused
+from backups.connectors.jira import project_state
 
-from .base import (
-    AttachmentFile,
-    ContentSummary,
-    ExportOptions,
-    ImportOptions,
-    ImportReport,
-    ProductData,
-    RowSource,
-    backup_path,
-)
+from .base import ExportOptions, backup_path
+from .connected import ConnectedData
 from .jira_cloud_restore import NOT_SETTABLE, SiteRestore
 from .parallel import in_parallel
 
 # Fields that go to their own entities files, or that the row names by key.
 SEPARATE_FIELDS = ("comment", "attachment", "project")
-DOWNLOAD_ATTEMPTS = 3  # tries of one attachment transfer
 DOWNLOAD_BATCH = 32  # attachments downloaded side by side before their rows are written
 
 
@@ -57,52 +39,16 @@ def jira_time(value: str | None) -> str | None:
         return datetime.fromisoformat(value).isoformat()
 
 
-class ConnectedJiraData(SiteRestore, ProductData):
+class ConnectedJiraData(SiteRestore, ConnectedData):
     kind = "jira"
     content_types = ("projects", "issues", "comments", "attachments")
-    # The engine counts items while the site is read (prepare_backup), not again when the
-    # spool is written out.
-    counts_items_in_prepare = True
+    items_type = "issues"
+    owner_field = "issue"
 
-    def __init__(self, product, connection, client_factory: Callable[[], JiraCloud]):
-        super().__init__(product)
-        self.connection = connection
-        self._client_factory = client_factory
-        self._spool: Path | None = None
-        self.counts: dict[str, int] = {}
-        self.attachment_bytes = 0
-        self.states: dict[str, int] = {}
-
-    # --- what is there -------------------------------------------------------------------
-
-    def summary(self) -> ContentSummary:
-        """What the site held at its last backup (never a call to the site: pages show it)."""
-        stored = self.connection.content_summary or {}
-        return ContentSummary(
-            kind=self.kind,
-            containers_by_state=dict(stored.get("containers_by_state") or {}),
-            items=stored.get("items", 0),
-            comments=stored.get("comments", 0),
-            attachments=stored.get("attachments", 0),
-            attachment_bytes=stored.get("attachment_bytes", 0),
-            data_bytes=stored.get("data_bytes", 0),
-        )
-
-    def live_summary(self) -> ContentSummary:
-        """R6 for a restore into the site: its projects in every state, asked now. (Issues
-        live in projects: a site without projects has none.)"""
-        states: dict[str, int] = {}
-        try:
-            client = self._client_factory()
-            try:
-                for project in client.projects():
-                    state = project_state(project)
-                    states[state] = states.get(state, 0) + 1
-            finally:
-                client.http.close()
-        except (SiteError, CredentialError, Refused) as exc:
-            return ContentSummary(kind=self.kind, unreachable=str(exc))
-        return ContentSummary(kind=self.kind, containers_by_state=states)
+    def container_states(self, client) -> Iterator[str]:
+        """R6: the site's projects in every state, asked now. (Issues live in projects: a
+        site without projects has none.)"""
+        return (project_state(project) for project in client.projects())
 
     def is_empty(self) -> bool:
         # R6 on the site itself: a project in any state (live, archived, in the trash).
@@ -118,10 +64,9 @@ class ConnectedJiraData(SiteRestore, ProductData):
         self, *, prefix: str, options: ExportOptions, progress: Callable[..., None]
     ) -> list[dict]:
         """Read the whole site; return what could not be read (the missing list)."""
-        self._spool = Path(tempfile.mkdtemp(prefix="backupsite-spool-"))
         missing: list[dict] = []
         client = self._client_factory()
-        files = {ct: (self._spool / f"{ct}.jsonl").open("wb") for ct in self.content_types}
+        files = self.open_spool()
         data_bytes = 0
 
         def write(ct: str, row: dict) -> None:
@@ -215,9 +160,12 @@ class ConnectedJiraData(SiteRestore, ProductData):
             n, key, attachment = job
             name = attachment.get("filename") or "file"
             path = backup_path(int(attachment["id"]), name)
-            problems: list[dict] = []
-            written = self._download(client, attachment["id"], prefix + path, key, name, problems)
-            results[n] = (key, attachment, name, path, written, problems)
+            written, problem = self.download(
+                lambda: client.attachment_chunks(attachment["id"]),
+                prefix + path,
+                f"{key} / {name}",
+            )
+            results[n] = (key, attachment, name, path, written, [problem] if problem else [])
 
         numbered = [(n, key, a) for n, (key, a) in enumerate(jobs)]
         in_parallel(numbered, key=lambda job: job[0], work=fetch)
@@ -248,82 +196,6 @@ class ConnectedJiraData(SiteRestore, ProductData):
             )
             self.attachment_bytes += written.size
             progress(items=1, nbytes=written.size)
-
-    def _download(self, client, attachment_id, name_in_storage, key, name, missing):
-        """Stream one attachment into the backup's storage; a transfer cut off midway is
-        started again (the client retries only until the first byte). None when it could
-        not be read: then it is named in `missing`."""
-        for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
-            try:
-                return storage.write_chunks(
-                    name_in_storage, client.attachment_chunks(attachment_id)
-                )
-            except SiteAuthError:
-                storage.delete_object(name_in_storage)
-                raise
-            except SiteError as exc:
-                storage.delete_object(name_in_storage)  # a partial copy may be there
-                if attempt == DOWNLOAD_ATTEMPTS:
-                    missing.append({"what": f"{key} / {name}", "reason": str(exc)})
-        return None
-
-    def rows(self, content_type: str, options: ExportOptions) -> Iterator[dict]:
-        if self._spool is None:
-            raise RuntimeError("prepare_backup() reads the site first")
-        with (self._spool / f"{content_type}.jsonl").open("rb") as f:
-            for line in f:
-                yield orjson.loads(line)
-
-    def attachments(self, options: ExportOptions) -> Iterator[tuple[dict, AttachmentFile]]:
-        if not options.include_attachments or self._spool is None:
-            return
-        for row in self.rows("attachments", options):
-            yield (
-                row,
-                AttachmentFile(
-                    row["path"],
-                    "",
-                    row["size"],
-                    row["sha256"],
-                    row["issue"],
-                    row["name"],
-                    stored=True,
-                ),
-            )
-
-    def finish_backup(self, *, completed: bool) -> None:
-        """Drop the spool; after a finished backup, keep what the site held for the pages."""
-        if self._spool is not None:
-            shutil.rmtree(self._spool, ignore_errors=True)
-            self._spool = None
-        if not completed:
-            return
-        from django.utils import timezone
-
-        from backups.models import SiteConnection
-
-        summary = {
-            "containers_by_state": self.states,
-            "items": self.counts.get("issues", 0),
-            "comments": self.counts.get("comments", 0),
-            "attachments": self.counts.get("attachments", 0),
-            "attachment_bytes": self.attachment_bytes,
-            "data_bytes": getattr(self, "data_bytes", 0),
-        }
-        SiteConnection.objects.filter(pk=self.connection.pk).update(
-            content_summary=summary, summary_at=timezone.now()
-        )
-
-    def source_description(self) -> dict:
-        """C5: where the backup came from, for its manifest."""
-        return {
-            "home": "connected",
-            "site_url": self.connection.site_url,
-            "account": self.connection.account_name,
-        }
-
-    def _import(self, source: RowSource, options: ImportOptions, report: ImportReport) -> None:
-        raise SiteError("A connected site is restored with restore_into_site().")
 
 
 __all__ = ["NOT_SETTABLE", "ConnectedJiraData", "jira_time"]

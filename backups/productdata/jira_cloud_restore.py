@@ -10,8 +10,8 @@ from backups.connectors.adf import text_to_adf
 from backups.connectors.http import SiteError
 from backups.connectors.jira import BULK, JiraCloud
 
-from .base import AttachmentIntegrityError, ImportOptions, ImportReport, RowSource
-from .base import _HashingReader as HashingReader
+from .base import ImportOptions, ImportReport, RowSource
+from .connected import upload_attachments
 from .parallel import in_parallel
 
 
@@ -55,7 +55,11 @@ class SiteRestore:
             raise
         finally:
             client.http.close()
-        report.not_restored = NOT_SETTABLE  # type: ignore[attr-defined]
+        report.not_restored = (  # type: ignore[attr-defined]
+            NOT_SETTABLE
+            + [f"Status not reachable by a transition: {s}" for s in report.unreached_statuses]
+            + [f"Link to an issue outside the backup: {link}" for link in report.links_left_out]
+        )
         return report
 
     def publish_problem_on_site(self, client: JiraCloud) -> str | None:
@@ -153,27 +157,13 @@ class SiteRestore:
         in_parallel(source.rows("comments"), key=lambda r: r["issue"], work=post)
 
     def _restore_attachments(self, client, source, options, report) -> None:
-        lock = threading.Lock()
-
-        def upload(row: dict) -> None:
-            with source.open_attachment(row["path"]) as fileobj:
-                reader = HashingReader(fileobj)
-                client.add_attachment(row["issue"], row["name"], reader)
-            if reader.sha256.hexdigest() != row["sha256"] or reader.size != row["size"]:
-                raise AttachmentIntegrityError(
-                    f"Attachment {row['name']!r} of {row['issue']} does not match its checksum "
-                    f"in the backup ({row['size']} bytes expected, {reader.size} read)."
-                )
-            with lock:
-                report.attachment_bytes += reader.size
-                report.add(report.restored, "attachments")
-
-        rows = source.rows("attachments")
-        if not options.include_attachments:
-            for _ in rows:
-                report.add(report.skipped, "attachments")
-            return
-        in_parallel(rows, key=lambda r: r["issue"], work=upload)
+        upload_attachments(
+            source,
+            options,
+            report,
+            owner=lambda row: row["issue"],
+            upload=client.add_attachment,
+        )
 
 
 # What Jira's public REST API does not let a restore set: listed on the review page before a

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from backups import credentials, rules
+from backups.connectors.confluence import ConfluenceCloud, site_origin_of
 from backups.connectors.http import RetryPolicy, SiteHTTP
 from backups.connectors.jira import CheckResult, JiraCloud
 from backups.models import BackupPolicy, Organization, Product, SiteConnection
@@ -28,14 +29,18 @@ class SiteDetails:
     token: str  # empty on edit: keep the stored one
 
 
-def site_client(connection: SiteConnection, *, timeout: float = 30.0) -> JiraCloud:
+def site_client(
+    connection: SiteConnection, *, timeout: float = 30.0
+) -> JiraCloud | ConfluenceCloud:
     """A client for the connection's site, with its decrypted token."""
     if not connection.token_encrypted:
         raise Refused(
             f"{connection.product} is disconnected: connect it again (Edit connection) to use it."
         )
+    confluence = connection.product.kind == Product.Kind.CONFLUENCE
     http = SiteHTTP(
-        connection.site_url,
+        # Confluence's two APIs are under /wiki on the site's host; the client names it.
+        site_origin_of(connection.site_url) if confluence else connection.site_url,
         email=connection.email,
         token=credentials.decrypt(connection.token_encrypted),
         timeout=timeout,
@@ -44,9 +49,7 @@ def site_client(connection: SiteConnection, *, timeout: float = 30.0) -> JiraClo
             attempts=settings.SITE_RETRY_ATTEMPTS, base_delay=settings.SITE_RETRY_BASE_DELAY
         ),
     )
-    if connection.product.kind == Product.Kind.JIRA:
-        return JiraCloud(http)
-    raise Refused("Connected Confluence Cloud sites are not supported yet.")
+    return ConfluenceCloud(http) if confluence else JiraCloud(http)
 
 
 def _url_problem(kind: str, url: str) -> str | None:
@@ -83,10 +86,6 @@ def connection_create(*, organization: Organization, actor, details: SiteDetails
 
     A connection whose check fails is still saved, with the answer shown: the admin fixes the
     token or the account and checks again, without typing everything anew."""
-    if details.kind != Product.Kind.JIRA:
-        raise Refused(
-            "Connecting Confluence Cloud sites is not available yet; Jira Cloud sites are."
-        )
     problem = _url_problem(details.kind, details.site_url)
     if problem:
         raise Refused(problem)

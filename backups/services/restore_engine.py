@@ -147,12 +147,8 @@ def _restore_into_site(restore: Restore, destination, source, progress: "_Progre
             on_progress=progress.add,
         ),
     )
-    result = {
-        **report.as_dict(),
-        "not_restored": report.not_restored
-        + [f"Status not reachable by a transition: {s}" for s in report.unreached_statuses]
-        + [f"Link to an issue outside the backup: {link}" for link in report.links_left_out],
-    }
+    # What the site's API could not set, and each item it could not reach (C6).
+    result = {**report.as_dict(), "not_restored": report.not_restored}
     with transaction.atomic():
         _complete(restore, restore.destination, result, source, progress)
 

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from backups import storage
 from backups.access import OrgAccess, access_product
+from backups.connectors.http import SiteError
 from backups.forms import RestoreChoiceForm
 from backups.models import Backup, Product, SiteConnection
 from backups.productdata import content_summary
@@ -353,9 +354,10 @@ def not_settable_into(destination) -> list[str]:
     """What a restore into a connected site cannot set through the site's API (C6)."""
     if not SiteConnection.objects.filter(product=destination).exists():
         return []
-    from backups.productdata.jira_cloud import NOT_SETTABLE
+    from backups.productdata.confluence_cloud import NOT_SETTABLE as CONFLUENCE
+    from backups.productdata.jira_cloud import NOT_SETTABLE as JIRA
 
-    return NOT_SETTABLE
+    return CONFLUENCE if destination.kind == Product.Kind.CONFLUENCE else JIRA
 
 
 def review_context(choice: Choice) -> dict:
@@ -363,6 +365,8 @@ def review_context(choice: Choice) -> dict:
         preview = choice.source.preview(choice.destination)
     except (OSError, storage.StorageError) as exc:
         return {"preview_error": f"The backup's stored data could not be read: {exc}"}
+    except SiteError as exc:  # a connected Confluence destination is asked for its spaces
+        return {"preview_error": f"The destination site could not be asked what it holds: {exc}"}
     counts = preview["counts"]
     restored = []
     for name, n in counts.items():
