@@ -2,12 +2,14 @@
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
 from django_htmx.http import HttpResponseClientRedirect
 
 from backups.access import access_organization
+from backups.models import Membership
 
 
 def htmx_login_required(view):
@@ -25,6 +27,18 @@ def htmx_login_required(view):
     return wrapped
 
 
+def org_admins(organization) -> list[dict]:
+    """Whom a plain member asks for a backup or a restore: the org admins, by name."""
+    admins = Membership.objects.filter(
+        organization=organization, role=Membership.Role.ADMIN
+    ).select_related("user")
+    named = [
+        {"name": m.user.get_full_name() or m.user.get_username(), "email": m.user.email}
+        for m in admins
+    ]
+    return sorted(named, key=lambda a: a["name"].casefold())
+
+
 def org_admin_required(view):
     """Give the view `request.org` (an OrgAccess) when the user may manage backups.
 
@@ -38,9 +52,11 @@ def org_admin_required(view):
     def wrapped(request, org_slug, *args, **kwargs):
         org = access_organization(request.user, org_slug)
         if not org.organization.enrolled:
-            return render(request, "backups/early_access.html", {"org": org}, status=403)
+            context = {"org": org, "contact": settings.EARLY_ACCESS_CONTACT}
+            return render(request, "backups/early_access.html", context, status=403)
         if not org.is_admin:
-            return render(request, "backups/admins_only.html", {"org": org}, status=403)
+            context = {"org": org, "admins": org_admins(org.organization)}
+            return render(request, "backups/admins_only.html", context, status=403)
         request.org = org
         return view(request, *args, **kwargs)
 

@@ -162,11 +162,25 @@ def detail_context(org: OrgAccess, restore: Restore) -> dict:
     }
 
 
+# The end of the message restore_start leaves ("…started. It runs in the background; this page
+# follows it."): true only while the restore runs.
+FOLLOWS_NOTE = "this page follows it"
+# Sent with the last poll of a restore that ended: the "started… this page follows it" banner
+# above the polled body goes (htmx out-of-band swap; no script, as the CSP requires).
+DROP_BANNER = '<div hx-swap-oob="delete:main > .messages"></div>'
+
+
 @require_GET
 @org_admin_required
 def restore_detail(request, restore_id: int):
     restore = access_restore(request.org, restore_id)
-    return render(request, "backups/restore_detail.html", detail_context(request.org, restore))
+    context = detail_context(request.org, restore)
+    if restore.status != Restore.Status.IN_PROGRESS:
+        # Ended before the page was shown (a small restore): the banner would say it follows.
+        context["messages"] = [
+            m for m in messages.get_messages(request) if FOLLOWS_NOTE not in str(m)
+        ]
+    return render(request, "backups/restore_detail.html", context)
 
 
 @require_GET
@@ -174,9 +188,12 @@ def restore_detail(request, restore_id: int):
 def restore_detail_fragment(request, restore_id: int):
     """The detail body alone, for htmx polling while the restore runs."""
     restore = access_restore(request.org, restore_id)
-    return render(
+    response = render(
         request, "backups/_restore_detail_body.html", detail_context(request.org, restore)
     )
+    if restore.status != Restore.Status.IN_PROGRESS:
+        response.content += DROP_BANNER.encode()
+    return response
 
 
 # --- Review product access (R7) --------------------------------------------------------------

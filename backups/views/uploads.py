@@ -11,6 +11,7 @@ the offset the server has, so the browser resumes from there.
 import json
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from functools import wraps
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from django.http import Http404, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.decorators import decorator_from_middleware
 from django.views.decorators.http import require_GET
 
@@ -26,6 +28,7 @@ from backups.access import OrgAccess, access_organization, access_upload
 from backups.models import Backup, Upload
 from backups.rules import human_bytes
 from backups.services.errors import Refused
+from backups.services.restores import last_restore_started_at
 from backups.services.uploads import (
     CONTEXT_TITLES,
     STOPPED_CHECK,
@@ -364,6 +367,11 @@ def detail_context(org: OrgAccess, upload: Upload) -> dict:
     slug = org.organization.slug
     valid = upload.status == Upload.Status.VALID
     failed = upload.failed_check
+    restores = (
+        list(upload.restores.select_related("destination").order_by("-started_at"))
+        if upload.status == Upload.Status.DELETED
+        else []
+    )
     return {
         "org": org,
         "upload": upload,
@@ -383,10 +391,46 @@ def detail_context(org: OrgAccess, upload: Upload) -> dict:
         "decision": UploadedFile(upload, org.organization).decision() if valid else None,
         "restore_url": f"{reverse('restore_options', args=[slug])}?upload={upload.pk}",
         "upload_url": reverse("upload_new", args=[slug]),
-        "restores": list(upload.restores.select_related("destination").order_by("-started_at"))
-        if upload.status == Upload.Status.DELETED
-        else [],
+        "restores": restores,
+        "restore_again": restore_again_advice(upload, restores) if restores else "",
     }
+
+
+def restore_again_advice_words(
+    *, taken_at: datetime, last_restore_started_at: datetime | None, now: datetime
+) -> str:
+    """What a deleted upload's page says about restoring its backup again (R4, R5): the file
+    must be uploaded again, and that helps only once R5's 7 days have passed, within R4's 60.
+    A pure function of its arguments, like the rules it combines."""
+    until = taken_at + rules.UPLOAD_WINDOW
+    window = f"{rules.format_when(until)}, 60 days after the backup was taken"
+    if now >= until:
+        return (
+            f"This backup can no longer be restored from its file: that was possible until "
+            f"{window}."
+        )
+    weekly = rules.restore_once_a_week(last_restore_started_at=last_restore_started_at, now=now)
+    if weekly:
+        return f"To restore this backup again, upload its file again (possible until {window})."
+    if weekly.not_before >= until:
+        return (
+            f"{weekly.reason} That is after its file can be restored (until {window}), so this "
+            "backup cannot be restored from its file again."
+        )
+    return (
+        f"{weekly.reason} Then, to restore it again, upload its file again (possible until "
+        f"{window})."
+    )
+
+
+def restore_again_advice(upload: Upload, restores: list) -> str:
+    """restore_again_advice_words for a deleted upload whose backup was restored."""
+    taken_at = restores[0].source_taken_at
+    return restore_again_advice_words(
+        taken_at=taken_at,
+        last_restore_started_at=last_restore_started_at(restores[0].source_backup_id),
+        now=timezone.now(),
+    )
 
 
 @require_GET

@@ -445,13 +445,18 @@ def used_page(response, left: int) -> str:
         f"For another copy, open the backup and click Download: that gives you a new link, and "
         f"uses one of the {left} downloads left."
         if left
-        else "No downloads are left for this backup: to download its data again, run a new backup."
+        # B3: when the next backup may run, from the rules' own date (#13 item 5).
+        else "No downloads are left for this backup. A new backup of Acme Jira can run after "
     )
     assert (
         f"{EXPLAINED} {left} of 3 downloads left for this backup. If your download finished, you "
-        f"have the file: compare its SHA-256 with the one on the backup's page. {what_next} "
-        "Open the backup · Back to your organizations"
+        f"have the file: compare its SHA-256 with the one on the backup's page. {what_next}"
     ) in page
+    if not left:
+        assert (
+            "(7 days after its last complete backup): run one then to download its data again. "
+            "Open the backup · Back to your organizations"
+        ) in page
     return page
 
 

@@ -113,7 +113,9 @@ def test_create_policy_offers_only_products_without_a_policy(alice, demo):
     ]
     page = text(response.content)
     assert "Create backup policy" in page
-    assert "Storage Backups are stored in this service's storage and kept there for 14 days." in page
+    assert (
+        "Storage Backups are stored in this service's storage and kept there for 14 days." in page
+    )
     assert "Include personal spaces (Confluence only)" in page
     assert "Ignored for a Jira product." in page
 

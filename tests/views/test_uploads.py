@@ -666,7 +666,7 @@ def test_a_plain_member_gets_403(client, demo, acme_upload):
     for address in urls["get"]:
         response = client.get(address)
         assert response.status_code == 403, address
-    assert "ask one of your organization's org admins" in text(client.get(urls["get"][0]).content)
+    assert "ask the org admin of Acme: alice" in text(client.get(urls["get"][0]).content)
     assert start(client, b"x" * 10).status_code == 403
     assert put(client, acme_upload.pk, 0, b"x" * 10).status_code == 403
     assert Upload.objects.count() == 1
