@@ -1,4 +1,5 @@
-"""`python -m backups.devsite`: the local test Jira Cloud site of `make run` (serve.py)."""
+"""`python -m backups.devsite`: the local test Jira Cloud and Confluence Cloud sites of
+`make run` (serve.py)."""
 
 import sys
 

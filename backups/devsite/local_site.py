@@ -1,5 +1,5 @@
-"""The local test site of `make run` (SPEC §8 demo, #11 item 7): where it listens and its
-accounts.
+"""The local test sites of `make run` (SPEC §8 demo, #11 item 7, #12 item 5): where the Jira
+Cloud and Confluence Cloud stand-ins listen and their accounts (the same on both).
 
 Only constants here, no server: seed_demo (backups/services/demo.py) imports them to point the
 demo's connected product at the site, without pulling in the contract server and its schema
@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 HOST = "127.0.0.1"
 PORT = 8001
 URL = f"http://{HOST}:{PORT}"
+CONFLUENCE_PORT = 8002
+CONFLUENCE_URL = f"http://{HOST}:{CONFLUENCE_PORT}/wiki"  # as a person types a Confluence site
 
 ADMIN_EMAIL = "site-admin@acme.example"
 ADMIN_TOKEN = "local-test-site-token-not-a-secret"  # noqa: S105 - printed by `make run`

@@ -1,12 +1,19 @@
-"""Serve the contract server as `make run`'s local test Jira Cloud site (#11 item 7).
+"""Serve the contract servers as `make run`'s local test Jira Cloud and Confluence Cloud
+sites (#11 item 7, #12 item 5).
 
-    python -m backups.devsite [--port 8001]
+    python -m backups.devsite [--port 8001] [--confluence-port 8002]
 
-Starts a JiraSite on 127.0.0.1, seeds it with demo content (projects live, archived and in the
-trash; issues with ADF descriptions, comments and attachments; a gap in one project's
-numbering, as deleted issues leave), prints the accounts to connect with, and serves until
+Starts a JiraSite on 127.0.0.1:8001, seeded with demo content (projects live, archived and in
+the trash; issues with ADF descriptions, comments and attachments; a gap in one project's
+numbering, as deleted issues leave), and a ConfluenceSite on 127.0.0.1:8002 (its address
+http://127.0.0.1:8002/wiki), seeded by confluence_demo.py (spaces global, personal and
+archived; pages four deep, one trashed and one archived; blog posts; comments; labels;
+attachments). It prints the accounts to connect with (the same on both) and serves until
 SIGTERM or SIGINT. A newcomer can then click through connect → check → backup → restore
 without an Atlassian account. It needs no Django: it starts in a moment and holds no database.
+
+The Jira site is the one `make run` waits for: when the Confluence port is taken, the Jira site
+still serves and the Confluence one is reported missing.
 """
 
 import argparse
@@ -14,7 +21,8 @@ import random
 import signal
 import sys
 
-from . import local_site
+from . import confluence_demo, local_site
+from .confluence_site import ConfluenceSite
 from .jira_site import JiraSite
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
@@ -115,9 +123,37 @@ def banner(site: JiraSite) -> str:
     )
 
 
+def confluence_banner(site: ConfluenceSite) -> str:
+    return (
+        f"Local test Confluence Cloud site (not a real Atlassian site) at {site.wiki_url}\n"
+        f"  the same accounts: {local_site.ADMIN_EMAIL} (site admin), "
+        f"{local_site.MEMBER_EMAIL} (not an admin)"
+    )
+
+
+def start_confluence(port: int) -> ConfluenceSite | None:
+    """The local test Confluence site, or None (said on stderr) when its port is taken."""
+    site = ConfluenceSite()
+    confluence_demo.seed(site)
+    try:
+        site.start(port=port)
+    except OSError as exc:
+        print(
+            f"The local test Confluence site cannot listen on {local_site.HOST}:{port}: "
+            f"{exc.strerror}. The Jira site serves without it.",
+            file=sys.stderr,
+            flush=True,
+        )
+        return None
+    return site
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Serve the local test Jira Cloud site.")
+    parser = argparse.ArgumentParser(
+        description="Serve the local test Jira Cloud and Confluence Cloud sites."
+    )
     parser.add_argument("--port", type=int, default=local_site.PORT)
+    parser.add_argument("--confluence-port", type=int, default=local_site.CONFLUENCE_PORT)
     args = parser.parse_args(argv)
 
     # Blocked before the server's threads start, so that they inherit the mask and only the
@@ -136,15 +172,22 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     print(banner(site), flush=True)
-    reported = 0
+    confluence = start_confluence(args.confluence_port)
+    if confluence:
+        print(confluence_banner(confluence), flush=True)
+    sites = [s for s in (site, confluence) if s]
+    reported = {id(s): 0 for s in sites}
     try:
         while signal.sigtimedwait(STOP_SIGNALS, 1.0) is None:
-            with site.lock:
-                # A schema violation is a bug in backupsite or in this server: say so at once.
-                for violation in site.violations[reported:]:
-                    print(f"local test site: schema violation: {violation}", file=sys.stderr)
-                reported = len(site.violations)
-                del site.requests[:-KEEP_REQUESTS]
+            for each in sites:
+                with each.lock:
+                    # A schema violation is a bug in backupsite or in this server: say so
+                    # at once.
+                    for violation in each.violations[reported[id(each)] :]:
+                        print(f"local test site: schema violation: {violation}", file=sys.stderr)
+                    reported[id(each)] = len(each.violations)
+                    del each.requests[:-KEEP_REQUESTS]
     finally:
-        site.stop()
+        for each in sites:
+            each.stop()
     return 0
