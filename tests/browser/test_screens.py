@@ -136,3 +136,31 @@ def test_upload_page(page, live_server, demo):
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     shoot(page, "upload")
     no_sideways_scroll(page)
+
+
+def test_backup_outcomes_and_the_policy_form(page, live_server, demo):
+    """The boxes: a failed backup's alert, an incomplete one's warning, an expired one's notice."""
+    now = timezone.now()
+    shown = {
+        "failed": {"status": Backup.Status.FAILED, "failure_reason": "The site stopped answering."},
+        "incomplete": {
+            "status": Backup.Status.INCOMPLETE,
+            "missing": [{"what": "ACME-3 / log.txt", "reason": "The file was gone."}],
+        },
+        "expired": {"status": Backup.Status.EXPIRED, "expired_at": now - timedelta(days=1)},
+    }
+    login(page, live_server, "alice")
+    for name, fields in shown.items():
+        backup = Backup.objects.create(
+            product=demo.jira,
+            started_at=now - timedelta(days=20),
+            completed_at=now - timedelta(days=20),
+            **fields,
+        )
+        page.goto(f"{live_server.url}{ORG}backups/{backup.pk}/")
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        shoot(page, f"backup-{name}")
+        no_sideways_scroll(page)
+    page.goto(f"{live_server.url}{ORG}policies/new/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Create backup policy")
+    shoot(page, "policy-form")
