@@ -12,7 +12,7 @@ from backups.devsite.jira_site import JiraSite
 from backups.devsite.serve import seed
 from backups.models import BackupPolicy, Product, SiteConnection
 from backups.services.connections import connection_check
-from backups.services.demo import LOCAL_SITE_PRODUCT, seed_demo
+from backups.services.demo import LOCAL_CONFLUENCE_PRODUCT, LOCAL_SITE_PRODUCT, seed_demo
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,9 @@ def test_seed_demo_connects_the_local_test_site_once(db):
     seed_demo(with_local_site=True)
     seed_demo(with_local_site=True)  # idempotent
 
-    connection = SiteConnection.objects.select_related("product__organization").get()
+    connection = SiteConnection.objects.select_related("product__organization").get(
+        product__kind="jira"
+    )
     assert connection.product.name == LOCAL_SITE_PRODUCT
     assert connection.product.organization.slug == "acme"
     assert connection.product.kind == "jira"
@@ -47,6 +49,18 @@ def test_seed_demo_connects_the_local_test_site_once(db):
     assert not BackupPolicy.objects.filter(product=connection.product).exists()
 
 
+def test_seed_demo_connects_the_local_confluence_site_too(db):
+    seed_demo(with_local_site=True)
+    seed_demo(with_local_site=True)  # idempotent
+
+    connection = SiteConnection.objects.get(product__kind="confluence")
+    assert connection.product.name == LOCAL_CONFLUENCE_PRODUCT
+    assert connection.product.organization.slug == "acme"
+    assert connection.site_url == connection.product.url == "http://127.0.0.1:8002/wiki"
+    assert credentials.decrypt(connection.token_encrypted) == local_site.ADMIN_TOKEN
+    assert not BackupPolicy.objects.filter(product=connection.product).exists()
+
+
 def test_the_seed_demo_command_adds_it_on_a_development_server(db, settings):
     settings.DEBUG = True  # as `make run` (the command refuses to run without it)
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
@@ -54,12 +68,13 @@ def test_the_seed_demo_command_adds_it_on_a_development_server(db, settings):
 
 
 def test_the_test_suites_demo_has_no_local_site(demo):
-    assert not Product.objects.filter(name=LOCAL_SITE_PRODUCT).exists()
+    products = Product.objects.filter(name__in=[LOCAL_SITE_PRODUCT, LOCAL_CONFLUENCE_PRODUCT])
+    assert not products.exists()
 
 
 def test_the_first_check_of_the_demo_connection_says_connected(db, served):
     seed_demo(with_local_site=True)
-    connection = SiteConnection.objects.get()
+    connection = SiteConnection.objects.get(product__kind="jira")
     # The same site and account, on this test's port instead of 8001.
     SiteConnection.objects.filter(pk=connection.pk).update(site_url=served.url)
     connection.refresh_from_db()

@@ -31,7 +31,7 @@ from .confluence_cloud_restore import NOT_SETTABLE, ConfluenceSiteRestore
 from .connected import ConnectedData
 from .parallel import in_parallel
 
-BATCH = 64  # pages read side by side (their labels, comments and attachments)
+BATCH = 256  # pages read side by side (their labels, comments and attachments)
 STATES = {"current": "active", "archived": "archived", "trashed": "trashed"}
 
 
@@ -185,7 +185,7 @@ class ConnectedConfluenceData(ConfluenceSiteRestore, ConnectedData):
                     )
             found[n] = (labels, comments, files)
 
-        in_parallel(list(enumerate(items)), key=lambda job: job[0], work=fetch)
+        in_parallel(enumerate(items), work=fetch)
         for n, item in enumerate(items):
             labels, comments, files = found[n]
             version = item.get("version") or {}

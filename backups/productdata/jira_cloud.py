@@ -168,7 +168,7 @@ class ConnectedJiraData(SiteRestore, ConnectedData):
             results[n] = (key, attachment, name, path, written, [problem] if problem else [])
 
         numbered = [(n, key, a) for n, (key, a) in enumerate(jobs)]
-        in_parallel(numbered, key=lambda job: job[0], work=fetch)
+        in_parallel(numbered, work=fetch)
         for n in range(len(numbered)):
             key, attachment, name, path, written, problems = results[n]
             missing.extend(problems)

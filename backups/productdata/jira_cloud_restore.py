@@ -97,7 +97,7 @@ class SiteRestore:
                     _create_batch(client, batch, placeholders, report)
             if batch:
                 _create_batch(client, batch, placeholders, report)
-        in_parallel(placeholders, key=lambda k: k, work=client.delete_issue)
+        in_parallel(placeholders, work=client.delete_issue)
         return {row["key"] for rows in by_project.values() for _, row in rows}
 
     def _restore_statuses_and_links(self, client, source, keys: set[str], report) -> None:
@@ -141,7 +141,7 @@ class SiteRestore:
                 with lock:
                     report.add(report.restored, "issue links")
 
-        in_parallel(source.rows("issues"), key=lambda r: r["key"], work=restore)
+        in_parallel(source.rows("issues"), work=restore)
         report.unreached_statuses = sorted(unreached)  # type: ignore[attr-defined]
         report.links_left_out = sorted(unlinked)  # type: ignore[attr-defined]
 

@@ -43,6 +43,7 @@ EPOCH = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
 # A connected product whose site is `make run`'s local test site (backups/devsite): connect →
 # check → backup → restore without an Atlassian account. The name says what it is.
 LOCAL_SITE_PRODUCT = "Acme Jira Cloud (local test site)"
+LOCAL_CONFLUENCE_PRODUCT = "Acme Confluence Cloud (local test site)"
 
 
 @dataclass(frozen=True)
@@ -254,8 +255,11 @@ def seed_confluence(product: Product) -> None:
         )
 
 
-def seed_local_site_connection(organization: Organization, actor) -> SiteConnection:
-    """The connected product of the demo, pointing at the local test site's admin account.
+def seed_local_site_connection(
+    organization: Organization, actor, *, kind: str = Product.Kind.JIRA
+) -> SiteConnection:
+    """A connected product of the demo, pointing at the local test site's admin account:
+    the Jira site (kind "jira") or the Confluence one ("confluence").
 
     Not through connection_create: that checks the site at once, and seed_demo runs before
     `make run` starts the site (and in tests, where nothing listens there), so the check
@@ -263,15 +267,17 @@ def seed_local_site_connection(organization: Organization, actor) -> SiteConnect
     service encrypts it (backups/credentials.py); the first "Check now" checks it (C1).
     No backup policy, like the other demo products: the org admin creates one on the page.
     """
+    confluence = kind == Product.Kind.CONFLUENCE
+    url = local_site.CONFLUENCE_URL if confluence else local_site.URL
     product, _ = Product.objects.get_or_create(
         organization=organization,
-        name=LOCAL_SITE_PRODUCT,
-        defaults={"kind": Product.Kind.JIRA, "url": local_site.URL},
+        name=LOCAL_CONFLUENCE_PRODUCT if confluence else LOCAL_SITE_PRODUCT,
+        defaults={"kind": kind, "url": url},
     )
     connection, _ = SiteConnection.objects.get_or_create(
         product=product,
         defaults={
-            "site_url": local_site.URL,
+            "site_url": url,
             "email": local_site.ADMIN_EMAIL,
             "token_encrypted": credentials.encrypt(local_site.ADMIN_TOKEN),
             "created_by": actor,
@@ -341,6 +347,7 @@ def seed_demo(*, with_local_site: bool | None = None) -> list[DemoLogin]:
 
     if settings.DEBUG if with_local_site is None else with_local_site:
         seed_local_site_connection(acme, users["alice"])
+        seed_local_site_connection(acme, users["alice"], kind=Product.Kind.CONFLUENCE)
 
     if for_product(products["Acme Jira"]).is_empty():
         seed_jira(products["Acme Jira"])
