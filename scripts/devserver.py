@@ -1,8 +1,9 @@
 """Run the development web server, the django-q2 worker and the local test site together
 (`make run`).
 
-The local test site (`python -m backups.devsite`, #11 item 7) is the contract server playing a
-Jira Cloud site on 127.0.0.1:8001, with demo content: the demo's connected product points at it.
+The local test site (`python -m backups.devsite`, #11 item 7, #12) is the contract server playing
+a Jira Cloud site on 127.0.0.1:8001 and a Confluence Cloud site on 127.0.0.1:8002/wiki, with
+demo content: the demo's connected products point at them.
 
 Ctrl-C, SIGTERM or SIGHUP stops all three. If any one exits, the others are stopped too, so
 the site never runs without its worker, and the launcher exits non-zero.
@@ -142,6 +143,12 @@ def main() -> int:
         default=8001,
         help="the local test Jira Cloud site's port (the demo's connected product uses 8001)",
     )
+    parser.add_argument(
+        "--confluence-port",
+        type=int,
+        default=8002,
+        help="the local test Confluence Cloud site's port (the demo's uses 8002)",
+    )
     args = parser.parse_args()
 
     received: list[int] = []
@@ -166,6 +173,8 @@ def main() -> int:
                 start(
                     "--port",
                     str(args.site_port),
+                    "--confluence-port",
+                    str(args.confluence_port),
                     module="backups.devsite",
                     term_whole_group=False,
                 )
@@ -180,12 +189,14 @@ def main() -> int:
                 not announced
                 and answers(args.host, args.port)
                 and answers("127.0.0.1", args.site_port)
+                and answers("127.0.0.1", args.confluence_port)
             ):
                 host = f"[{args.host}]" if ":" in args.host else args.host
                 say(
                     f"\nbackupsite is running at http://{host}:{args.port}/ with its worker "
-                    "(log in with a demo login above), and a local test Jira Cloud site at "
-                    f"http://127.0.0.1:{args.site_port} (its accounts are above). "
+                    "(log in with a demo login above), and local test Jira Cloud and "
+                    f"Confluence Cloud sites at http://127.0.0.1:{args.site_port} and "
+                    f"http://127.0.0.1:{args.confluence_port}/wiki (their accounts are above). "
                     "Ctrl-C stops all three.\n"
                 )
                 announced = True

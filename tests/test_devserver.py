@@ -160,7 +160,8 @@ class Launcher:
     ):
         self.marker = uuid.uuid4().hex
         self.site_port = site_port or free_port()
-        self.port = free_port(self.site_port)
+        self.confluence_port = free_port(self.site_port)
+        self.port = free_port(self.site_port, self.confluence_port)
         self.log_path = log_path
         with open(log_path, "wb") as log:
             self.proc = subprocess.Popen(
@@ -173,6 +174,8 @@ class Launcher:
                     str(self.port),
                     "--site-port",
                     str(self.site_port),
+                    "--confluence-port",
+                    str(self.confluence_port),
                 ],
                 cwd=ROOT,
                 env=launcher_env(var_dir, self.marker),
@@ -200,7 +203,7 @@ class Launcher:
         processes are up."""
         if self.proc.poll() is not None:
             raise AssertionError(f"the launcher exited ({self.proc.returncode})\n{self.log()}")
-        if not (port_answers(self.port) and port_answers(self.site_port)):
+        if not all(map(port_answers, (self.port, self.site_port, self.confluence_port))):
             return False
         self.tree = descendants(self.proc.pid)
         runserver = [p for p in self.named("runserver") if p.ppid == self.proc.pid]
@@ -232,7 +235,7 @@ class Launcher:
         left = [p for p in self.tree if p.pid in running and running[p.pid].args == p.args]
         assert left == [], self.explain()
         assert marked(self.marker) == [], self.explain()
-        for port in (self.port, self.site_port):
+        for port in (self.port, self.site_port, self.confluence_port):
             assert not port_answers(port)
             assert port_bindable(port), self.explain()
 
@@ -277,13 +280,19 @@ def test_a_started_site_has_the_web_server_and_the_worker_with_their_own_process
     )
     log = launcher.log()
     assert (
-        f"a local test Jira Cloud site at http://127.0.0.1:{launcher.site_port} (its accounts "
-        "are above). Ctrl-C stops all three."
+        "local test Jira Cloud and Confluence Cloud sites at "
+        f"http://127.0.0.1:{launcher.site_port} and "
+        f"http://127.0.0.1:{launcher.confluence_port}/wiki (their accounts are above). "
+        "Ctrl-C stops all three."
     ) in log
     assert f"site admin: {local_site.ADMIN_EMAIL}  API token: {local_site.ADMIN_TOKEN}" in log
     # It is a Jira Cloud site, and the demo's connected product's account administers it.
     me = site_get(launcher.site_port, "/rest/api/3/myself")
     assert me["displayName"] == local_site.ADMIN_NAME
+    # And a Confluence Cloud site, which the same account administers (#12).
+    me = site_get(launcher.confluence_port, "/wiki/rest/api/user/current?expand=operations")
+    assert me["displayName"] == local_site.ADMIN_NAME
+    assert {"operation": "administer", "targetType": "application"} in me["operations"]
     launcher.signal_group(signal.SIGTERM)
     status = launcher.wait_exit()
     launcher.assert_all_gone()
@@ -404,7 +413,10 @@ def test_when_the_local_test_site_dies_the_others_are_stopped_and_the_launcher_f
     status = launcher.wait_exit()
     launcher.assert_all_gone()
     assert status == 128 + signal.SIGKILL
-    assert f"backups.devsite --port {launcher.site_port} exited (-9); stopping." in (launcher.log())
+    assert (
+        f"backups.devsite --port {launcher.site_port} --confluence-port "
+        f"{launcher.confluence_port} exited (-9); stopping."
+    ) in launcher.log()
 
 
 def test_a_taken_local_site_port_is_named_and_nothing_is_left_running(launch):
@@ -426,8 +438,9 @@ def test_a_taken_local_site_port_is_named_and_nothing_is_left_running(launch):
             f"The local test site cannot listen on 127.0.0.1:{launcher.site_port}: Address "
             "already in use. Is another `make run` running?"
         ) in launcher.log()
-        assert f"backups.devsite --port {launcher.site_port} exited (1); stopping." in (
-            launcher.log()
-        )
+        assert (
+            f"backups.devsite --port {launcher.site_port} --confluence-port "
+            f"{launcher.confluence_port} exited (1); stopping."
+        ) in launcher.log()
         assert marked(launcher.marker) == [], launcher.explain()
         assert not port_answers(launcher.port)
