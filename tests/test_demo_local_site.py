@@ -7,12 +7,14 @@ from django.core.management import call_command
 from backups import credentials
 from backups.connectors.http import SiteHTTP
 from backups.connectors.jira import JiraCloud
-from backups.devsite import local_site
+from backups.devsite import confluence_demo, local_site
+from backups.devsite.confluence_site import ConfluenceSite
 from backups.devsite.jira_site import JiraSite
 from backups.devsite.serve import seed
 from backups.models import BackupPolicy, Product, SiteConnection
 from backups.services.connections import connection_check
 from backups.services.demo import LOCAL_CONFLUENCE_PRODUCT, LOCAL_SITE_PRODUCT, seed_demo
+from tests.services.helpers import read_rows, run_backup_of
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +127,36 @@ def test_the_demo_content_reads_back_through_the_client(served):
     assert len(content) == attachment["size"]
     # Downloaded through the media host's redirect, as from Jira Cloud.
     assert content == served.state.files[attachment["id"]]
+
+
+@pytest.fixture
+def served_confluence():
+    """The local test Confluence site's content and accounts, on a free port."""
+    site = ConfluenceSite()
+    confluence_demo.seed(site)
+    site.start()
+    yield site
+    site.stop()
+    assert site.violations == [], "schema violations:\n" + "\n".join(site.violations)
+
+
+def test_the_demo_confluence_connection_checks_and_backs_up_the_local_site(db, served_confluence):
+    """A newcomer's Check now and Run backup on the demo's connected Confluence (#12): the
+    whole local site, every space and status, COMPLETE."""
+    seed_demo(with_local_site=True)
+    connection = SiteConnection.objects.get(product__kind="confluence")
+    SiteConnection.objects.filter(pk=connection.pk).update(site_url=served_confluence.wiki_url)
+    connection.refresh_from_db()
+
+    result = connection_check(connection=connection)
+    assert result.ok, result.message
+    assert connection.check_message == (
+        f"Connected as {local_site.ADMIN_NAME}, a Confluence administrator."
+    )
+    backup = run_backup_of(connection.product, connection.created_by)
+    assert backup.status == "COMPLETE", backup.failure_reason or backup.missing
+    spaces = {s["key"]: s for s in read_rows(backup, "spaces")}
+    assert spaces.keys() == {s.key for s in served_confluence.spaces.values()}
+    states = {p["state"] for p in read_rows(backup, "pages")}
+    assert states == {"active", "archived", "trashed"}
+    assert len(read_rows(backup, "pages")) == len(served_confluence.pages)
