@@ -5,10 +5,13 @@ labels, attachments, into the same backup format; a space that cannot be read wh
 out whole and named (INCOMPLETE); bad credentials make the backup FAILED, saying what to fix."""
 
 import hashlib
+import logging
+from datetime import timedelta
 
 import pytest
+import time_machine
 
-from backups.models import Backup, Page, PageAttachment, Product, Space
+from backups.models import AuditEvent, Backup, Page, PageAttachment, Product, Restore, Space
 from backups.productdata import for_product
 from backups.services.connections import SiteDetails, connection_create
 from backups.services.restore_engine import restore_run
@@ -16,6 +19,7 @@ from backups.services.restores import restore_request
 from tests.services.helpers import read_manifest, read_rows, run_backup_of
 
 from .conftest import ADMIN_EMAIL, ADMIN_TOKEN
+from .test_token_never_leaks import leaks
 
 pytestmark = pytest.mark.django_db
 
@@ -242,3 +246,42 @@ def test_a_connected_backup_restores_into_an_embedded_confluence(confluence_site
     ]
     shas = dict(PageAttachment.objects.filter(product=destination).values_list("name", "sha256"))
     assert shas == {name: hashlib.sha256(content).hexdigest() for name, content in files.items()}
+
+
+def test_slow_attachments_arrive_whole(confluence_site, connected):
+    """A media host that sends slowly (10 ms between 64 KiB blocks) delays the backup, and
+    every byte still arrives: the SHA-256 of each file is the site's."""
+    connection, admin = connected
+    files = seed_site(confluence_site)
+    confluence_site.fail("GET", r"^/media/", "slow", times=3, seconds=0.01)
+    backup = run_backup_of(connection.product, admin)
+    assert backup.status == Backup.Status.COMPLETE, backup.missing
+    shas = {a["name"]: a["sha256"] for a in read_rows(backup, "attachments")}
+    assert shas == {name: hashlib.sha256(content).hexdigest() for name, content in files.items()}
+
+
+def test_the_token_is_nowhere_after_a_backup_a_failure_and_a_restore(
+    confluence_site, connected, caplog, backups_root
+):
+    """C2 for Confluence: no log line, audit event, backup, report or error holds it."""
+    caplog.set_level(logging.DEBUG)
+    connection, admin = connected
+    seed_site(confluence_site)
+    good = run_backup_of(connection.product, admin)
+    assert good.status == Backup.Status.COMPLETE
+    confluence_site.wipe()
+    restore = restore_request(backup=good, destination=connection.product, actor=admin)
+    assert restore_run(restore_id=restore.pk) == "COMPLETE"
+    confluence_site.fail("GET", r"/wiki/api/v2/spaces$", "revoke")
+    with time_machine.travel(timedelta(days=8)):  # B3: a week after the first
+        failed = run_backup_of(connection.product, admin)
+    assert failed.status == Backup.Status.FAILED
+    assert leaks(caplog.text) == []
+    for event in AuditEvent.objects.all():
+        assert leaks(event.target + str(event.details)) == []
+    for row in Backup.objects.all():
+        assert leaks(row.failure_reason + str(row.missing) + str(row.options)) == []
+    for row in Restore.objects.all():
+        assert leaks(row.failure_reason + str(row.report)) == []
+    for path in (p for p in backups_root.rglob("*") if p.is_file()):
+        assert leaks(path.read_bytes()) == [], path
