@@ -122,7 +122,12 @@ def test_restore_a_jira_backup_into_the_sandbox_and_approve_the_restored_access(
     expect(pending).to_contain_text("Acme Jira sandbox")
     expect(pending).to_contain_text("2 members")
     shoot(page, "product-access-review")
-    pending.get_by_role("button", name="Approve").click()
+    # Approve asks to confirm, naming what changes (#13 item 7, R7).
+    pending.get_by_role("link", name=re.compile("^Approve")).click()
+    expect(page.locator("#what-changes")).to_contain_text(
+        "The 2 members of jira-users will get access to Acme Jira sandbox."
+    )
+    page.get_by_role("button", name="Approve access").click()
 
     expect(
         page.get_by_text("Approved: jira-users now has access to Acme Jira sandbox.")
