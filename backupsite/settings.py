@@ -297,10 +297,9 @@ EMAIL_BACKEND = os.environ.get(
 EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "backupsite@localhost")
-# SPEC §1: whom a not-enrolled organization's admins contact to join the early access.
-EARLY_ACCESS_CONTACT = (
-    os.environ.get("BACKUPSITE_EARLY_ACCESS_CONTACT", "").strip() or DEFAULT_FROM_EMAIL
-)
+# SPEC §1: whom a not-enrolled organization's admins contact to join the early access (the
+# site's own address, DJANGO_DEFAULT_FROM_EMAIL, until a deployment names another here).
+EARLY_ACCESS_CONTACT = DEFAULT_FROM_EMAIL
 
 # --- Security --------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
