@@ -3,6 +3,7 @@ from django.db import models
 
 from backups.rules import RETENTION  # B7: one home for the number
 
+from .jobs import BackupQuerySet
 from .policies import BackupPolicy
 from .products import Product
 
@@ -46,6 +47,8 @@ class Backup(models.Model):
     # INCOMPLETE: [{"what": "ACME-3 / log.txt", "reason": "…"}, …]
     missing = models.JSONField(default=list, blank=True)
     failure_reason = models.TextField(blank=True)
+
+    objects = BackupQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at", "-id"]

@@ -4,6 +4,7 @@ from django.db import models
 from backups.rules import MAX_DOWNLOADS  # D3, one home for the number
 
 from .backups import Backup
+from .jobs import BackupFileQuerySet
 
 
 class BackupFile(models.Model):
@@ -32,6 +33,8 @@ class BackupFile(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     ready_at = models.DateTimeField(null=True, blank=True)
+
+    objects = BackupFileQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 
 from .backups import Backup
+from .jobs import RestoreQuerySet
 from .products import Product
 
 
@@ -45,6 +46,8 @@ class Restore(models.Model):
         Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     failure_reason = models.TextField(blank=True)
+
+    objects = RestoreQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at", "-id"]

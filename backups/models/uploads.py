@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from .jobs import UploadQuerySet
 from .organizations import Organization
 
 
@@ -34,6 +35,8 @@ class Upload(models.Model):
     # The file's manifest once it is valid: what the restore wizard shows and the rules read.
     manifest = models.JSONField(null=True, blank=True)
     deleted_reason = models.CharField(max_length=200, blank=True)
+
+    objects = UploadQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

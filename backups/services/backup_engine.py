@@ -12,7 +12,6 @@ entities files whole, and reported (INCOMPLETE), rather than half in the backup.
 """
 
 import logging
-import time
 from collections.abc import Iterator
 
 import orjson
@@ -28,16 +27,12 @@ from backups.productdata import AttachmentFile, ExportOptions, for_product
 from .audit import record_event
 from .backups import backup_fail
 from .connections import connection_check
+from .jobs import BACKUP, JobEnded, Progress, claim, finish
 from .notifications import notify_backup_finished
 
 log = logging.getLogger(__name__)
 
-PROGRESS_EVERY_SECONDS = 1.0
 WRITE_CHUNK = 256 * 1024
-
-
-class BackupCancelled(Exception):
-    """Someone else ended the job (staff "Mark failed", or fail_stale_jobs)."""
 
 
 class LimitCrossed(Exception):
@@ -50,15 +45,7 @@ class SourceUnreadable(Exception):
 
 def backup_run(*, backup_id: int) -> str | None:
     """Run a requested backup to its end. A second call for the same backup does nothing."""
-    now = timezone.now()
-    # Claim the job: only the first delivery of the task finds claimed_at empty.
-    claimed = Backup.objects.filter(
-        pk=backup_id, status=Backup.Status.IN_PROGRESS, claimed_at__isnull=True
-    ).update(claimed_at=now, heartbeat_at=now)
-    if not claimed:
-        log.warning(
-            "Backup %s is not waiting to run (finished or claimed); not running it", backup_id
-        )
+    if not claim(BACKUP, backup_id):
         return None
     backup = Backup.objects.select_related("product__organization", "created_by").get(pk=backup_id)
     problem = _connection_problem(backup.product)
@@ -67,7 +54,7 @@ def backup_run(*, backup_id: int) -> str | None:
         return Backup.Status.FAILED
     try:
         return _Engine(backup).run()
-    except BackupCancelled:
+    except JobEnded:
         storage.delete_prefix(backup.storage_prefix)
         log.warning("Backup %s was ended while it ran; removed what it wrote", backup_id)
         return None
@@ -112,11 +99,9 @@ class _Engine:
             include_personal_spaces=opts.get("include_personal_spaces", True),
         )
         self.limits = settings.BACKUP_LIMITS[self.product.kind]
-        self.items_done = 0
-        self.bytes_done = 0
+        self.progress = Progress(BACKUP, backup.pk)
         self.data_bytes = 0
         self.attachment_bytes = 0
-        self._last_report = 0.0
         self.counted_in_prepare = getattr(self.data, "counts_items_in_prepare", False)
 
     # --- progress --------------------------------------------------------------------------
@@ -128,21 +113,7 @@ class _Engine:
         if self.options.include_attachments:
             items += summary.attachments
             total_bytes += summary.attachment_bytes
-        self._report(items_total=items, bytes_total=total_bytes)
-
-    def progress(self, *, items: int = 0, nbytes: int = 0, force: bool = False) -> None:
-        self.items_done += items
-        self.bytes_done += nbytes
-        if force or time.monotonic() - self._last_report >= PROGRESS_EVERY_SECONDS:
-            self._report(items_done=self.items_done, bytes_done=self.bytes_done)
-
-    def _report(self, **fields) -> None:
-        self._last_report = time.monotonic()
-        changed = Backup.objects.filter(pk=self.backup.pk, status=Backup.Status.IN_PROGRESS).update(
-            heartbeat_at=timezone.now(), **fields
-        )
-        if not changed:
-            raise BackupCancelled()
+        self.progress.report(items_total=items, bytes_total=total_bytes)
 
     def check_limits(self) -> None:
         label = rules.KIND_LABEL[self.product.kind]
@@ -176,7 +147,7 @@ class _Engine:
             # A connected site: read it once into a spool (its attachments straight into the
             # backup's storage); what could not be read is named (B5, C4).
             read_missing = self.data.prepare_backup(
-                prefix=self.prefix, options=self.options, progress=self.progress
+                prefix=self.prefix, options=self.options, progress=self.progress.add
             )
         failed_paths, missing, skip_spaces = self.copy_attachments()
         missing = read_missing + missing
@@ -225,16 +196,16 @@ class _Engine:
                     bad_spaces.setdefault(f.owner, []).append(f"{f.name}: {exc}")
                 else:
                     missing.append({"what": f"{f.owner} / {f.name}", "reason": str(exc)})
-                self.progress(items=1)
+                self.progress.add(items=1)
                 continue
             if is_confluence:
                 copied_by_space.setdefault(f.owner, []).append(f.path)
             self.attachment_bytes += written.size
             self.check_limits()
             if f.stored:  # counted as it was downloaded (prepare_backup)
-                self.progress()
+                self.progress.add()
             else:
-                self.progress(items=1, nbytes=written.size)
+                self.progress.add(items=1, nbytes=written.size)
         # Confluence: a space with an unreadable file is left out whole, and its copied files
         # removed, so the backup never holds half a space.
         for space_key, problems in sorted(bad_spaces.items()):
@@ -301,13 +272,13 @@ class _Engine:
                     yield b"".join(buffer)
                     self.data_bytes += size
                     self.check_limits()
-                    self.progress(items=len(buffer) if count_items else 0, nbytes=size)
+                    self.progress.add(items=len(buffer) if count_items else 0, nbytes=size)
                     buffer, size = [], 0
             if buffer:
                 yield b"".join(buffer)
                 self.data_bytes += size
                 self.check_limits()
-                self.progress(items=len(buffer) if count_items else 0, nbytes=size)
+                self.progress.add(items=len(buffer) if count_items else 0, nbytes=size)
 
         name = archive.entities_file(content_type)
         written = storage.write_chunks(self.prefix + name, chunks())
@@ -359,21 +330,24 @@ class _Engine:
         if "attachments" in counts:
             counts["attachments"] = {**counts["attachments"], "files_bytes": self.attachment_bytes}
         total = sum(e["bytes"] for e in entities.values()) + self.attachment_bytes + written.size
-        changed = Backup.objects.filter(pk=self.backup.pk, status=Backup.Status.IN_PROGRESS).update(
-            status=status,
+        done = self.progress
+        changed = finish(
+            BACKUP,
+            self.backup.pk,
+            status,
             completed_at=completed_at,
             heartbeat_at=completed_at,
             counts=counts,
             total_bytes=total,
             missing=missing,
             # The totals were estimates made before options and failures were known.
-            items_done=self.items_done,
-            items_total=self.items_done,
-            bytes_done=self.bytes_done,
-            bytes_total=self.bytes_done,
+            items_done=done.items,
+            items_total=done.items,
+            bytes_done=done.bytes,
+            bytes_total=done.bytes,
         )
         if not changed:
-            raise BackupCancelled()
+            raise JobEnded()
         if hasattr(self.data, "finish_backup"):
             self.data.finish_backup(completed=True)
         self.backup.refresh_from_db()

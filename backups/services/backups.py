@@ -1,19 +1,19 @@
 """Backups: ask whether one may run, request it, fail it, expire it (B1-B8, E1, E3)."""
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from backups import rules, storage
-from backups.models import RETENTION, Backup, BackupFile, Membership, Product, Restore
+from backups.models import Backup, BackupFile, Membership, Product, Restore
 from backups.productdata import content_summary
 
 from .audit import record_event
 from .errors import Refused
+from .jobs import BACKUP, enqueue_on_commit, finish, transition
 from .notifications import notify_backup_finished
 
 log = logging.getLogger(__name__)
@@ -98,11 +98,7 @@ def backup_request(*, product: Product, actor, now: datetime | None = None) -> B
                 target=backup,
                 details={"options": backup.options},
             )
-            transaction.on_commit(
-                lambda: async_task(
-                    "backups.tasks.run_backup", backup.id, task_name=f"backup-{backup.id}"
-                )
-            )
+            enqueue_on_commit(BACKUP, backup.id)
     except IntegrityError:
         # The partial unique index (one IN_PROGRESS backup per product) caught a race that
         # the lock did not (SQLite has no row locks; its write lock serializes instead).
@@ -112,11 +108,7 @@ def backup_request(*, product: Product, actor, now: datetime | None = None) -> B
 
 def backup_fail(*, backup_id: int, reason: str, actor=None) -> bool:
     """Mark an in-progress backup FAILED and remove what it wrote (B5). False if it had ended."""
-    now = timezone.now()
-    changed = Backup.objects.filter(pk=backup_id, status=Backup.Status.IN_PROGRESS).update(
-        status=Backup.Status.FAILED, failure_reason=reason, completed_at=now, heartbeat_at=now
-    )
-    if not changed:
+    if not finish(BACKUP, backup_id, Backup.Status.FAILED, failure_reason=reason):
         return False
     backup = Backup.objects.select_related("product__organization", "created_by").get(pk=backup_id)
     if backup.storage_prefix:
@@ -145,20 +137,21 @@ def backup_expire(*, backup: Backup, now: datetime, actor=None, force: bool = Fa
     next run tries again, so no EXPIRED record ever leaves data behind. Deleting twice is
     harmless, and the conditional update makes two runs at once record it exactly once.
     """
-    qs = Backup.objects.filter(
-        pk=backup.pk, status__in=[Backup.Status.COMPLETE, Backup.Status.INCOMPLETE]
-    )
-    if not force:
-        qs = qs.filter(started_at__lte=now - RETENTION)
-    if not qs.exists():
+    expirable = (Backup.Status.COMPLETE, Backup.Status.INCOMPLETE)
+    candidates = Backup.objects.all() if force else Backup.objects.due(now)
+    if not candidates.filter(pk=backup.pk, status__in=expirable).exists():
         return False
     if backup.storage_prefix:
         # Past 14 days the rules already refuse every use of it, so nothing reads it now.
         storage.delete_prefix(backup.storage_prefix)
-    if not qs.update(status=Backup.Status.EXPIRED, expired_at=now):
+    # started_at never changes, so "taken 14 days ago" still holds: only the status can race.
+    if not transition(Backup, backup.pk, expirable, Backup.Status.EXPIRED, expired_at=now):
         return False
     # D5: the backup file went with it (it lives under the same prefix).
-    BackupFile.objects.filter(backup=backup).update(status=BackupFile.Status.EXPIRED)
+    file_id = BackupFile.objects.filter(backup=backup).values_list("pk", flat=True).first()
+    if file_id:
+        F = BackupFile.Status
+        transition(BackupFile, file_id, (F.GENERATING, F.READY, F.FAILED), F.EXPIRED)
     record_event(
         action="backup.expired",
         actor=actor,
@@ -167,23 +160,3 @@ def backup_expire(*, backup: Backup, now: datetime, actor=None, force: bool = Fa
         details={"forced": force},
     )
     return True
-
-
-def backups_due_for_expiry(*, now: datetime):
-    return (
-        Backup.objects.filter(
-            status__in=[Backup.Status.COMPLETE, Backup.Status.INCOMPLETE],
-            started_at__lte=now - RETENTION,
-        )
-        .select_related("product__organization")
-        .order_by("started_at")
-    )
-
-
-def stale_backups(*, now: datetime, stale_after: timedelta):
-    """IN_PROGRESS backups whose worker has not reported for `stale_after` (E3)."""
-    return (
-        Backup.objects.filter(status=Backup.Status.IN_PROGRESS, heartbeat_at__lt=now - stale_after)
-        .select_related("product")
-        .order_by("started_at")
-    )

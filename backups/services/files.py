@@ -4,7 +4,6 @@ each good for one copy."""
 import hashlib
 import logging
 import secrets
-import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -12,17 +11,23 @@ from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from backups import archive, rules, storage
 from backups.models import Backup, BackupFile, DownloadLink
 
 from .audit import record_event
 from .errors import Refused
+from .jobs import (
+    BACKUP_FILE,
+    JobEnded,
+    Progress,
+    claim,
+    enqueue_on_commit,
+    finish,
+    transition,
+)
 
 log = logging.getLogger(__name__)
-
-PROGRESS_EVERY_SECONDS = 1.0
 
 
 def file_name(backup: Backup) -> str:
@@ -71,9 +76,10 @@ def backup_file_request(*, backup: Backup, actor) -> BackupFile:
         }
         if existing:
             # A failed file is made again; its download count stays (D3 counts per backup).
-            for key, value in fields.items():
-                setattr(existing, key, value)
-            existing.save()
+            # The backup's row lock above keeps a second request from doing it at once.
+            status = fields.pop("status")
+            transition(BackupFile, existing.pk, BackupFile.Status.FAILED, status, **fields)
+            existing.refresh_from_db()
             backup_file = existing
         else:
             backup_file = BackupFile.objects.create(backup=backup, **fields)
@@ -83,24 +89,13 @@ def backup_file_request(*, backup: Backup, actor) -> BackupFile:
             organization=backup.product.organization,
             target=backup,
         )
-        transaction.on_commit(
-            lambda: async_task(
-                "backups.tasks.generate_backup_file",
-                backup_file.pk,
-                task_name=f"backup-file-{backup_file.pk}",
-            )
-        )
+        enqueue_on_commit(BACKUP_FILE, backup_file.pk)
     return backup_file
 
 
 def backup_file_generate(*, file_id: int) -> str | None:
     """Build the ZIP from the stored backup, streaming; a second call does nothing."""
-    now = timezone.now()
-    claimed = BackupFile.objects.filter(
-        pk=file_id, status=BackupFile.Status.GENERATING, claimed_at__isnull=True
-    ).update(claimed_at=now, heartbeat_at=now)
-    if not claimed:
-        log.warning("Backup file %s is not waiting to be generated; not generating it", file_id)
+    if not claim(BACKUP_FILE, file_id):
         return None
     backup_file = BackupFile.objects.select_related("backup__product__organization").get(pk=file_id)
     backup = backup_file.backup
@@ -109,7 +104,7 @@ def backup_file_generate(*, file_id: int) -> str | None:
         storage.delete_object(backup_file.storage_name)
         with storage.open_object(backup.storage_prefix + archive.MANIFEST_NAME) as f:
             manifest_data = f.read()
-        progress = _Progress(file_id)
+        progress = Progress(BACKUP_FILE, file_id)
         entries = archive.archive_entries(
             manifest_data=manifest_data,
             secret_key=settings.SECRET_KEY,
@@ -118,7 +113,7 @@ def backup_file_generate(*, file_id: int) -> str | None:
         written = storage.write_chunks(
             backup_file.storage_name, progress.counting(archive.zip_chunks(entries))
         )
-    except _Cancelled:
+    except JobEnded:
         _delete_quietly(backup_file.storage_name)
         return None
     except Exception as exc:
@@ -126,8 +121,10 @@ def backup_file_generate(*, file_id: int) -> str | None:
         backup_file_fail(file_id=file_id, reason=str(exc) or exc.__class__.__name__)
         return BackupFile.Status.FAILED
     done = timezone.now()
-    changed = BackupFile.objects.filter(pk=file_id, status=BackupFile.Status.GENERATING).update(
-        status=BackupFile.Status.READY,
+    changed = finish(
+        BACKUP_FILE,
+        file_id,
+        BackupFile.Status.READY,
         size=written.size,
         sha256=written.sha256,
         bytes_done=written.size,
@@ -152,12 +149,10 @@ def backup_file_fail(*, file_id: int, reason: str) -> bool:
     backup_file = BackupFile.objects.filter(pk=file_id).first()
     if backup_file is None:
         return False
-    changed = BackupFile.objects.filter(pk=file_id, status=BackupFile.Status.GENERATING).update(
-        status=BackupFile.Status.FAILED, failure_reason=reason, heartbeat_at=timezone.now()
-    )
+    changed = finish(BACKUP_FILE, file_id, BackupFile.Status.FAILED, failure_reason=reason)
     if changed and backup_file.storage_name:
         _delete_quietly(backup_file.storage_name)
-    return bool(changed)
+    return changed
 
 
 def _delete_quietly(name: str) -> None:
@@ -166,28 +161,6 @@ def _delete_quietly(name: str) -> None:
     except storage.StorageError:
         # The storage being down is likely why the job ended; its record says so anyway.
         log.exception("Could not remove the partial file %s", name)
-
-
-class _Cancelled(Exception):
-    pass
-
-
-class _Progress:
-    def __init__(self, file_id: int):
-        self.file_id = file_id
-        self.done = 0
-        self.last = 0.0
-
-    def counting(self, chunks):
-        for chunk in chunks:
-            self.done += len(chunk)
-            if time.monotonic() - self.last >= PROGRESS_EVERY_SECONDS:
-                self.last = time.monotonic()
-                if not BackupFile.objects.filter(
-                    pk=self.file_id, status=BackupFile.Status.GENERATING
-                ).update(bytes_done=self.done, heartbeat_at=timezone.now()):
-                    raise _Cancelled()
-            yield chunk
 
 
 # --- downloads: three per backup (D3), one copy per link (D6) ---------------------------------

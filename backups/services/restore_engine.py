@@ -5,34 +5,27 @@ it in the worker, as backup_engine.py does for backups.
 """
 
 import logging
-import time
 from datetime import datetime
 
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.utils import timezone
 
 from backups import storage
 from backups.models import Product, Restore
 from backups.productdata import ImportOptions, for_product
 
+from . import jobs
 from .audit import record_event
 from .groups import groups_restore
+from .jobs import RESTORE, JobEnded, Progress, claim, finish
 from .notifications import notify_restore_finished
-from .restores import StoredBackupSource
-from .uploads import UploadSource, upload_delete
+from .restores import RestoreReader, restore_source_of
 
 log = logging.getLogger(__name__)
 
-PROGRESS_EVERY_SECONDS = 1.0
-
 
 # --- run -------------------------------------------------------------------------------------
-
-
-class RestoreCancelled(Exception):
-    """Someone else ended the restore (staff "Mark failed", or fail_stale_jobs)."""
 
 
 def files_folder(restore: Restore) -> str:
@@ -41,12 +34,12 @@ def files_folder(restore: Restore) -> str:
 
 
 def live_progress_key(restore_id: int) -> str:
-    return f"backupsite:restore:{restore_id}:progress"
+    return jobs.live_progress_key(RESTORE, restore_id)
 
 
 def live_progress(restore: Restore) -> dict | None:
     """Progress of a running restore, from the cache (shared by the web server and workers)."""
-    return cache.get(live_progress_key(restore.pk))
+    return jobs.live_progress(RESTORE, restore.pk)
 
 
 class DestinationChanged(Exception):
@@ -62,28 +55,19 @@ def restore_run(*, restore_id: int) -> str | None:
     change (`_publish`). Until then the destination shows nothing; if anything fails, the
     staging product and the files are deleted.
     """
-    now = timezone.now()
-    claimed = Restore.objects.filter(
-        pk=restore_id, status=Restore.Status.IN_PROGRESS, claimed_at__isnull=True
-    ).update(claimed_at=now, heartbeat_at=now)
-    if not claimed:
-        log.warning("Restore %s is not waiting to run; not running it", restore_id)
+    if not claim(RESTORE, restore_id):
         return None
     restore = Restore.objects.select_related(
         "backup__product", "upload", "destination__organization", "created_by"
     ).get(pk=restore_id)
-    progress = _Progress(restore)
+    progress = Progress(RESTORE, restore_id)
     source = None
     try:
-        source = (
-            UploadSource(restore.upload)
-            if restore.upload_id
-            else StoredBackupSource(restore.backup)
-        )
+        source = restore_source_of(restore)
         destination = for_product(restore.destination)
         if hasattr(destination, "restore_into_site"):
             _restore_into_site(restore, destination, source, progress)
-            return _completed(restore)
+            return _completed(restore, source)
         staged = for_product(_staging_product(restore))
         report = staged.import_content(
             source,
@@ -100,7 +84,7 @@ def restore_run(*, restore_id: int) -> str | None:
             atomic=False,
         )
         _publish(restore, staged, report.as_dict(), source, progress)
-    except RestoreCancelled:
+    except JobEnded:
         _discard(restore)
         return None
     except Exception as exc:
@@ -110,15 +94,14 @@ def restore_run(*, restore_id: int) -> str | None:
         return Restore.Status.FAILED
     finally:
         cache.delete(live_progress_key(restore_id))
-        if isinstance(source, UploadSource):
+        if source is not None:
             source.close()
-    return _completed(restore)
+    return _completed(restore, source)
 
 
-def _completed(restore: Restore) -> str:
+def _completed(restore: Restore, source: RestoreReader) -> str:
     restore.refresh_from_db()
-    if restore.upload_id:
-        upload_delete(upload=restore.upload, reason="restored")  # E2
+    source.restored()  # an uploaded file is deleted once restored (E2)
     record_event(
         action="restore.completed",
         organization=restore.destination.organization,
@@ -129,7 +112,7 @@ def _completed(restore: Restore) -> str:
     return Restore.Status.COMPLETE
 
 
-def _restore_into_site(restore: Restore, destination, source, progress: "_Progress") -> None:
+def _restore_into_site(restore: Restore, destination, source, progress: Progress) -> None:
     """C6, C7: a connected destination is written through its API (no transaction there:
     a failure deletes what was created, inside restore_into_site), checked first (C1)."""
     from .connections import connection_check
@@ -163,15 +146,13 @@ def _staging_product(restore: Restore) -> Product:
             name=f"Restore #{restore.pk} (staging, not visible)",
             is_staging=True,
         )
-        if not Restore.objects.filter(pk=restore.pk, status=Restore.Status.IN_PROGRESS).update(
-            staging_product=staging
-        ):
-            raise RestoreCancelled()
+        if not Restore.objects.running().filter(pk=restore.pk).update(staging_product=staging):
+            raise JobEnded()
     restore.staging_product = staging
     return staging
 
 
-def _publish(restore: Restore, staged, result: dict, source, progress: "_Progress") -> None:
+def _publish(restore: Restore, staged, result: dict, source, progress: Progress) -> None:
     """Move the staged content into the destination and mark the restore COMPLETE: one short
     transaction, so the destination shows all of the restore or none of it (R8)."""
     with transaction.atomic():
@@ -186,23 +167,22 @@ def _publish(restore: Restore, staged, result: dict, source, progress: "_Progres
 
 def _complete(restore: Restore, destination, result: dict, source, progress) -> None:
     """Inside the caller's transaction: the groups (R7), then the status, in the same
-    transaction as the content: both or neither. Someone else ended it: RestoreCancelled."""
+    transaction as the content: both or neither. Someone else ended it: JobEnded."""
     if restore.options["include_users_and_groups"]:
         result["groups"] = groups_restore(
             organization=destination.organization,
             destination=destination,
             rows=source.rows("groups"),
         )
-    done = timezone.now()
-    if not Restore.objects.filter(pk=restore.pk, status=Restore.Status.IN_PROGRESS).update(
-        status=Restore.Status.COMPLETE,
-        completed_at=done,
-        heartbeat_at=done,
+    if not finish(
+        RESTORE,
+        restore.pk,
+        Restore.Status.COMPLETE,
         report=result,
-        items_done=progress.done,
+        items_done=progress.items,
         staging_product=None,
     ):
-        raise RestoreCancelled()
+        raise JobEnded()
 
 
 def _discard(restore: Restore) -> None:
@@ -237,37 +217,14 @@ def _delete_restored_files(restore: Restore) -> None:
             default_storage.delete(f"{folder}/{d}/{name}")
 
 
-class _Progress:
-    def __init__(self, restore: Restore):
-        self.restore = restore
-        self.done = 0
-        self.last = 0.0
-
-    def add(self, n: int) -> None:
-        self.done += n
-        if time.monotonic() - self.last >= PROGRESS_EVERY_SECONDS:
-            self.last = time.monotonic()
-            cache.set(
-                live_progress_key(self.restore.pk),
-                {"items_done": self.done, "heartbeat_at": timezone.now().isoformat()},
-                timeout=24 * 3600,
-            )
-
-
 def restore_heartbeat(restore: Restore) -> datetime | None:
-    live = live_progress(restore)
-    if live:
-        return max(restore.heartbeat_at, datetime.fromisoformat(live["heartbeat_at"]))
-    return restore.heartbeat_at
+    """When the restore's worker last reported: its row, or the cache if later (E3)."""
+    return jobs.heartbeat(RESTORE, restore)
 
 
 def restore_fail(*, restore_id: int, reason: str, actor=None) -> bool:
     """Mark a restore FAILED and delete the files it wrote (R8). False if it had ended."""
-    now = timezone.now()
-    changed = Restore.objects.filter(pk=restore_id, status=Restore.Status.IN_PROGRESS).update(
-        status=Restore.Status.FAILED, failure_reason=reason, completed_at=now, heartbeat_at=now
-    )
-    if not changed:
+    if not finish(RESTORE, restore_id, Restore.Status.FAILED, failure_reason=reason):
         return False
     restore = Restore.objects.select_related("destination__organization", "created_by").get(
         pk=restore_id

@@ -1,14 +1,16 @@
-"""Restores: ask whether one may run, request it, run it, fail it (R1-R8)."""
+"""Restores: what is restored (one reader, whichever kind), whether it may be, and the
+request (R1-R8). services/restore_engine.py runs it."""
 
 import json
 import logging
+import zipfile
 from collections.abc import Iterator
 from datetime import datetime
+from functools import cached_property
 
 import orjson
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from backups import archive, rules, storage
 from backups.models import Backup, Membership, Product, Restore, Upload
@@ -17,21 +19,64 @@ from backups.productdata import KINDS, for_product
 from .audit import record_event
 from .backups import product_activity
 from .errors import Refused
-from .uploads import UploadSource, upload_restore_source
+from .jobs import RESTORE, enqueue_on_commit
+from .uploads import upload_delete
 
 log = logging.getLogger(__name__)
 
 
-# --- what is restored from where -------------------------------------------------------------
+# --- what is restored: one reader, whichever kind (#13 item 10) ------------------------------
+#
+# A stored backup (R3) and a validated uploaded file (R4) answer the same questions: the facts
+# the rules judge, the manifest, the rows and files (a RowSource for productdata), the fields a
+# Restore records, and what happens to the source once restored. Which kind is decided once,
+# by `restore_source`; everything after takes `source=` and never asks.
 
 
 class StoredBackupSource:
-    """Rows and attachment files of a backup in the service's storage (a RowSource)."""
+    """A backup in the service's storage (R3: restorable until it expires)."""
+
+    from_file = False
 
     def __init__(self, backup: Backup):
+        self.backup = backup
         self.prefix = backup.storage_prefix
+
+    @cached_property
+    def manifest(self) -> dict:
+        # Read when first needed: the rules and the request do not touch the storage.
         with storage.open_object(self.prefix + archive.MANIFEST_NAME) as f:
-            self.manifest = json.loads(f.read())
+            return json.loads(f.read())
+
+    @property
+    def backup_options(self) -> dict:
+        return self.backup.options
+
+    def facts(self) -> rules.RestoreSource:
+        return rules.RestoreSource(
+            backup_id=self.backup.pk,
+            status=self.backup.status,
+            kind=self.backup.product.kind,
+            organization_id=self.backup.product.organization_id,
+            taken_at=self.backup.started_at,
+        )
+
+    def locked(self) -> "StoredBackupSource":
+        """The same source read again with its row locked, inside restore_request's transaction."""
+        backup = (
+            Backup.objects.select_for_update(of=("self",))
+            .select_related("product")
+            .get(pk=self.backup.pk)
+        )
+        return StoredBackupSource(backup)
+
+    def restore_fields(self) -> dict:
+        return {
+            "backup": self.backup,
+            "source_product_name": self.backup.product.name,
+            "source_taken_at": self.backup.started_at,
+            "items_total": sum(e["rows"] for e in self.backup.counts.values()),
+        }
 
     def rows(self, content_type: str) -> Iterator[dict]:
         info = self.manifest["entities"].get(content_type)
@@ -44,15 +89,105 @@ class StoredBackupSource:
     def open_attachment(self, path: str):
         return storage.open_object(self.prefix + path)
 
+    def restored(self) -> None:
+        """Nothing to do: the stored backup stays until it expires (B7)."""
 
-def source_of(backup: Backup) -> rules.RestoreSource:
-    return rules.RestoreSource(
-        backup_id=backup.pk,
-        status=backup.status,
-        kind=backup.product.kind,
-        organization_id=backup.product.organization_id,
-        taken_at=backup.started_at,
-    )
+    def close(self) -> None:
+        pass
+
+
+class UploadSource:
+    """A validated uploaded backup file (R4: restorable until 60 days after it was taken),
+    read from its ZIP; what it is comes from its manifest, proven at validation (R9)."""
+
+    from_file = True
+
+    def __init__(self, upload: Upload):
+        self.upload = upload
+        self._file_cm = None
+        self._zip: zipfile.ZipFile | None = None
+
+    @property
+    def manifest(self) -> dict:
+        return self.upload.manifest
+
+    @property
+    def backup_options(self) -> dict:
+        return self.manifest["options"]
+
+    def facts(self) -> rules.RestoreSource:
+        manifest = self.manifest
+        return rules.RestoreSource(
+            backup_id=manifest["backup_id"],
+            status=manifest["status"],
+            kind=manifest["product"]["kind"],
+            # The file was proven to be this organization's at validation.
+            organization_id=self.upload.organization_id,
+            taken_at=archive.taken_at(manifest),
+            from_file=True,
+        )
+
+    def locked(self) -> "UploadSource":
+        """The same source read again with its row locked; refused unless it is VALID."""
+        upload = Upload.objects.select_for_update().get(pk=self.upload.pk)
+        if upload.status != Upload.Status.VALID:
+            raise Refused("This uploaded file has not been validated for a restore.")
+        return UploadSource(upload)
+
+    def restore_fields(self) -> dict:
+        manifest = self.manifest
+        return {
+            "upload": self.upload,
+            "source_product_name": manifest["product"]["name"],
+            "source_taken_at": archive.taken_at(manifest),
+            "items_total": sum(e["rows"] for e in manifest["entities"].values()),
+        }
+
+    def _archive(self) -> zipfile.ZipFile:
+        if self._zip is None:  # opened when first read: the rules do not need the file
+            self._file_cm = storage.local_file(self.upload.storage_name)
+            self._zip = zipfile.ZipFile(self._file_cm.__enter__())
+        return self._zip
+
+    def rows(self, content_type: str) -> Iterator[dict]:
+        info = self.manifest["entities"].get(content_type)
+        if info is None:
+            return
+        with self._archive().open(info["file"]) as f:
+            for line in f:
+                yield orjson.loads(line)
+
+    def open_attachment(self, path: str):
+        return self._archive().open(path)
+
+    def restored(self) -> None:
+        upload_delete(upload=self.upload, reason="restored")  # E2
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+            self._file_cm.__exit__(None, None, None)
+            self._zip = self._file_cm = None
+
+
+RestoreReader = StoredBackupSource | UploadSource
+
+
+def restore_source(*, backup: Backup | None = None, upload: Upload | None = None) -> RestoreReader:
+    """The reader for a stored backup or a validated upload: the one place that asks which."""
+    if (backup is None) == (upload is None):
+        raise ValueError("A restore has exactly one source: a backup or an upload.")
+    return UploadSource(upload) if upload is not None else StoredBackupSource(backup)
+
+
+def restore_source_of(restore: Restore) -> RestoreReader:
+    """The reader of what `restore` restores (its backup, or its uploaded file)."""
+    if restore.upload_id:
+        return restore_source(upload=restore.upload)
+    return restore_source(backup=restore.backup)
+
+
+# --- may it be restored, and where -----------------------------------------------------------
 
 
 def destination_of(product: Product, summary=None) -> rules.RestoreDestination:
@@ -91,41 +226,47 @@ def last_restore_started_at(backup_id: int) -> datetime | None:
 
 def restore_decision(
     *,
-    source: rules.RestoreSource,
+    source: RestoreReader,
     destination: Product,
     now: datetime | None = None,
     summary=None,
 ) -> rules.Decision:
+    """May `source` be restored into `destination` now (R1-R6)?"""
+    return _restore_decision(source.facts(), destination, now or timezone.now(), summary)
+
+
+def _restore_decision(facts: rules.RestoreSource, destination, now, summary=None):
     return rules.restore_allowed(
-        source=source,
+        source=facts,
         destination=destination_of(destination, summary),
-        last_restore_started_at=last_restore_started_at(source.backup_id),
-        now=now or timezone.now(),
+        last_restore_started_at=last_restore_started_at(facts.backup_id),
+        now=now,
     )
 
 
 def restore_source_decision(
-    *, backup: Backup | None = None, upload: Upload | None = None, now: datetime | None = None
+    *, source: RestoreReader, now: datetime | None = None
 ) -> rules.Decision:
-    """Can this stored backup (or validated upload) be restored at all now (R2, R3, R4), and
-    was it not restored this week (R5, per backup id whichever way it came)?"""
+    """Can `source` be restored at all now (R2, R3, R4), and was it not restored this week (R5,
+    per backup id whichever way it came)?"""
     now = now or timezone.now()
-    source = upload_restore_source(upload) if upload is not None else source_of(backup)
-    decision = rules.restore_source_allowed(source=source, now=now)
+    facts = source.facts()
+    decision = rules.restore_source_allowed(source=facts, now=now)
     if not decision:
         return decision
     return rules.restore_once_a_week(
-        last_restore_started_at=last_restore_started_at(source.backup_id), now=now
+        last_restore_started_at=last_restore_started_at(facts.backup_id), now=now
     )
 
 
 def restore_destinations(
-    *, source: rules.RestoreSource, organization, now: datetime | None = None
+    *, source: RestoreReader, organization, now: datetime | None = None
 ) -> list[tuple[Product, rules.Decision]]:
     """The organization's products of the backup's kind, eligible ones first (R1, R6)."""
     now = now or timezone.now()
-    products = organization.products.filter(kind=source.kind).order_by("name")
-    choices = [(p, restore_decision(source=source, destination=p, now=now)) for p in products]
+    facts = source.facts()
+    products = organization.products.filter(kind=facts.kind).order_by("name")
+    choices = [(p, _restore_decision(facts, p, now)) for p in products]
     return sorted(choices, key=lambda c: not c[1].allowed)
 
 
@@ -141,11 +282,8 @@ def restore_options(
     }
 
 
-def restore_preview(
-    *, destination: Product, backup: Backup | None = None, upload: Upload | None = None
-) -> dict:
+def restore_preview(*, source: RestoreReader, destination: Product) -> dict:
     """What the review step shows: what will be restored and what skipped (R6)."""
-    source = UploadSource(upload) if upload is not None else StoredBackupSource(backup)
     try:
         manifest = source.manifest
         entities = manifest["entities"]
@@ -160,8 +298,7 @@ def restore_preview(
             existing = for_product(destination).space_keys()
             skipped_spaces = sorted(r["key"] for r in source.rows("spaces") if r["key"] in existing)
     finally:
-        if isinstance(source, UploadSource):
-            source.close()
+        source.close()
     return {
         "counts": counts,
         "skipped_space_keys": skipped_spaces,
@@ -176,15 +313,19 @@ def restore_request(
     *,
     destination: Product,
     actor,
+    source: RestoreReader | None = None,
     backup: Backup | None = None,
     upload: Upload | None = None,
     include_attachments: bool = True,
     include_users_and_groups: bool = True,
     now: datetime | None = None,
 ) -> Restore:
-    """Start restoring a stored backup, or a validated uploaded file, into `destination`;
-    or raise Refused with the reason. Every rule is checked again here, under locks."""
+    """Start restoring `source` (or, for short, a stored `backup` or a validated `upload`) into
+    `destination`; or raise Refused with the reason. Every rule is checked again here, under
+    locks."""
     now = now or timezone.now()
+    if source is None:
+        source = restore_source(backup=backup, upload=upload)
     # R6's counts are read before the lock (on SQLite the transaction below holds the site's
     # one write lock; counting a large product takes seconds). The restore checks R6 again at
     # the moment it writes (`_publish`), so nothing written since can be overwritten.
@@ -193,54 +334,27 @@ def restore_request(
         with transaction.atomic():
             # Lock the destination (serializes restores and backups of it) and the source.
             destination = Product.objects.select_for_update().get(pk=destination.pk)
-            if upload is not None:
-                upload = Upload.objects.select_for_update().get(pk=upload.pk)
-                if upload.status != Upload.Status.VALID:
-                    raise Refused("This uploaded file has not been validated for a restore.")
-                source = upload_restore_source(upload)
-                manifest = upload.manifest
-                fields = {
-                    "upload": upload,
-                    "source_product_name": manifest["product"]["name"],
-                    "source_taken_at": source.taken_at,
-                    "items_total": sum(e["rows"] for e in manifest["entities"].values()),
-                }
-                backup_options = manifest["options"]
-            else:
-                backup = (
-                    Backup.objects.select_for_update(of=("self",))
-                    .select_related("product")
-                    .get(pk=backup.pk)
-                )
-                source = source_of(backup)
-                fields = {
-                    "backup": backup,
-                    "source_product_name": backup.product.name,
-                    "source_taken_at": backup.started_at,
-                    "items_total": sum(e["rows"] for e in backup.counts.values()),
-                }
-                backup_options = backup.options
-            if not _is_admin(actor, source.organization_id) or not _is_admin(
+            source = source.locked()
+            facts = source.facts()
+            if not _is_admin(actor, facts.organization_id) or not _is_admin(
                 actor, destination.organization_id
             ):
                 raise Refused("Only org admins of the backup's organization can restore it.")
-            decision = restore_decision(
-                source=source, destination=destination, now=now, summary=summary
-            )
+            decision = _restore_decision(facts, destination, now, summary)
             if not decision:
                 raise Refused(decision)
             restore = Restore.objects.create(
-                source_backup_id=source.backup_id,
+                source_backup_id=facts.backup_id,
                 destination=destination,
                 created_by=actor,
                 options=restore_options(
-                    backup_options=backup_options,
+                    backup_options=source.backup_options,
                     include_attachments=include_attachments,
                     include_users_and_groups=include_users_and_groups,
                 ),
                 started_at=now,
                 heartbeat_at=now,
-                **fields,
+                **source.restore_fields(),
             )
             record_event(
                 action="restore.started",
@@ -248,16 +362,12 @@ def restore_request(
                 organization=destination.organization,
                 target=restore,
                 details={
-                    "backup": source.backup_id,
-                    "from_file": source.from_file,
+                    "backup": facts.backup_id,
+                    "from_file": facts.from_file,
                     "options": restore.options,
                 },
             )
-            transaction.on_commit(
-                lambda: async_task(
-                    "backups.tasks.run_restore", restore.pk, task_name=f"restore-{restore.pk}"
-                )
-            )
+            enqueue_on_commit(RESTORE, restore.pk)
     except IntegrityError:
         raise Refused(f"A restore into {destination.name} is already in progress.")
     return restore

@@ -1,19 +1,16 @@
-"""Uploaded backup files: receive in chunks, validate (R9), restore from, clean up (R4, E2)."""
+"""Uploaded backup files: receive in chunks, validate (R9), clean up (R4, E2). Restoring from
+one is services/restores.py's UploadSource."""
 
 import logging
 import shutil
-import time
-import zipfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import orjson
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from backups import archive, rules, storage
 from backups.models import Organization, Upload
@@ -21,11 +18,11 @@ from backups.productdata.base import safe_filename
 
 from .audit import record_event
 from .errors import Refused
+from .jobs import UPLOAD_VALIDATION, Progress, claim, enqueue_on_commit, finish, transition
 
 log = logging.getLogger(__name__)
 
 ABANDONED_AFTER = timedelta(days=1)  # E2: an upload left unfinished this long is deleted
-PROGRESS_EVERY_SECONDS = 1.0
 
 
 # --- receiving -------------------------------------------------------------------------------
@@ -131,11 +128,7 @@ def upload_chunk(*, upload: Upload, offset: int, data: bytes) -> Upload:
             upload.status = Upload.Status.VALIDATING
             upload.heartbeat_at = upload.updated_at
             fields += ["status", "heartbeat_at"]
-            transaction.on_commit(
-                lambda: async_task(
-                    "backups.tasks.validate_upload", upload.pk, task_name=f"upload-{upload.pk}"
-                )
-            )
+            enqueue_on_commit(UPLOAD_VALIDATION, upload.pk)
         upload.save(update_fields=fields)
     return upload
 
@@ -145,13 +138,10 @@ def upload_chunk(*, upload: Upload, offset: int, data: bytes) -> Upload:
 
 def upload_validate(*, upload_id: int) -> str | None:
     """Check the received file; VALID or INVALID with every check and its reason."""
-    now = timezone.now()
-    if not Upload.objects.filter(
-        pk=upload_id, status=Upload.Status.VALIDATING, claimed_at__isnull=True
-    ).update(claimed_at=now, heartbeat_at=now):
+    if not claim(UPLOAD_VALIDATION, upload_id):
         return None
     upload = Upload.objects.select_related("organization").get(pk=upload_id)
-    progress = _Progress(upload_id)
+    progress = Progress(UPLOAD_VALIDATION, upload_id)
     try:
         checks, manifest = _checks(upload, progress)
     except Exception as exc:
@@ -162,12 +152,13 @@ def upload_validate(*, upload_id: int) -> str | None:
         return Upload.Status.INVALID
     valid = all(c["passed"] for c in checks)
     status = Upload.Status.VALID if valid else Upload.Status.INVALID
-    changed = Upload.objects.filter(pk=upload_id, status=Upload.Status.VALIDATING).update(
-        status=status,
+    changed = finish(
+        UPLOAD_VALIDATION,
+        upload_id,
+        status,
         checks=checks,
         manifest=manifest if valid else None,
-        validated_bytes=progress.done,
-        heartbeat_at=timezone.now(),
+        validated_bytes=progress.bytes,
     )
     if not valid:
         _remove_file(upload)  # nothing of a refused file is kept but its report
@@ -181,7 +172,7 @@ def upload_validate(*, upload_id: int) -> str | None:
     return status
 
 
-def _checks(upload: Upload, progress: "_Progress") -> tuple[list[dict], dict | None]:
+def _checks(upload: Upload, progress: Progress) -> tuple[list[dict], dict | None]:
     """Every check of R9 on the received file, in order, and its manifest."""
     try:
         with storage.local_file(upload.storage_name) as f:
@@ -189,7 +180,7 @@ def _checks(upload: Upload, progress: "_Progress") -> tuple[list[dict], dict | N
                 f,
                 secret_key=settings.SECRET_KEY,
                 max_total_bytes=settings.LOCAL_DOWNLOAD_LIMIT,
-                on_bytes=progress.add,
+                on_bytes=progress.add_bytes,
             )
     except (OSError, storage.StorageError) as exc:
         result = archive.Verification()
@@ -221,8 +212,8 @@ def upload_fail(*, upload_id: int, reason: str) -> bool:
     if upload is None:
         return False
     check = {"name": STOPPED_CHECK, "title": STOPPED_TITLE, "passed": False, "detail": reason}
-    changed = Upload.objects.filter(pk=upload_id, status=Upload.Status.VALIDATING).update(
-        status=Upload.Status.INVALID, checks=[check], manifest=None, heartbeat_at=timezone.now()
+    changed = finish(
+        UPLOAD_VALIDATION, upload_id, Upload.Status.INVALID, checks=[check], manifest=None
     )
     if changed:
         _remove_file(upload)
@@ -232,15 +223,7 @@ def upload_fail(*, upload_id: int, reason: str) -> bool:
             target=upload,
             details={"failed": check},
         )
-    return bool(changed)
-
-
-def stale_uploads(*, now: datetime, stale_after: timedelta):
-    """Validations whose worker has not reported for `stale_after` (E3); a validation never
-    picked up by a worker has its heartbeat from when the last chunk arrived."""
-    return Upload.objects.filter(
-        status=Upload.Status.VALIDATING, heartbeat_at__lt=now - stale_after
-    ).order_by("created_at")
+    return changed
 
 
 CONTEXT_TITLES = {
@@ -289,62 +272,6 @@ def context_checks(manifest: dict, organization: Organization, now: datetime) ->
     ]
 
 
-class _Progress:
-    def __init__(self, upload_id: int):
-        self.upload_id = upload_id
-        self.done = 0
-        self.last = 0.0
-
-    def add(self, n: int) -> None:
-        self.done += n
-        if time.monotonic() - self.last >= PROGRESS_EVERY_SECONDS:
-            self.last = time.monotonic()
-            Upload.objects.filter(pk=self.upload_id, status=Upload.Status.VALIDATING).update(
-                validated_bytes=self.done, heartbeat_at=timezone.now()
-            )
-
-
-# --- reading a valid upload as a restore source ----------------------------------------------
-
-
-class UploadSource:
-    """Rows and attachment files of a validated upload (a RowSource), read from the ZIP."""
-
-    def __init__(self, upload: Upload):
-        self.upload = upload
-        self.manifest = upload.manifest
-        self._file_cm = storage.local_file(upload.storage_name)
-        self._zip = zipfile.ZipFile(self._file_cm.__enter__())
-
-    def close(self) -> None:
-        self._zip.close()
-        self._file_cm.__exit__(None, None, None)
-
-    def rows(self, content_type: str):
-        info = self.manifest["entities"].get(content_type)
-        if info is None:
-            return
-        with self._zip.open(info["file"]) as f:
-            for line in f:
-                yield orjson.loads(line)
-
-    def open_attachment(self, path: str):
-        return self._zip.open(path)
-
-
-def upload_restore_source(upload: Upload) -> rules.RestoreSource:
-    manifest = upload.manifest
-    return rules.RestoreSource(
-        backup_id=manifest["backup_id"],
-        status=manifest["status"],
-        kind=manifest["product"]["kind"],
-        # The file was proven to be this organization's at validation.
-        organization_id=upload.organization_id,
-        taken_at=archive.taken_at(manifest),
-        from_file=True,
-    )
-
-
 # --- housekeeping (E2) ----------------------------------------------------------------------
 
 
@@ -361,8 +288,13 @@ def upload_delete(*, upload: Upload, reason: str) -> bool:
     """Delete an upload's file (restored, too old, abandoned) and say why (E2)."""
     if not _remove_file(upload):
         return False  # the storage failed: the next run tries again
-    Upload.objects.filter(pk=upload.pk).exclude(status=Upload.Status.VALIDATING).update(
-        status=Upload.Status.DELETED, deleted_reason=reason
+    # Never while a worker reads it; a deleted upload keeps the reason it was deleted for.
+    transition(
+        Upload,
+        upload.pk,
+        (Upload.Status.RECEIVING, Upload.Status.VALID, Upload.Status.INVALID),
+        Upload.Status.DELETED,
+        deleted_reason=reason,
     )
     return True
 

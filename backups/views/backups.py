@@ -17,7 +17,7 @@ from backups.rules import MAX_DOWNLOADS, Decision, format_when, human_bytes
 from backups.services.backups import backup_decision, backup_request
 from backups.services.errors import Refused
 from backups.services.files import backup_file_decision, download_decision, file_name
-from backups.services.restores import restore_source_decision
+from backups.services.restores import StoredBackupSource, restore_source_decision
 
 from .decorators import org_admin_required
 
@@ -229,7 +229,7 @@ def detail_context(org: OrgAccess, backup: Backup, now: datetime) -> dict:
         "poll_every": POLL_EVERY,
         # One poll for the whole body: while the backup runs, and while its file is made.
         "polling": backup.status == Backup.Status.IN_PROGRESS or file_ctx["file_generating"],
-        "restore": restore_source_decision(backup=backup, now=now),
+        "restore": restore_source_decision(source=StoredBackupSource(backup), now=now),
         **file_ctx,
     }
 

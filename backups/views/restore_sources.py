@@ -1,7 +1,8 @@
-"""What a restore restores (R2-R5): a backup in the service's storage, or a validated uploaded
-backup file. Both answer the restore wizard's questions the same way (the `Source` protocol):
-what it is, what it holds, whether and where it may be restored, and the service call that
-restores it.
+"""What a restore restores (R2-R5), as the wizard shows it: a backup in the service's storage,
+or a validated uploaded backup file. Both answer the restore wizard's questions the same way
+(the `Source` protocol): what it is, what it holds, whether and where it may be restored, and
+the service call that restores it. The services see one reader (`source=`, services/restores.py)
+and never ask which kind; only the words and links here differ.
 """
 
 from datetime import datetime
@@ -15,21 +16,47 @@ from backups.access import OrgAccess, access_backup, access_upload
 from backups.models import Backup, Product, Restore, Upload
 from backups.rules import Decision
 from backups.services.restores import (
+    RestoreReader,
+    StoredBackupSource,
+    UploadSource,
     restore_decision,
     restore_destinations,
     restore_preview,
     restore_request,
     restore_source_decision,
-    source_of,
 )
-from backups.services.uploads import upload_restore_source
 
 
-class StoredBackup:
+class _Restorable:
+    """The service calls, the same for both kinds: they go through the one reader."""
+
+    source: RestoreReader
+
+    def destinations(self, organization) -> list[tuple[Product, Decision]]:
+        return restore_destinations(source=self.source, organization=organization)
+
+    def decision_into(self, destination: Product) -> Decision:
+        return restore_decision(source=self.source, destination=destination)
+
+    def preview(self, destination: Product) -> dict:
+        return restore_preview(source=self.source, destination=destination)
+
+    def restore(self, *, destination: Product, actor, attachments: bool, groups: bool) -> Restore:
+        return restore_request(
+            source=self.source,
+            destination=destination,
+            actor=actor,
+            include_attachments=attachments,
+            include_users_and_groups=groups,
+        )
+
+
+class StoredBackup(_Restorable):
     """A restore's source: a backup in the service's storage (R3: until it expires)."""
 
     def __init__(self, backup: Backup):
         self.backup = backup
+        self.source = StoredBackupSource(backup)
 
     @property
     def params(self) -> dict:
@@ -85,25 +112,7 @@ class StoredBackup:
         return self.backup.counts.get("attachments", {}).get("files_bytes", 0)
 
     def decision(self) -> Decision:
-        return restore_source_decision(backup=self.backup)
-
-    def destinations(self, organization) -> list[tuple[Product, Decision]]:
-        return restore_destinations(source=source_of(self.backup), organization=organization)
-
-    def decision_into(self, destination: Product) -> Decision:
-        return restore_decision(source=source_of(self.backup), destination=destination)
-
-    def preview(self, destination: Product) -> dict:
-        return restore_preview(backup=self.backup, destination=destination)
-
-    def restore(self, *, destination: Product, actor, attachments: bool, groups: bool) -> Restore:
-        return restore_request(
-            backup=self.backup,
-            destination=destination,
-            actor=actor,
-            include_attachments=attachments,
-            include_users_and_groups=groups,
-        )
+        return restore_source_decision(source=self.source)
 
     def choose_again_url(self, org: OrgAccess, product: Product) -> str:
         """Where a source that cannot be restored sends the person back to."""
@@ -116,7 +125,7 @@ class StoredBackup:
         return True
 
 
-class UploadedFile:
+class UploadedFile(_Restorable):
     """A restore's source: a validated uploaded backup file (R4: until 60 days after taken).
 
     What it is comes from the file's manifest, proven at validation (R9). The product it was
@@ -125,6 +134,7 @@ class UploadedFile:
 
     def __init__(self, upload: Upload, organization):
         self.upload = upload
+        self.source = UploadSource(upload)
         self.manifest = upload.manifest or {}
         product = self.manifest.get("product", {})
         self.product = (
@@ -200,27 +210,7 @@ class UploadedFile:
             return rules.refuse(
                 f"The uploaded file {self.upload.file_name} has not been validated for a restore."
             )
-        return restore_source_decision(upload=self.upload)
-
-    def destinations(self, organization) -> list[tuple[Product, Decision]]:
-        return restore_destinations(
-            source=upload_restore_source(self.upload), organization=organization
-        )
-
-    def decision_into(self, destination: Product) -> Decision:
-        return restore_decision(source=upload_restore_source(self.upload), destination=destination)
-
-    def preview(self, destination: Product) -> dict:
-        return restore_preview(upload=self.upload, destination=destination)
-
-    def restore(self, *, destination: Product, actor, attachments: bool, groups: bool) -> Restore:
-        return restore_request(
-            upload=self.upload,
-            destination=destination,
-            actor=actor,
-            include_attachments=attachments,
-            include_users_and_groups=groups,
-        )
+        return restore_source_decision(source=self.source)
 
     def choose_again_url(self, org: OrgAccess, product: Product | None) -> str:
         return reverse("upload_detail", args=[org.organization.slug, self.upload.pk])

@@ -27,11 +27,11 @@ from backups.models import Backup, Product, SiteConnection
 from backups.productdata import content_summary
 from backups.rules import Decision, human_bytes, plural
 from backups.services.errors import Refused
-from backups.services.restores import restore_source_decision
+from backups.services.restores import StoredBackupSource, restore_source_decision
 
 from .backups import CONTENT_LABELS, NO_SIZE, expires_in
 from .decorators import org_admin_required
-from .restore_sources import Source, UploadedFile, resolve_source
+from .restore_sources import Source, resolve_source
 
 BACKUPS_LISTED = 50
 
@@ -106,7 +106,7 @@ UPLOAD_STEPS = [("upload_detail", "Uploaded file"), *STEPS[2:]]
 
 def steps(org: OrgAccess, choice: Choice, current: str) -> list[dict]:
     """The wizard's steps, the earlier ones linked with what was chosen."""
-    if isinstance(choice.source, UploadedFile):
+    if choice.source and choice.source.from_file:
         wizard_steps = UPLOAD_STEPS
         file_url = choice.source.choose_again_url(org, None)
     else:
@@ -180,7 +180,7 @@ def review_refuses(choice: Choice) -> bool:
 def restore_new(request):
     """Step 1: the product whose backups to restore (those with backups)."""
     choice = read_choice(request.org, request.GET)
-    if isinstance(choice.source, UploadedFile):  # a file has no product or backup to choose
+    if choice.source and choice.source.from_file:  # a file has no product or backup to choose
         return redirect(choice.source.choose_again_url(request.org, None))
     products = list(
         request.org.organization.products.annotate(
@@ -212,7 +212,7 @@ class BackupChoice:
 def restore_backup(request):
     """Step 2: every backup of the product, and whether it can be restored (R2, R3, R5)."""
     choice = read_choice(request.org, request.GET)
-    if isinstance(choice.source, UploadedFile):
+    if choice.source and choice.source.from_file:
         return redirect(choice.source.choose_again_url(request.org, None))
     if choice.product is None:
         return redirect(step_url(request.org, "restore_new"))
@@ -226,7 +226,7 @@ def restore_backup(request):
     rows = [
         BackupChoice(
             backup=b,
-            decision=restore_source_decision(backup=b, now=now),
+            decision=restore_source_decision(source=StoredBackupSource(b), now=now),
             expires_in=expires_in(b, now),
             size=human_bytes(b.total_bytes) if b.status not in NO_SIZE else "—",
         )

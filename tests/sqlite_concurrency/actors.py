@@ -120,12 +120,12 @@ def backup(product_id: int) -> dict:
     from django.contrib.auth import get_user_model
 
     from backups.models import Backup, Product
-    from backups.services import backup_engine
+    from backups.services import backup_engine, jobs
     from backups.services.backups import backup_request
 
     # Progress (and so a write on the engine's connection) after every page of rows, so the
     # writes of the other process meet it many times, as they would in a long backup.
-    backup_engine.PROGRESS_EVERY_SECONDS = 0
+    jobs.PROGRESS_EVERY_SECONDS = 0
     product = Product.objects.get(pk=product_id)
     user = get_user_model().objects.get(username="admin")
     requested = backup_request(product=product, actor=user)
@@ -138,9 +138,9 @@ def restore(backup_id: int, dest_id: int) -> dict:
     from django.contrib.auth import get_user_model
 
     from backups.models import Backup, Product, Restore
-    from backups.services import restore_engine, restores
+    from backups.services import jobs, restore_engine, restores
 
-    restore_engine.PROGRESS_EVERY_SECONDS = 0
+    jobs.PROGRESS_EVERY_SECONDS = 0
     user = get_user_model().objects.get(username="admin")
     requested = restores.restore_request(
         backup=Backup.objects.get(pk=backup_id),

@@ -2,7 +2,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from backups import storage
-from backups.services.backups import backup_expire, backups_due_for_expiry
+from backups.models import Backup
+from backups.services.backups import backup_expire
 from backups.services.uploads import upload_delete, uploads_due_for_deletion
 
 
@@ -21,7 +22,7 @@ class Command(BaseCommand):
     def handle(self, *args, dry_run=False, **options):
         now = timezone.now()
         expired = failed = 0
-        for backup in backups_due_for_expiry(now=now):
+        for backup in Backup.objects.due(now):
             line = (
                 f"backup #{backup.pk} of {backup.product} ({backup.product.organization}), "
                 f"taken {backup.started_at:%Y-%m-%d %H:%M:%S} UTC, {backup.status}"
