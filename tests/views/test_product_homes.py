@@ -14,7 +14,11 @@ from backups import credentials
 from backups.devsite import local_site
 from backups.models import Product, SiteConnection
 from backups.services.connections import SiteDetails, connection_create, connection_disconnect
-from backups.services.demo import LOCAL_SITE_PRODUCT, seed_local_site_connection
+from backups.services.demo import (
+    LOCAL_CONFLUENCE_PRODUCT,
+    LOCAL_SITE_PRODUCT,
+    seed_local_site_connection,
+)
 from tests.contract.conftest import ADMIN_EMAIL, ADMIN_TOKEN, jira_site  # noqa: F401 - fixture
 
 from .test_pages import ORG_URL, text
@@ -90,6 +94,16 @@ def test_the_demo_local_test_site_is_labelled_and_not_checked_yet(alice, local_t
         f"{LOCAL_SITE_PRODUCT} Jira Connected site: {local_site.URL} {LOCAL_NOTE} "
         f"Not checked yet: Check now to see whether it works. {actions(LOCAL_SITE_PRODUCT)} "
         "Not backed up yet"
+    )
+
+
+def test_the_demo_local_confluence_site_is_labelled_as_a_confluence_stand_in(alice, demo):
+    seed_local_site_connection(demo.acme, demo.alice, kind="confluence")
+    assert row_text(org_page(alice), LOCAL_CONFLUENCE_PRODUCT) == (
+        f"{LOCAL_CONFLUENCE_PRODUCT} Confluence Connected site: {local_site.CONFLUENCE_URL} "
+        f"{LOCAL_NOTE.replace('Jira', 'Confluence')} "
+        "Not checked yet: Check now to see whether it works. "
+        f"{actions(LOCAL_CONFLUENCE_PRODUCT)} Not backed up yet"
     )
 
 
