@@ -25,7 +25,13 @@ def _org_url(request, anchor: str = "policies") -> str:
 @org_admin_required
 def policy_create(request):
     org = request.org
-    form = PolicyCreateForm(_data(request), organization=org.organization)
+    # ?product= (the "Create backup policy" link of one product) preselects it: then a Jira
+    # product is not offered the Confluence-only personal-spaces box (P2).
+    form = PolicyCreateForm(
+        _data(request),
+        organization=org.organization,
+        initial={"product": request.GET.get("product", "")},
+    )
     if request.method == "POST" and form.is_valid():
         product = form.cleaned_data["product"]
         try:

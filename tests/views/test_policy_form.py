@@ -78,3 +78,15 @@ def test_storage_reads_as_a_sentence_not_an_input(client, initech):
     assert "Backups are stored in this service's storage and kept there for 14 days." in text(
         storage.encode()
     )
+
+
+def test_a_jira_product_named_in_the_link_gets_no_box_in_a_mixed_list(client, initech):
+    """P2: "Create backup policy" for one product (?product=) preselects it."""
+    jira = Product.objects.create(organization=initech, kind="jira", name="Initech Jira")
+    wiki = Product.objects.create(organization=initech, kind="confluence", name="Initech Wiki")
+    url = reverse("policy_create", args=["initech"])
+    page = client.get(url, {"product": jira.pk}).content.decode()
+    assert 'name="include_personal_spaces"' not in page
+    assert f'<option value="{jira.pk}" selected>' in page
+    page = client.get(url, {"product": wiki.pk}).content.decode()
+    assert 'name="include_personal_spaces"' in page
