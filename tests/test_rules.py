@@ -283,7 +283,7 @@ def source(**kw):
         "from_file": False,
     }
     args.update(kw)
-    return rules.RestoreSource(**args)
+    return rules.RestoreSourceFacts(**args)
 
 
 def destination(**kw):
@@ -311,6 +311,7 @@ def restore_decision(src=None, dst=None, last=None, now=NOW):
 @pytest.mark.parametrize(
     "src, dst, last, reason",
     [
+        # R2: COMPLETE and INCOMPLETE are restorable; FAILED, IN_PROGRESS and EXPIRED are not.
         (source(), destination(), None, None),
         (source(status="INCOMPLETE"), destination(), None, None),
         (source(status="FAILED"), destination(), None, "A failed backup cannot be restored."),
@@ -511,3 +512,207 @@ def test_c1_only_atlassian_cloud_addresses_and_allowed_hosts(url, kind, problem)
         assert found is None
     else:
         assert problem in found
+
+
+# --- #13 item 12: the decisions moved into rules --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "status, from_file, reason",
+    [
+        ("COMPLETE", False, None),
+        ("INCOMPLETE", False, None),
+        ("COMPLETE", True, None),
+        ("INCOMPLETE", True, None),
+        (
+            "IN_PROGRESS",
+            False,
+            "The backup is still running; it can be restored once it is complete.",
+        ),
+        ("FAILED", False, "A failed backup cannot be restored."),
+        ("FAILED", True, "A failed backup cannot be restored."),
+        ("EXPIRED", False, "The backup expired on 8 Dec 2026, 14:05 UTC; restore it from its"),
+    ],
+)
+def test_r2_only_complete_and_incomplete_backups_are_restorable(status, from_file, reason):
+    """R2: COMPLETE and INCOMPLETE backups can be restored (from storage or a file);
+    IN_PROGRESS, FAILED and EXPIRED ones cannot, and the refusal says why."""
+    d = rules.restore_source_allowed(
+        source=source(status=status, from_file=from_file, taken_at=NOW - timedelta(days=1)),
+        now=NOW,
+    )
+    assert d.allowed is (reason is None), d.reason
+    assert d.reason.startswith(reason or "")
+
+
+@pytest.mark.parametrize(
+    "data, files, reason",
+    [
+        (40 * GB, 500 * GB, None),
+        (
+            40 * GB + 1,
+            0,
+            "The backup crossed the Jira data limit of 40 GB while it ran (40 GB written).",
+        ),
+        (
+            0,
+            500 * GB + 10**8,
+            "The backup crossed the Jira attachment limit of 500 GB while it ran "
+            "(500.1 GB copied).",
+        ),
+    ],
+)
+def test_b6_a_limit_crossed_while_running_is_the_failure_reason(data, files, reason):
+    d = rules.size_crossed_while_running(
+        kind="jira", data_bytes=data, attachment_bytes=files, limits=LIMITS
+    )
+    assert d.allowed is (reason is None)
+    assert d.reason == (reason or "")
+
+
+@pytest.mark.parametrize(
+    "containers, items, empty", [(0, 0, True), (1, 0, False), (0, 1, False), (2, 14, False)]
+)
+def test_r6_empty_means_no_container_and_no_item_in_any_state(containers, items, empty):
+    assert rules.content_empty(containers=containers, items=items) is empty
+    still = rules.destination_still_empty(
+        product_name="Sandbox", containers=containers, items=items
+    )
+    assert still.allowed is empty
+    if not empty:
+        assert still.reason == (
+            f"Sandbox is no longer empty: it now has {containers} project(s) and {items} "
+            "issue(s). A Jira restore needs an empty destination."
+        )
+
+
+@pytest.mark.parametrize(
+    "of_backup, of_destination, allowed",
+    [(True, True, True), (True, False, False), (False, True, False)],
+)
+def test_r1_only_an_org_admin_of_both_organizations_restores(of_backup, of_destination, allowed):
+    d = rules.restore_by_admin(
+        admin_of_backup_org=of_backup, admin_of_destination_org=of_destination
+    )
+    assert d.allowed is allowed
+    assert d.reason == (
+        "" if allowed else "Only org admins of the backup's organization can restore it."
+    )
+
+
+BOTH = {"include_attachments": True, "include_users_and_groups": True}
+NEITHER = {"include_attachments": False, "include_users_and_groups": False}
+
+
+@pytest.mark.parametrize(
+    "backup_options, asked, chosen",
+    [
+        (
+            {"include_attachments": True, "include_users_and_groups": True},
+            (True, True),
+            (True, True),
+        ),
+        (
+            {"include_attachments": True, "include_users_and_groups": True},
+            (False, False),
+            (False, False),
+        ),
+        (
+            {"include_attachments": False, "include_users_and_groups": False},
+            (True, True),
+            (False, False),
+        ),
+        ({}, (True, True), (False, False)),
+    ],
+)
+def test_r7_restore_options_only_what_the_backup_has(backup_options, asked, chosen):
+    assert rules.restore_options(
+        backup_options=backup_options,
+        include_attachments=asked[0],
+        include_users_and_groups=asked[1],
+    ) == {"include_attachments": chosen[0], "include_users_and_groups": chosen[1]}
+
+
+def _manifest(org_id=7, kind="jira", status="COMPLETE"):
+    return {
+        "organization": {"id": org_id, "name": "Globex"},
+        "product": {"kind": kind, "name": "Acme Jira"},
+        "status": status,
+    }
+
+
+def test_r9_context_checks_name_each_failure():
+    taken = NOW - timedelta(days=61)
+    checks = rules.upload_context_checks(
+        manifest=_manifest(org_id=8, kind="bitbucket", status="FAILED"),
+        taken_at=taken,
+        organization_id=7,
+        now=NOW,
+    )
+    assert [(c["name"], c["passed"]) for c in checks] == [
+        ("organization", False),
+        ("kind", False),
+        ("age", False),
+        ("status", False),
+    ]
+    assert checks[0]["detail"] == "It is a backup of Globex, another organization."
+    assert checks[2]["title"] == "Taken no more than 60 days ago"
+    assert checks[2]["detail"] == (
+        "Taken 25 Sep 2026, 14:05 UTC; it can be restored from a file until 24 Nov 2026, 14:05 UTC."
+    )
+
+
+def test_r4_r9_a_file_is_restorable_until_60_days_after_it_was_taken_to_the_second():
+    taken = NOW - timedelta(days=60)
+    assert rules.upload_restorable_until(taken) == NOW
+    checks = rules.upload_context_checks(
+        manifest=_manifest(), taken_at=taken, organization_id=7, now=NOW
+    )
+    assert all(c["passed"] for c in checks)
+
+
+@pytest.mark.parametrize(
+    "status, updated, taken, reason",
+    [
+        ("RECEIVING", NOW - timedelta(days=1, seconds=1), None, "abandoned unfinished for a day"),
+        ("RECEIVING", NOW - timedelta(days=1), None, None),
+        ("VALID", NOW, NOW - timedelta(days=60, seconds=1), "its 60-day window has passed"),
+        ("VALID", NOW, NOW - timedelta(days=60), None),
+        ("INVALID", NOW - timedelta(days=90), NOW - timedelta(days=90), None),
+    ],
+)
+def test_e2_when_an_uploaded_file_is_deleted(status, updated, taken, reason):
+    assert (
+        rules.upload_deletion_reason(status=status, updated_at=updated, taken_at=taken, now=NOW)
+        == reason
+    )
+
+
+def test_day_words_are_built_from_the_periods():
+    assert rules.days(rules.BACKUP_INTERVAL) == "7 days"
+    assert rules.days(rules.RETENTION) == "14 days"
+    assert rules.days(rules.UPLOAD_WINDOW) == "60 days"
+    assert rules.days(rules.ABANDONED_AFTER) == "1 day"
+    assert rules.days(rules.ABANDONED_AFTER, one="a day") == "a day"
+
+
+def test_day_words_follow_a_changed_period(monkeypatch):
+    """Changing a period changes every sentence that names it (#13 item 12)."""
+    from backups.rules import backups as backup_rules
+
+    monkeypatch.setattr(backup_rules, "BACKUP_INTERVAL", timedelta(days=3))
+    d = decide(activity=ProductActivity(last_complete_at=NOW - timedelta(days=1)))
+    assert "— 3 days after the last complete backup." in d.reason
+
+
+def test_the_package_reexports_every_public_name():
+    """`from backups import rules; rules.x` and `from backups.rules import x` both work."""
+    import importlib
+
+    for module in ("backups", "decision", "downloads", "restores", "sites", "uploads", "words"):
+        sub = importlib.import_module(f"backups.rules.{module}")
+        for name in dir(sub):
+            value = getattr(sub, name)
+            if name.startswith("_") or getattr(value, "__module__", None) != sub.__name__:
+                continue
+            assert getattr(rules, name) is value, name

@@ -19,6 +19,8 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 
+from backups import rules
+
 BATCH_SIZE = 1000
 EXPORT_PAGE = 2000  # rows per keyset page of an export (see `paged`)
 INSERT_SLICE = 10_000  # rows per COPY: large enough to amortize it, small enough for memory
@@ -84,7 +86,7 @@ class ContentSummary:
 
     @property
     def is_empty(self) -> bool:
-        return self.containers == 0 and self.items == 0
+        return rules.content_empty(containers=self.containers, items=self.items)
 
     @property
     def container_label(self) -> str:

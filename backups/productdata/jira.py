@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce, Length
 
+from backups import rules
 from backups.models import JiraAttachment, JiraComment, JiraIssue, JiraProject
 
 from .base import (
@@ -266,12 +267,10 @@ class JiraData(ProductData):
     def publish_problem(self, destination) -> str | None:
         # R6 again, at the moment of writing: nothing may have appeared in the destination.
         found = type(self)(destination).summary()
-        if found.is_empty:
-            return None
-        return (
-            f"{destination} is no longer empty: it now has {found.containers} project(s) and "
-            f"{found.items} issue(s). A Jira restore needs an empty destination."
+        still = rules.destination_still_empty(
+            product_name=str(destination), containers=found.containers, items=found.items
         )
+        return None if still else still.reason
 
     def move_content_to(self, destination) -> None:
         for model in (JiraProject, JiraIssue, JiraAttachment):

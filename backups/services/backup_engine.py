@@ -98,7 +98,7 @@ class _Engine:
             include_attachments=opts.get("include_attachments", True),
             include_personal_spaces=opts.get("include_personal_spaces", True),
         )
-        self.limits = settings.BACKUP_LIMITS[self.product.kind]
+        self.limits = settings.BACKUP_LIMITS  # read once: the limits the backup started with
         self.progress = Progress(BACKUP, backup.pk)
         self.data_bytes = 0
         self.attachment_bytes = 0
@@ -116,19 +116,14 @@ class _Engine:
         self.progress.report(items_total=items, bytes_total=total_bytes)
 
     def check_limits(self) -> None:
-        label = rules.KIND_LABEL[self.product.kind]
-        if self.data_bytes > self.limits["data"]:
-            raise LimitCrossed(
-                f"The backup crossed the {label} data limit of "
-                f"{rules.human_bytes(self.limits['data'])} while it ran "
-                f"({rules.human_bytes(self.data_bytes)} written)."
-            )
-        if self.attachment_bytes > self.limits["attachments"]:
-            raise LimitCrossed(
-                f"The backup crossed the {label} attachment limit of "
-                f"{rules.human_bytes(self.limits['attachments'])} while it ran "
-                f"({rules.human_bytes(self.attachment_bytes)} copied)."
-            )
+        crossed = rules.size_crossed_while_running(
+            kind=self.product.kind,
+            data_bytes=self.data_bytes,
+            attachment_bytes=self.attachment_bytes,
+            limits=self.limits,
+        )
+        if not crossed:
+            raise LimitCrossed(crossed.reason)
 
     # --- the run ---------------------------------------------------------------------------
 

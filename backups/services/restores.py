@@ -52,8 +52,8 @@ class StoredBackupSource:
     def backup_options(self) -> dict:
         return self.backup.options
 
-    def facts(self) -> rules.RestoreSource:
-        return rules.RestoreSource(
+    def facts(self) -> rules.RestoreSourceFacts:
+        return rules.RestoreSourceFacts(
             backup_id=self.backup.pk,
             status=self.backup.status,
             kind=self.backup.product.kind,
@@ -115,9 +115,9 @@ class UploadSource:
     def backup_options(self) -> dict:
         return self.manifest["options"]
 
-    def facts(self) -> rules.RestoreSource:
+    def facts(self) -> rules.RestoreSourceFacts:
         manifest = self.manifest
-        return rules.RestoreSource(
+        return rules.RestoreSourceFacts(
             backup_id=manifest["backup_id"],
             status=manifest["status"],
             kind=manifest["product"]["kind"],
@@ -235,7 +235,7 @@ def restore_decision(
     return _restore_decision(source.facts(), destination, now or timezone.now(), summary)
 
 
-def _restore_decision(facts: rules.RestoreSource, destination, now, summary=None):
+def _restore_decision(facts: rules.RestoreSourceFacts, destination, now, summary=None):
     return rules.restore_allowed(
         source=facts,
         destination=destination_of(destination, summary),
@@ -268,18 +268,6 @@ def restore_destinations(
     products = organization.products.filter(kind=facts.kind).order_by("name")
     choices = [(p, _restore_decision(facts, p, now)) for p in products]
     return sorted(choices, key=lambda c: not c[1].allowed)
-
-
-def restore_options(
-    *, backup_options: dict, include_attachments: bool, include_users_and_groups: bool
-):
-    """R7: attachments only when the backup has them; users and groups only when it has them."""
-    return {
-        "include_attachments": include_attachments
-        and backup_options.get("include_attachments", False),
-        "include_users_and_groups": include_users_and_groups
-        and backup_options.get("include_users_and_groups", False),
-    }
 
 
 def restore_preview(*, source: RestoreReader, destination: Product) -> dict:
@@ -336,10 +324,12 @@ def restore_request(
             destination = Product.objects.select_for_update().get(pk=destination.pk)
             source = source.locked()
             facts = source.facts()
-            if not _is_admin(actor, facts.organization_id) or not _is_admin(
-                actor, destination.organization_id
-            ):
-                raise Refused("Only org admins of the backup's organization can restore it.")
+            by_admin = rules.restore_by_admin(
+                admin_of_backup_org=_is_admin(actor, facts.organization_id),
+                admin_of_destination_org=_is_admin(actor, destination.organization_id),
+            )
+            if not by_admin:
+                raise Refused(by_admin)
             decision = _restore_decision(facts, destination, now, summary)
             if not decision:
                 raise Refused(decision)
@@ -347,7 +337,7 @@ def restore_request(
                 source_backup_id=facts.backup_id,
                 destination=destination,
                 created_by=actor,
-                options=restore_options(
+                options=rules.restore_options(
                     backup_options=source.backup_options,
                     include_attachments=include_attachments,
                     include_users_and_groups=include_users_and_groups,

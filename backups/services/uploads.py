@@ -3,7 +3,7 @@ one is services/restores.py's UploadSource."""
 
 import logging
 import shutil
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -21,8 +21,6 @@ from .errors import Refused
 from .jobs import UPLOAD_VALIDATION, Progress, claim, enqueue_on_commit, finish, transition
 
 log = logging.getLogger(__name__)
-
-ABANDONED_AFTER = timedelta(days=1)  # E2: an upload left unfinished this long is deleted
 
 
 # --- receiving -------------------------------------------------------------------------------
@@ -195,7 +193,12 @@ def _checks(upload: Upload, progress: Progress) -> tuple[list[dict], dict | None
         for c in result.checks
     ]
     if result.ok:
-        checks += context_checks(result.manifest, upload.organization, timezone.now())
+        checks += rules.upload_context_checks(
+            manifest=result.manifest,
+            taken_at=archive.taken_at(result.manifest),
+            organization_id=upload.organization_id,
+            now=timezone.now(),
+        )
     return checks, result.manifest
 
 
@@ -226,52 +229,6 @@ def upload_fail(*, upload_id: int, reason: str) -> bool:
     return changed
 
 
-CONTEXT_TITLES = {
-    "organization": "A backup of this organization",
-    "kind": "A Jira or Confluence backup",
-    "age": "Taken no more than 60 days ago",
-    "status": "A COMPLETE or INCOMPLETE backup",
-}
-
-
-def context_checks(manifest: dict, organization: Organization, now: datetime) -> list[dict]:
-    """R9's checks that need to know who uploads it and when, on a file already proven whole."""
-
-    def check(name: str, passed: bool, detail: str = "") -> dict:
-        return {"name": name, "title": CONTEXT_TITLES[name], "passed": passed, "detail": detail}
-
-    org = manifest["organization"]
-    product = manifest["product"]
-    taken = archive.taken_at(manifest)
-    deadline = taken + rules.UPLOAD_WINDOW
-    return [
-        check(
-            "organization",
-            org["id"] == organization.pk,
-            ""
-            if org["id"] == organization.pk
-            else f"It is a backup of {org['name']}, another organization.",
-        ),
-        check(
-            "kind",
-            product["kind"] in rules.KIND_LABEL,
-            f"A {rules.KIND_LABEL.get(product['kind'], product['kind'])} backup of "
-            f"{product['name']}.",
-        ),
-        check(
-            "age",
-            now <= deadline,
-            f"Taken {rules.format_when(taken)}; it can be restored from a file until "
-            f"{rules.format_when(deadline)}.",
-        ),
-        check(
-            "status",
-            manifest["status"] in ("COMPLETE", "INCOMPLETE"),
-            f"The backup is {manifest['status']}.",
-        ),
-    ]
-
-
 # --- housekeeping (E2) ----------------------------------------------------------------------
 
 
@@ -300,11 +257,22 @@ def upload_delete(*, upload: Upload, reason: str) -> bool:
 
 
 def uploads_due_for_deletion(*, now: datetime):
-    """(upload, reason) for every upload E2 says to delete now."""
-    for upload in Upload.objects.filter(
-        status=Upload.Status.RECEIVING, updated_at__lt=now - ABANDONED_AFTER
-    ):
-        yield upload, "abandoned unfinished for a day"
-    for upload in Upload.objects.filter(status=Upload.Status.VALID):
-        if now > archive.taken_at(upload.manifest) + rules.UPLOAD_WINDOW:
-            yield upload, "its 60-day window has passed"
+    """(upload, reason) for every upload E2 says to delete now: the unfinished ones first."""
+    # The database narrows the candidates (unfinished for long enough; valid); the rule says
+    # which of them are due, and why.
+    candidates = (
+        Upload.objects.filter(
+            status=Upload.Status.RECEIVING, updated_at__lt=now - rules.ABANDONED_AFTER
+        ),
+        Upload.objects.filter(status=Upload.Status.VALID),
+    )
+    for queryset in candidates:
+        for upload in queryset:
+            reason = rules.upload_deletion_reason(
+                status=upload.status,
+                updated_at=upload.updated_at,
+                taken_at=archive.taken_at(upload.manifest) if upload.manifest else None,
+                now=now,
+            )
+            if reason:
+                yield upload, reason

@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
-from backups import storage
+from backups import rules, storage
 from backups.access import access_backup, access_organization
-from backups.rules import MAX_DOWNLOADS, Decision, backup_allowed, format_when
+from backups.rules import MAX_DOWNLOADS, backup_allowed
 from backups.services.backups import product_activity
 from backups.services.errors import Refused
 from backups.services.files import (
@@ -162,18 +162,6 @@ def _used(request, exc: LinkUsed):
     return _private(render(request, "backups/download_used.html", context, status=403))
 
 
-def next_backup_words(product_name: str, decision: Decision) -> str:
-    """What to do when a backup's downloads are used up: run a new backup, and when (B3, B4)."""
-    if decision:
-        return f"To download its data again, run a new backup of {product_name}."
-    if decision.not_before:
-        return (
-            f"A new backup of {product_name} can run after {format_when(decision.not_before)} "
-            "(7 days after its last complete backup): run one then to download its data again."
-        )
-    return f"{decision.reason} Once it has ended, run a new backup to download its data again."
-
-
 def _next_backup_words(product) -> str:
     # Only when the next backup may start (B3, B4): sizes (B6) are checked by Run backup itself,
     # and counting a large product's content is too slow for this page.
@@ -188,7 +176,7 @@ def _next_backup_words(product) -> str:
         limits=settings.BACKUP_LIMITS,
         now=timezone.now(),
     )
-    return next_backup_words(product.name, decision)
+    return rules.next_backup_words(product.name, decision)
 
 
 def _parse_range(header: str, size: int):

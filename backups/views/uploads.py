@@ -11,7 +11,6 @@ the offset the server has, so the browser resumes from there.
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 from functools import wraps
 
 from django.conf import settings
@@ -30,7 +29,6 @@ from backups.rules import human_bytes
 from backups.services.errors import Refused
 from backups.services.restores import last_restore_started_at
 from backups.services.uploads import (
-    CONTEXT_TITLES,
     STOPPED_CHECK,
     STOPPED_TITLE,
     upload_chunk,
@@ -46,7 +44,7 @@ log = logging.getLogger(__name__)
 UPLOADS_LISTED = 10
 
 # Every check of R9 in the order they run; a file refused early was not checked further.
-CHECK_TITLES = {**archive.CHECK_TITLES, **CONTEXT_TITLES}
+CHECK_TITLES = {**archive.CHECK_TITLES, **rules.UPLOAD_CONTEXT_TITLES}
 
 # The failed check, as the top of a refused file's page says it.
 REFUSED_BECAUSE = {
@@ -58,7 +56,7 @@ REFUSED_BECAUSE = {
     "entries": "its content does not match the checksums in its manifest",
     "organization": "it is a backup of another organization",
     "kind": "it is not a backup of a Jira or Confluence product",
-    "age": "the backup was taken more than 60 days ago",
+    "age": f"the backup was taken more than {rules.days(rules.UPLOAD_WINDOW)} ago",
     "status": "the backup is not COMPLETE or INCOMPLETE",
     STOPPED_CHECK: "its check stopped before the end",
 }
@@ -353,7 +351,7 @@ def manifest_summary(upload: Upload) -> dict | None:
         "status": manifest["status"],
         "status_label": Backup.Status(manifest["status"]).label,
         "taken_at": taken,
-        "restorable_until": taken + rules.UPLOAD_WINDOW,
+        "restorable_until": rules.upload_restorable_until(taken),
         "counts": counts,
         "attachment_bytes": human_bytes(manifest.get("attachments", {}).get("bytes", 0)),
         "options": options_in_words(options, manifest["product"]["kind"]),
@@ -396,37 +394,10 @@ def detail_context(org: OrgAccess, upload: Upload) -> dict:
     }
 
 
-def restore_again_advice_words(
-    *, taken_at: datetime, last_restore_started_at: datetime | None, now: datetime
-) -> str:
-    """What a deleted upload's page says about restoring its backup again (R4, R5): the file
-    must be uploaded again, and that helps only once R5's 7 days have passed, within R4's 60.
-    A pure function of its arguments, like the rules it combines."""
-    until = taken_at + rules.UPLOAD_WINDOW
-    window = f"{rules.format_when(until)}, 60 days after the backup was taken"
-    if now >= until:
-        return (
-            f"This backup can no longer be restored from its file: that was possible until "
-            f"{window}."
-        )
-    weekly = rules.restore_once_a_week(last_restore_started_at=last_restore_started_at, now=now)
-    if weekly:
-        return f"To restore this backup again, upload its file again (possible until {window})."
-    if weekly.not_before >= until:
-        return (
-            f"{weekly.reason} That is after its file can be restored (until {window}), so this "
-            "backup cannot be restored from its file again."
-        )
-    return (
-        f"{weekly.reason} Then, to restore it again, upload its file again (possible until "
-        f"{window})."
-    )
-
-
 def restore_again_advice(upload: Upload, restores: list) -> str:
     """restore_again_advice_words for a deleted upload whose backup was restored."""
     taken_at = restores[0].source_taken_at
-    return restore_again_advice_words(
+    return rules.restore_again_advice_words(
         taken_at=taken_at,
         last_restore_started_at=last_restore_started_at(restores[0].source_backup_id),
         now=timezone.now(),

@@ -13,10 +13,9 @@ from django.contrib.messages.storage.cookie import CookieStorage
 from django.urls import reverse
 
 from backups.models import Membership, Restore, Upload
-from backups.rules import Decision, refuse
-from backups.views.files import _next_backup_words, next_backup_words
+from backups.rules import Decision, next_backup_words, refuse, restore_again_advice_words
+from backups.views.files import _next_backup_words
 from backups.views.restores import DROP_BANNER
-from backups.views.uploads import restore_again_advice_words
 from tests.services.helpers import run_backup_of
 
 pytestmark = pytest.mark.django_db
