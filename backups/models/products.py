@@ -31,6 +31,12 @@ class Product(models.Model):
     # write lock for the whole restore). Staging products are invisible: `objects` leaves
     # them out; `all_objects` sees them.
     is_staging = models.BooleanField(default=False, editable=False)
+    # An embedded product's content counts (productdata ContentSummary as a dict), stored so
+    # that pages never count a million issues per view (#13 item 11). Written only by
+    # backups.selectors.refresh_content_summary, after what changes content (a restore, an
+    # import, the demo seed); pages say "as of summary_at". R6 never reads it: it counts live.
+    content_summary = models.JSONField(default=dict, blank=True, editable=False)
+    summary_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     all_objects = models.Manager()
     objects = ProductManager()

@@ -96,6 +96,28 @@ class ContentSummary:
     def item_label(self) -> str:
         return "issue" if self.kind == "jira" else "page"
 
+    # Stored (Product.content_summary, SiteConnection.content_summary): the same keys both ways.
+    STORED = (
+        "containers_by_state",
+        "items",
+        "comments",
+        "attachments",
+        "attachment_bytes",
+        "data_bytes",
+        "personal_spaces",
+    )
+
+    def stored(self) -> dict:
+        """The counts as a JSON-ready dict, to keep on a row (#13 item 11)."""
+        return {name: getattr(self, name) for name in self.STORED}
+
+    @classmethod
+    def from_stored(cls, kind: str, data: dict) -> "ContentSummary":
+        """The summary a row keeps (see `stored`); missing keys count as 0."""
+        values = {name: data[name] for name in cls.STORED if name in data}
+        values["containers_by_state"] = dict(values.get("containers_by_state") or {})
+        return cls(kind=kind, **values)
+
 
 @dataclass
 class ImportReport:
