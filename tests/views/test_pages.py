@@ -20,9 +20,10 @@ from backups.models import (
     Page,
     PageAttachment,
     PageComment,
+    Product,
     Space,
 )
-from backups.rules import human_bytes
+from backups.rules import format_when, human_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -188,21 +189,31 @@ def test_org_admin_sees_products_with_their_content_counts(client, demo):
     assert "Backup and restore" in page and "Acme" in page
     assert "<h1>Backup and restore</h1>" in response.content.decode()
 
+    # The counts are stored when the page first needs them, and say when (#13 item 11).
     jira = row_text(response.content, "Acme Jira")
-    assert jira == f"Acme Jira Jira Embedded {demo.jira.url} {expected_jira_counts(demo.jira)}"
+    assert jira == (
+        f"Acme Jira Jira Embedded {demo.jira.url} {expected_jira_counts(demo.jira)} "
+        f"As of {counted_at(demo.jira)} ."
+    )
     confluence = row_text(response.content, "Acme Confluence")
     assert confluence == (
         f"Acme Confluence Confluence Embedded {demo.confluence.url} "
-        f"{expected_confluence_counts(demo.confluence)}"
+        f"{expected_confluence_counts(demo.confluence)} As of {counted_at(demo.confluence)} ."
     )
+
+
+def counted_at(product) -> str:
+    return format_when(Product.objects.get(pk=product.pk).summary_at)
 
 
 def test_empty_products_say_empty(client, demo):
     client.force_login(demo.alice)
     response = client.get(ORG_URL.format("acme"))
     for product in (demo.jira_sandbox, demo.confluence_sandbox):
-        assert row_text(response.content, product.name).endswith(" Empty")
-    assert not row_text(response.content, "Acme Jira").endswith("Empty")
+        assert row_text(response.content, product.name).endswith(
+            f" Empty As of {counted_at(product)} ."
+        )
+    assert " Empty " not in row_text(response.content, "Acme Jira")
 
 
 def test_org_page_shows_only_this_organizations_products(client, demo):

@@ -84,7 +84,8 @@ def progress_url(backup, slug="acme"):
 
 
 def table_url(slug="acme"):
-    return reverse("backups_table", args=[slug])
+    """What the page's backups table polls while a backup runs: the page's own fragment."""
+    return reverse("org", args=[slug]) + "?tab=overview&fragment=backups"
 
 
 def options_offered(page: bytes) -> list[str]:
@@ -291,7 +292,8 @@ def test_run_backup_shows_it_in_progress_with_a_progress_bar_that_polls(alice, d
     row = row_for(page, "backups", "Acme Jira")
     assert text(row).startswith("In progress 25% · 30 of 120 items Acme Jira")
     assert '<progress class="progress" max="100" value="25"' in row
-    assert f'hx-get="{table_url()}" hx-trigger="every 2s" hx-swap="outerHTML"' in page
+    polled = table_url().replace("&", "&amp;")
+    assert f'hx-get="{polled}" hx-trigger="every 2s" hx-swap="outerHTML"' in page
     # The policy row says why Run backup is disabled (B4).
     policy_row = row_for(page, "policies", "Acme Jira")
     assert "disabled" in policy_row

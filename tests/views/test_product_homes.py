@@ -77,8 +77,8 @@ def org_page(client) -> bytes:
 def test_embedded_products_say_embedded(alice, demo):
     page = org_page(alice)
     assert row_text(page, "Acme Jira").startswith(f"Acme Jira Jira Embedded {demo.jira.url} ")
-    assert row_text(page, "Acme Confluence sandbox") == (
-        f"Acme Confluence sandbox Confluence Embedded {demo.confluence_sandbox.url} Empty"
+    assert row_text(page, "Acme Confluence sandbox").startswith(
+        f"Acme Confluence sandbox Confluence Embedded {demo.confluence_sandbox.url} Empty As of "
     )
     assert "Products Product Kind Home Content" in text(page)
 
@@ -170,7 +170,7 @@ def test_counts_come_from_the_last_backup_without_calling_the_site(alice, demo, 
     row = row_text(org_page(alice), "Acme Jira Cloud")
     assert row.endswith(
         "4 projects (1 archived, 1 in trash) · 30 issues · 41 comments · 9 attachments (20.5 KB) "
-        "At the last backup, 14 Sep 2026, 08:30 UTC."
+        "At the last backup, 14 Sep 2026, 08:30 UTC ."  # a <time> the browser rewrites
     )
     assert len(jira_site.requests) == calls  # the page view asked the site nothing
 
@@ -199,6 +199,7 @@ def test_the_page_costs_the_same_queries_with_more_connected_sites(alice, demo, 
             org_page(alice)
         return len(ctx.captured_queries)
 
+    org_page(alice)  # the first view counts the embedded products once and stores it
     make(1)
     one = queries()
     Product.objects.filter(name__startswith="Cloud ").delete()

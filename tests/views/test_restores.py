@@ -555,12 +555,13 @@ def test_a_running_restore_shows_its_progress_and_the_table_polls_until_it_ends(
     row = text(element(page.content, f"restore-{restore.pk}"))
     assert row.startswith("In progress Waiting to start…")
     table = element(page.content, "restores-table")
-    assert f'hx-get="{url("restores_table")}" hx-trigger="every 2s"' in table
+    polled = url("org", tab="overview", fragment="restores").replace("&", "&amp;")
+    assert f'hx-get="{polled}" hx-trigger="every 2s"' in table
 
     # The worker took it and reports progress in the cache; the row is written at the end.
     Restore.objects.filter(pk=restore.pk).update(claimed_at=timezone.now())
     cache.set(live_progress_key(restore.pk), {"items_done": 50, "heartbeat_at": "x"})
-    fragment = alice.get(url("restores_table"))
+    fragment = alice.get(url("org", tab="overview", fragment="restores"))
     assert "In progress 48% · 50 of 103 items" in text(fragment.content)
     assert 'value="48"' in fragment.content.decode()
     detail = alice.get(url("restore_detail", restore.pk))
@@ -571,7 +572,7 @@ def test_a_running_restore_shows_its_progress_and_the_table_polls_until_it_ends(
     Restore.objects.filter(pk=restore.pk).update(claimed_at=None)
     cache.delete(live_progress_key(restore.pk))
     run_restore(restore.pk)
-    fragment = alice.get(url("restores_table"))
+    fragment = alice.get(url("org", tab="overview", fragment="restores"))
     assert "hx-trigger" not in fragment.content.decode()
     assert text(element(fragment.content, f"restore-{restore.pk}")).startswith("Complete Acme Jira")
     body = alice.get(url("restore_detail_fragment", restore.pk))
