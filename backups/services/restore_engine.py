@@ -14,6 +14,7 @@ from django.db import transaction
 from backups import storage
 from backups.models import Product, Restore
 from backups.productdata import ImportOptions, for_product
+from backups.selectors import refresh_content_summary
 
 from . import jobs
 from .audit import record_event
@@ -84,6 +85,8 @@ def restore_run(*, restore_id: int) -> str | None:
             atomic=False,
         )
         _publish(restore, staged, report.as_dict(), source, progress)
+        # The org page shows stored counts (#13 item 11): the destination's changed now.
+        refresh_content_summary(restore.destination)
     except JobEnded:
         _discard(restore)
         return None
