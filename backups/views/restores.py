@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from backups.access import OrgAccess, access_product_access, access_restore
-from backups.models import Backup, ProductAccess, Restore
+from backups.models import ProductAccess, Restore
 from backups.models.products import ProductAccessDecision
 from backups.rules import human_bytes
 from backups.services.errors import Refused
@@ -27,9 +27,6 @@ from backups.services.restore_engine import live_progress
 
 from .backups import CONTENT_LABELS, POLL_EVERY, person
 from .decorators import org_admin_required
-
-RESTORES_SHOWN = 50
-
 
 # --- The restores table and a restore's page -------------------------------------------------
 
@@ -67,40 +64,6 @@ def restore_progress(restore: Restore) -> RestoreProgress:
 class RestoreRow:
     restore: Restore
     progress: RestoreProgress | None
-
-
-def restores_context(org: OrgAccess) -> dict:
-    """The restores table (and what the page says around it)."""
-    restores = list(
-        Restore.objects.filter(destination__organization=org.organization).select_related(
-            "destination", "backup", "created_by"
-        )[: RESTORES_SHOWN + 1]
-    )
-    shown = restores[:RESTORES_SHOWN]
-    running = Restore.Status.IN_PROGRESS
-    return {
-        "rows": [
-            RestoreRow(restore=r, progress=restore_progress(r) if r.status == running else None)
-            for r in shown
-        ],
-        "truncated": len(restores) > RESTORES_SHOWN,
-        "shown": RESTORES_SHOWN,
-        "any_running": any(r.status == running for r in shown),
-        "poll_every": POLL_EVERY,
-        "access_pending": product_access_pending(org.organization).count(),
-        "has_backups": Backup.objects.filter(product__organization=org.organization).exists(),
-    }
-
-
-@require_GET
-@org_admin_required
-def restores_table(request):
-    """The restores table alone, for htmx polling while a restore runs."""
-    return render(
-        request,
-        "backups/_restores_table.html",
-        {"org": request.org, "restores": restores_context(request.org)},
-    )
 
 
 def options_in_words(options: dict) -> str:

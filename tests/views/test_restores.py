@@ -727,7 +727,6 @@ def every_get_url(demo, restore) -> list[str]:
         url("restore_options", backup=1),
         url("restore_destination", backup=1),
         url("restore_review", backup=1, destination=demo.jira_sandbox.pk),
-        url("restores_table"),
         url("restore_detail", restore.pk),
         url("restore_detail_fragment", restore.pk),
         url("product_access_review"),
