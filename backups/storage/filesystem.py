@@ -1,0 +1,137 @@
+"""A folder as a backup storage (Django's FileSystemStorage): the embedded default.
+
+Objects are files under the storage's location; a name's "/" are folders. The methods are
+those of S3Backend (backups/storage/s3.py), with the same results and the same refusals.
+"""
+
+import hashlib
+import shutil
+from collections.abc import Iterable
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from .base import StorageError, Written, taken
+
+
+class FilesystemBackend:
+    """One FileSystemStorage; every storage that is not S3 is treated as one (settings allow
+    only these two)."""
+
+    kind = "filesystem"
+
+    def __init__(self, storage):
+        self.storage = storage
+
+    def label(self, role: str = "backup storage") -> str:
+        return f"{role} (folder {self.storage.location})"
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def write(self, name: str, chunks: Iterable[bytes]) -> Written:
+        # Straight to the file, chunk by chunk: Storage.save would re-slice every chunk into
+        # 64 KiB pieces, which costs more than the copy itself on large attachments.
+        path = Path(self.storage.path(name))
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            out = open(path, "xb")  # noqa: SIM115 - closed below. "x": never overwrite an object
+        except FileExistsError as exc:
+            if path.exists() and path.is_file():
+                raise taken(self.label(), name) from exc
+            raise StorageError(f"The {self.label()} failed to write {name}: {exc}") from exc
+        except OSError as exc:
+            raise StorageError(f"The {self.label()} failed to write {name}: {exc}") from exc
+        try:
+            with out:
+                for chunk in chunks:
+                    try:
+                        out.write(chunk)
+                    except OSError as exc:
+                        raise StorageError(
+                            f"The {self.label()} failed to write {name}: {exc}"
+                        ) from exc
+                    digest.update(chunk)
+                    size += len(chunk)
+        except BaseException:
+            # As on S3: a write that did not finish leaves no object under the name.
+            path.unlink(missing_ok=True)
+            raise
+        return Written(name, size, digest.hexdigest())
+
+    def can_copy_from(self, source) -> bool:
+        return False  # a folder has no server to copy for us: the engine streams the bytes
+
+    def copy_from(self, source, source_name: str, name: str, *, size: int) -> int:
+        raise NotImplementedError(
+            f"The {self.label()} cannot copy server-side; check server_side_copy_available()."
+        )
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def open(self, name: str, mode: str = "rb", *, role: str = "backup storage"):
+        return self.storage.open(name, mode)
+
+    def size(self, name: str) -> int:
+        return self.storage.size(name)
+
+    def exists(self, name: str) -> bool:
+        return self.storage.exists(name)
+
+    def url(self, name: str, *, filename: str, expires: timedelta) -> str | None:
+        return None  # no URL outside the service: it serves the file itself
+
+    @contextmanager
+    def local_file(self, name: str):
+        with open(self.storage.path(name), "rb") as f:
+            yield f
+
+    # --- deletes and listings -----------------------------------------------------------------
+
+    def delete(self, name: str) -> None:
+        self.storage.delete(name)
+
+    def list(self, prefix: str, *, page_size: int) -> list[str]:
+        # page_size is S3's; a folder is listed one directory at a time anyway.
+        names: list[str] = []
+
+        def walk(folder: str) -> None:
+            try:
+                dirs, files = self.storage.listdir(folder)
+            except FileNotFoundError:
+                return
+            names.extend(f"{folder}{f}" for f in files)
+            for d in dirs:
+                walk(f"{folder}{d}/")
+
+        walk(prefix)
+        return sorted(names)
+
+    def delete_prefix(self, prefix: str, *, page_size: int) -> int:
+        names = self.list(prefix, page_size=page_size)
+        shutil.rmtree(Path(self.storage.path(prefix)), ignore_errors=True)
+        return len(names)
+
+    # --- uploads: a backup file received in chunks (R4) ---------------------------------------
+
+    def upload_write(
+        self, name: str, *, offset: int, part_number: int, data: bytes, multipart_id: str
+    ) -> str:
+        # One file written in place at each chunk's offset: there is no upload id ("").
+        path = Path(self.storage.path(name))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "r+b" if path.exists() else "wb") as f:
+                f.seek(offset)
+                f.write(data)
+                f.truncate()  # bytes past a chunk a crash left half-written are not kept
+        except OSError as exc:
+            raise StorageError(f"The {self.label()} failed to write {name}: {exc}")
+        return ""
+
+    def upload_finish(self, name: str, *, multipart_id: str) -> None:
+        return  # the chunks were written into the file itself: it is complete as it is
+
+    def upload_discard(self, name: str, *, multipart_id: str) -> None:
+        self.delete(name)
