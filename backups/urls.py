@@ -37,7 +37,7 @@ urlpatterns = [
         connections.connection_disconnect_view,
         name="connection_disconnect",
     ),
-    path(ORG + "products/<int:product_id>/run-backup/", backups.backup_run, name="backup_run"),
+    path(ORG + "products/<int:product_id>/run-backup/", backups.backup_run_view, name="backup_run"),
     path(ORG + "backups/table/", backups.backups_table, name="backups_table"),
     path(ORG + "backups/<int:backup_id>/", backups.backup_detail, name="backup_detail"),
     path(

@@ -5,7 +5,7 @@
 For each size (MB of attachments) it makes a fresh Jira product with that many issues, a
 comment per issue and random (incompressible) attachment files, then in the same run:
   1. `tar cf` of the product's attachment folder into a file on the same disk;
-  2. the backup engine (backup_run), in a child process whose peak RSS (VmHWM) is read at
+  2. the backup engine (backup_execute), in a child process whose peak RSS (VmHWM) is read at
      the end, so the figure is the worker's alone.
 It prints MB/s for both, the ratio, rows/s and the peak memory. Figures, not a pass/fail.
 Both read files just written, so both read from the page cache: the comparison is fair (same
@@ -129,7 +129,7 @@ def child(backup_id: int, var_dir: Path) -> None:
     from django.db import connection
 
     from backups.models import Backup
-    from backups.services.backup_engine import backup_run
+    from backups.services.backup_engine import backup_execute
 
     connection.ensure_connection()
     profiler = None
@@ -139,7 +139,7 @@ def child(backup_id: int, var_dir: Path) -> None:
         profiler = Profiler()
         profiler.start()
     start = time.perf_counter()
-    status = backup_run(backup_id=backup_id)
+    status = backup_execute(backup_id=backup_id)
     elapsed = time.perf_counter() - start
     if profiler:
         profiler.stop()

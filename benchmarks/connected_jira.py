@@ -35,13 +35,13 @@ EMAIL, TOKEN = "bench@example.com", "bench-token"
 def child(args) -> None:
     setup_django(Path(args.var_dir))
     from backups.models import Backup, Product, Restore
-    from backups.services.backup_engine import backup_run
-    from backups.services.restore_engine import restore_run
+    from backups.services.backup_engine import backup_execute
+    from backups.services.restore_engine import restore_execute
     from backups.services.restores import restore_request
 
     start = time.perf_counter()
     if args.child == "backup":
-        backup_run(backup_id=args.id)
+        backup_execute(backup_id=args.id)
         row = Backup.objects.get(pk=args.id)
         out = {"status": row.status, "bytes": row.total_bytes, "reason": row.failure_reason}
     else:
@@ -51,7 +51,7 @@ def child(args) -> None:
             destination=Product.objects.get(pk=args.destination),
             actor=backup.created_by,
         )
-        restore_run(restore_id=restore.pk)
+        restore_execute(restore_id=restore.pk)
         row = Restore.objects.get(pk=restore.pk)
         out = {"status": row.status, "reason": row.failure_reason}
     out.update(seconds=time.perf_counter() - start, peak_rss_mb=peak_rss_mb())

@@ -69,7 +69,7 @@ def main() -> None:
         from django.conf import settings
         from django.core.management import call_command
 
-        from backups.services.backup_engine import backup_run
+        from backups.services.backup_engine import backup_execute
         from backups.services.backups import backup_request
         from backups.services.files import backup_file_request
 
@@ -89,7 +89,7 @@ def main() -> None:
                 f"Bench {size} MB", issues=args.issues, attachment_mb=size, file_mb=args.file_mb
             )
             backup = backup_request(product=product, actor=user)
-            backup_run(backup_id=backup.id)
+            backup_execute(backup_id=backup.id)
             backup.refresh_from_db()
             folder = Path(settings.BACKUPS_ROOT) / backup.storage_prefix
             zip_rate = timed(

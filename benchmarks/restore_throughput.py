@@ -7,7 +7,7 @@ For each size it makes a Jira product with that many issues (one comment each, n
 attachments), backs it up, then in the same run:
   1. bulk_create: inserts the backup's issue and comment rows into an empty product with
      plain `bulk_create(batch_size=1000)` (rows already parsed, in memory) — the baseline;
-  2. restore_run: restores the backup into another empty product, in a child process whose
+  2. restore_execute: restores the backup into another empty product, in a child process whose
      peak RSS (VmHWM) is read at the end.
 It prints rows/s and MB/s (of the entities files) for both, the ratio, and the peak memory.
 --postgres runs on a scratch database `backupsite_bench` at 127.0.0.1:5432 (dropped first).
@@ -32,7 +32,7 @@ PG_URL = "postgres://postgres@127.0.0.1:5432/backupsite_bench"
 def child(restore_id: int, var_dir: Path) -> None:
     setup_django(var_dir)
     from backups.models import Restore
-    from backups.services.restore_engine import restore_run
+    from backups.services.restore_engine import restore_execute
 
     profiler = None
     if os.environ.get("BENCH_PROFILE"):
@@ -41,7 +41,7 @@ def child(restore_id: int, var_dir: Path) -> None:
         profiler = Profiler()
         profiler.start()
     start = time.perf_counter()
-    status = restore_run(restore_id=restore_id)
+    status = restore_execute(restore_id=restore_id)
     elapsed = time.perf_counter() - start
     if profiler:
         profiler.stop()
@@ -128,7 +128,7 @@ def main() -> None:
         from django.db import connection
 
         from backups.models import Product
-        from backups.services.backup_engine import backup_run
+        from backups.services.backup_engine import backup_execute
         from backups.services.backups import backup_request
         from backups.services.restores import restore_request
 
@@ -139,7 +139,7 @@ def main() -> None:
         for n in (int(s) for s in args.issues.split(",")):
             product, user, _ = make_product(f"Bench {n}", issues=n, attachment_mb=0, file_mb=1)
             backup = backup_request(product=product, actor=user)
-            backup_run(backup_id=backup.id)
+            backup_execute(backup_id=backup.id)
             backup.refresh_from_db()
             data_mb = sum(e["bytes"] for e in backup.counts.values()) / 1e6
 

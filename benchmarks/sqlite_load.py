@@ -282,10 +282,10 @@ def main() -> None:
         )
         BackupPolicy.objects.create(product=destination)
         # A finished backup of another product, for the writers' backup-file requests.
-        from backups.services.backup_engine import backup_run
+        from backups.services.backup_engine import backup_execute
 
         small_backup = backup_request(product=small, actor=user)
-        backup_run(backup_id=small_backup.pk)
+        backup_execute(backup_id=small_backup.pk)
         ids = {
             "policy": BackupPolicy.objects.get(product=product).pk,
             "destination": destination.pk,

@@ -3,8 +3,8 @@ from types import SimpleNamespace
 import pytest
 from django.contrib.auth import get_user_model
 
+from backups.demo import DEMO_PASSWORD, seed_demo
 from backups.models import Membership, Organization, Product
-from backups.services.demo import DEMO_PASSWORD, seed_demo
 from tests.components import need_s3
 from tests.s3.rclone import RcloneS3, use_s3
 

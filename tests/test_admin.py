@@ -8,9 +8,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from backups.demo import seed_local_site_connection
 from backups.models import AuditEvent, JiraIssue, JiraProject, Organization, Product
 from backups.services.audit import record_event
-from backups.services.demo import seed_local_site_connection
 from backups.services.files import backup_file_request
 from backups.services.restores import restore_request
 from tests.services.helpers import run_backup_of

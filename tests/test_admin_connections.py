@@ -5,10 +5,10 @@ import pytest
 from django.urls import reverse
 
 from backups import credentials
+from backups.demo import seed_local_site_connection
 from backups.devsite import local_site
 from backups.models import AuditEvent, SiteConnection
 from backups.services.connections import SiteDetails, connection_create
-from backups.services.demo import seed_local_site_connection
 from tests.contract.conftest import ADMIN_EMAIL, ADMIN_TOKEN, jira_site  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.django_db

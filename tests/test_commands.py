@@ -180,7 +180,7 @@ def test_e3_r9_a_validation_whose_worker_died_is_refused_and_its_file_deleted(de
     """Issue #10 item 2: fail_stale_jobs did not look at uploads; "Checking the file…" for ever."""
     from backups.models import Upload
     from backups.services.uploads import upload_chunk, upload_start, upload_validate
-    from tests.services.test_uploads import backup_file_bytes
+    from tests.services.helpers import backup_file_bytes
 
     data, _ = backup_file_bytes(demo.jira, demo.alice)
     upload = upload_start(

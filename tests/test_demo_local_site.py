@@ -7,13 +7,13 @@ from django.core.management import call_command
 from backups import credentials
 from backups.connectors.http import SiteHTTP
 from backups.connectors.jira import JiraCloud
+from backups.demo import LOCAL_CONFLUENCE_PRODUCT, LOCAL_SITE_PRODUCT, seed_demo
 from backups.devsite import confluence_demo, local_site
 from backups.devsite.confluence_site import ConfluenceSite
 from backups.devsite.jira_site import JiraSite
 from backups.devsite.serve import seed
 from backups.models import BackupPolicy, Product, SiteConnection
 from backups.services.connections import connection_check
-from backups.services.demo import LOCAL_CONFLUENCE_PRODUCT, LOCAL_SITE_PRODUCT, seed_demo
 from tests.services.helpers import read_rows, run_backup_of
 
 pytestmark = pytest.mark.django_db

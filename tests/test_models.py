@@ -62,8 +62,8 @@ def test_a_blog_post_has_no_parent_page(demo):
 
 
 def test_seed_demo_is_idempotent(demo):
+    from backups.demo import seed_demo
     from backups.models import JiraAttachment, Organization
-    from backups.services.demo import seed_demo
 
     counts = (Organization.objects.count(), JiraIssue.objects.count(), Page.objects.count())
     files = JiraAttachment.objects.count()

@@ -7,7 +7,7 @@ Requests go through the whole middleware stack (whitenoise included) with the te
 import pytest
 from django.urls import reverse
 
-from tests.test_settings import manage
+from tests.helpers import manage
 
 STRICT = {
     "default-src": ["'self'"],

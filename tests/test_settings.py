@@ -12,21 +12,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT, clean_env, manage
+
 HOST = "backups.example.com"
-
-
-def clean_env(**env: str) -> dict[str, str]:
-    # Nothing of the test run's own configuration leaks in (DJANGO_DEBUG, DATABASE_URL, S3 and
-    # Redis settings, and DJANGO_ALLOW_ASYNC_UNSAFE, which the browser tests set and check
-    # --deploy rejects).
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "BACKUPSITE_", "DATABASE_", "S3_", "Q_"))
-        and k != "REDIS_URL"
-    }
-    return {**clean, **env}
 
 
 def production_env(tmp_path: Path, **env: str) -> dict[str, str]:
@@ -40,17 +28,6 @@ def production_env(tmp_path: Path, **env: str) -> dict[str, str]:
         "DJANGO_STATIC_ROOT": str(tmp_path / "static"),
         **env,
     }
-
-
-def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=clean_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_without_debug_a_missing_secret_key_stops_the_start():

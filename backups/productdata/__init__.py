@@ -17,7 +17,7 @@ from .base import (
     ExportOptions,
     ImportOptions,
     ImportReport,
-    ProductSource,
+    ProductRowSource,
     RowSource,
 )
 from .confluence import ConfluenceData
@@ -51,7 +51,8 @@ def copy_product(source: Product, destination: Product, *, options: ExportOption
     options = options or ExportOptions()
     src = for_product(source)
     return for_product(destination).import_content(
-        ProductSource(src, options), ImportOptions(include_attachments=options.include_attachments)
+        ProductRowSource(src, options),
+        ImportOptions(include_attachments=options.include_attachments),
     )
 
 
@@ -64,7 +65,7 @@ __all__ = [
     "ImportOptions",
     "ImportReport",
     "JiraData",
-    "ProductSource",
+    "ProductRowSource",
     "RowSource",
     "content_summary",
     "copy_product",

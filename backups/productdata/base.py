@@ -277,7 +277,7 @@ def insert_into(table: str, columns: list[str], rows: Iterable[tuple]) -> None:
     """Insert a stream of rows in large slices, each one COPY (or one executemany).
 
     A slice is read in full before its COPY starts: a source that reads the database itself
-    (ProductSource) must not query the connection while it is in COPY mode.
+    (ProductRowSource) must not query the connection while it is in COPY mode.
     """
     qn = connection.ops.quote_name
     cols = ", ".join(qn(c) for c in columns)
@@ -388,7 +388,7 @@ def delete_in_batches(qs) -> None:
             qs.model.objects.filter(id__in=ids).delete()
 
 
-class ProductSource:
+class ProductRowSource:
     """A RowSource that reads a live product: lets a product be copied into another directly."""
 
     def __init__(self, data, options: ExportOptions):

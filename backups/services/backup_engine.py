@@ -39,11 +39,11 @@ class LimitCrossed(Exception):
     """B6: the backup grew past a size limit while it ran."""
 
 
-class SourceUnreadable(Exception):
+class AttachmentUnreadable(Exception):
     """A product attachment could not be read: the backup goes on without it (INCOMPLETE)."""
 
 
-def backup_run(*, backup_id: int) -> str | None:
+def backup_execute(*, backup_id: int) -> str | None:
     """Run a requested backup to its end. A second call for the same backup does nothing."""
     if not claim(BACKUP, backup_id):
         return None
@@ -185,7 +185,7 @@ class _Engine:
         for _, f in self.data.attachments(self.options):
             try:
                 written = self.copy_one(f)
-            except SourceUnreadable as exc:
+            except AttachmentUnreadable as exc:
                 failed.add(f.path)
                 if is_confluence:
                     bad_spaces.setdefault(f.owner, []).append(f"{f.name}: {exc}")
@@ -222,18 +222,18 @@ class _Engine:
         if storage.server_side_copy_available():
             return self.copy_server_side(f, name)
         try:
-            src = _open_source(f)
+            src = _open_attachment(f)
         except OSError as exc:
-            raise SourceUnreadable(_why(exc))
+            raise AttachmentUnreadable(_why(exc))
         with src:
             try:
-                written = storage.write_chunks(name, _read_source(src))
-            except SourceUnreadable:
+                written = storage.write_chunks(name, _read_attachment(src))
+            except AttachmentUnreadable:
                 storage.delete_object(name)  # a partial copy may be there
                 raise
         if written.sha256 != f.sha256 or written.size != f.size:
             storage.delete_object(name)
-            raise SourceUnreadable(_mismatch(f, written.size))
+            raise AttachmentUnreadable(_mismatch(f, written.size))
         return written
 
     def copy_server_side(self, f: AttachmentFile, name: str) -> storage.Written:
@@ -246,10 +246,10 @@ class _Engine:
         try:
             size = storage.copy_attachment(f.storage_name, name, size=f.size)
         except FileNotFoundError as exc:
-            raise SourceUnreadable(_why(exc))
+            raise AttachmentUnreadable(_why(exc))
         if size != f.size:
             storage.delete_object(name)
-            raise SourceUnreadable(_mismatch(f, size))
+            raise AttachmentUnreadable(_mismatch(f, size))
         return storage.Written(name, size, f.sha256)
 
     def write_entities(self, content_type: str, rows, *, count_items: bool) -> dict:
@@ -356,16 +356,16 @@ class _Engine:
         return status
 
 
-def _open_source(f: AttachmentFile):
+def _open_attachment(f: AttachmentFile):
     return storage.open_attachment(f.storage_name)
 
 
-def _read_source(src) -> Iterator[bytes]:
+def _read_attachment(src) -> Iterator[bytes]:
     while True:
         try:
             chunk = src.read(storage.CHUNK_SIZE)
         except OSError as exc:
-            raise SourceUnreadable(_why(exc))
+            raise AttachmentUnreadable(_why(exc))
         if not chunk:
             return
         yield chunk

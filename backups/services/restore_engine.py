@@ -21,7 +21,7 @@ from .audit import record_event
 from .groups import groups_restore
 from .jobs import RESTORE, JobEnded, Progress, claim, finish
 from .notifications import notify_restore_finished
-from .restores import RestoreReader, restore_source_of
+from .restores import RestoreSource, restore_source_of
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class DestinationChanged(Exception):
     """R6 no longer holds at the moment of publishing: nothing was written."""
 
 
-def restore_run(*, restore_id: int) -> str | None:
+def restore_execute(*, restore_id: int) -> str | None:
     """Run a requested restore; a second call for it does nothing.
 
     R8 without one long transaction: the content goes into a hidden staging product in short
@@ -102,7 +102,7 @@ def restore_run(*, restore_id: int) -> str | None:
     return _completed(restore, source)
 
 
-def _completed(restore: Restore, source: RestoreReader) -> str:
+def _completed(restore: Restore, source: RestoreSource) -> str:
     restore.refresh_from_db()
     source.restored()  # an uploaded file is deleted once restored (E2)
     record_event(

@@ -96,7 +96,7 @@ class StoredBackupSource:
         pass
 
 
-class UploadSource:
+class UploadedFileSource:
     """A validated uploaded backup file (R4: restorable until 60 days after it was taken),
     read from its ZIP; what it is comes from its manifest, proven at validation (R9)."""
 
@@ -127,12 +127,12 @@ class UploadSource:
             from_file=True,
         )
 
-    def locked(self) -> "UploadSource":
+    def locked(self) -> "UploadedFileSource":
         """The same source read again with its row locked; refused unless it is VALID."""
         upload = Upload.objects.select_for_update().get(pk=self.upload.pk)
         if upload.status != Upload.Status.VALID:
             raise Refused("This uploaded file has not been validated for a restore.")
-        return UploadSource(upload)
+        return UploadedFileSource(upload)
 
     def restore_fields(self) -> dict:
         manifest = self.manifest
@@ -170,17 +170,17 @@ class UploadSource:
             self._zip = self._file_cm = None
 
 
-RestoreReader = StoredBackupSource | UploadSource
+RestoreSource = StoredBackupSource | UploadedFileSource
 
 
-def restore_source(*, backup: Backup | None = None, upload: Upload | None = None) -> RestoreReader:
+def restore_source(*, backup: Backup | None = None, upload: Upload | None = None) -> RestoreSource:
     """The reader for a stored backup or a validated upload: the one place that asks which."""
     if (backup is None) == (upload is None):
         raise ValueError("A restore has exactly one source: a backup or an upload.")
-    return UploadSource(upload) if upload is not None else StoredBackupSource(backup)
+    return UploadedFileSource(upload) if upload is not None else StoredBackupSource(backup)
 
 
-def restore_source_of(restore: Restore) -> RestoreReader:
+def restore_source_of(restore: Restore) -> RestoreSource:
     """The reader of what `restore` restores (its backup, or its uploaded file)."""
     if restore.upload_id:
         return restore_source(upload=restore.upload)
@@ -226,7 +226,7 @@ def last_restore_started_at(backup_id: int) -> datetime | None:
 
 def restore_decision(
     *,
-    source: RestoreReader,
+    source: RestoreSource,
     destination: Product,
     now: datetime | None = None,
     summary=None,
@@ -245,7 +245,7 @@ def _restore_decision(facts: rules.RestoreSourceFacts, destination, now, summary
 
 
 def restore_source_decision(
-    *, source: RestoreReader, now: datetime | None = None
+    *, source: RestoreSource, now: datetime | None = None
 ) -> rules.Decision:
     """Can `source` be restored at all now (R2, R3, R4), and was it not restored this week (R5,
     per backup id whichever way it came)?"""
@@ -260,7 +260,7 @@ def restore_source_decision(
 
 
 def restore_destinations(
-    *, source: RestoreReader, organization, now: datetime | None = None
+    *, source: RestoreSource, organization, now: datetime | None = None
 ) -> list[tuple[Product, rules.Decision]]:
     """The organization's products of the backup's kind, eligible ones first (R1, R6)."""
     now = now or timezone.now()
@@ -270,7 +270,7 @@ def restore_destinations(
     return sorted(choices, key=lambda c: not c[1].allowed)
 
 
-def restore_preview(*, source: RestoreReader, destination: Product) -> dict:
+def restore_preview(*, source: RestoreSource, destination: Product) -> dict:
     """What the review step shows: what will be restored and what skipped (R6)."""
     try:
         manifest = source.manifest
@@ -301,7 +301,7 @@ def restore_request(
     *,
     destination: Product,
     actor,
-    source: RestoreReader | None = None,
+    source: RestoreSource | None = None,
     backup: Backup | None = None,
     upload: Upload | None = None,
     include_attachments: bool = True,

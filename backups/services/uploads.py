@@ -1,5 +1,5 @@
 """Uploaded backup files: receive in chunks, validate (R9), clean up (R4, E2). Restoring from
-one is services/restores.py's UploadSource."""
+one is services/restores.py's UploadedFileSource."""
 
 import logging
 import shutil

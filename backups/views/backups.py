@@ -169,7 +169,7 @@ def policies_context(org: OrgAccess, user, now: datetime) -> dict:
 
 @require_POST
 @org_admin_required
-def backup_run(request, product_id: int):
+def backup_run_view(request, product_id: int):
     """Run backup (B1-B6). The service decides; a double click makes one backup (B4)."""
     product = access_product(request.org, product_id)
     org_url = reverse("org", args=[request.org.organization.slug])

@@ -1,8 +1,9 @@
 """What a restore restores (R2-R5), as the wizard shows it: a backup in the service's storage,
 or a validated uploaded backup file. Both answer the restore wizard's questions the same way
-(the `Source` protocol): what it is, what it holds, whether and where it may be restored, and
-the service call that restores it. The services see one reader (`source=`, services/restores.py)
-and never ask which kind; only the words and links here differ.
+(`WizardSource`): what it is, what it holds, whether and where it may be restored, and the
+service call that restores it. The services see one restore source (`source=`, a
+services.restores.RestoreSource) and never ask which kind; only the words and links here
+differ.
 """
 
 from datetime import datetime
@@ -16,9 +17,9 @@ from backups.access import OrgAccess, access_backup, access_upload
 from backups.models import Backup, Product, Restore, Upload
 from backups.rules import Decision
 from backups.services.restores import (
-    RestoreReader,
+    RestoreSource,
     StoredBackupSource,
-    UploadSource,
+    UploadedFileSource,
     restore_decision,
     restore_destinations,
     restore_preview,
@@ -30,7 +31,7 @@ from backups.services.restores import (
 class _Restorable:
     """The service calls, the same for both kinds: they go through the one reader."""
 
-    source: RestoreReader
+    source: RestoreSource
 
     def destinations(self, organization) -> list[tuple[Product, Decision]]:
         return restore_destinations(source=self.source, organization=organization)
@@ -51,7 +52,7 @@ class _Restorable:
         )
 
 
-class StoredBackup(_Restorable):
+class WizardStoredBackup(_Restorable):
     """A restore's source: a backup in the service's storage (R3: until it expires)."""
 
     def __init__(self, backup: Backup):
@@ -125,7 +126,7 @@ class StoredBackup(_Restorable):
         return True
 
 
-class UploadedFile(_Restorable):
+class WizardUploadedFile(_Restorable):
     """A restore's source: a validated uploaded backup file (R4: until 60 days after taken).
 
     What it is comes from the file's manifest, proven at validation (R9). The product it was
@@ -134,7 +135,7 @@ class UploadedFile(_Restorable):
 
     def __init__(self, upload: Upload, organization):
         self.upload = upload
-        self.source = UploadSource(upload)
+        self.source = UploadedFileSource(upload)
         self.manifest = upload.manifest or {}
         product = self.manifest.get("product", {})
         self.product = (
@@ -222,15 +223,15 @@ class UploadedFile(_Restorable):
         return self.valid
 
 
-Source = StoredBackup | UploadedFile
+WizardSource = WizardStoredBackup | WizardUploadedFile
 
 
-def resolve_source(org: OrgAccess, data: dict) -> Source | None:
+def wizard_source(org: OrgAccess, data: dict) -> WizardSource | None:
     """The source the wizard's URL names, through access.py (another org's: 404)."""
     if data.get("backup") and data.get("upload"):
         raise Http404("A restore has one source")
     if data.get("backup"):
-        return StoredBackup(access_backup(org, data["backup"]))
+        return WizardStoredBackup(access_backup(org, data["backup"]))
     if data.get("upload"):
-        return UploadedFile(access_upload(org, data["upload"]), org.organization)
+        return WizardUploadedFile(access_upload(org, data["upload"]), org.organization)
     return None

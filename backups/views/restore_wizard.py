@@ -3,7 +3,7 @@ Restore.
 
 The wizard keeps what was chosen in the URL. Each step is a GET page whose form leads to the
 next; only the final Restore is a POST, and the service checks every rule again then. What is
-restored is resolved by `resolve_source` (restore_sources.py): a backup in the service's
+restored is resolved by `wizard_source` (restore_sources.py): a backup in the service's
 storage (`?backup=<id>`), or a validated uploaded backup file (`?upload=<id>`, R4). An uploaded
 file enters the wizard at the options step, from its page.
 """
@@ -31,7 +31,7 @@ from backups.services.restores import StoredBackupSource, restore_source_decisio
 
 from .backups import CONTENT_LABELS, NO_SIZE, expires_in
 from .decorators import org_admin_required
-from .restore_sources import Source, resolve_source
+from .restore_sources import WizardSource, wizard_source
 
 BACKUPS_LISTED = 50
 
@@ -43,7 +43,7 @@ class Choice:
     """What the URL (or the Restore button) says was chosen so far."""
 
     product: Product | None
-    source: Source | None
+    source: WizardSource | None
     attachments: bool | None  # None: not chosen yet
     groups: bool | None
     destination: Product | None
@@ -72,7 +72,7 @@ def read_choice(org: OrgAccess, data) -> Choice:
     if not form.is_valid():
         raise Http404("Not a restore this page knows")
     d = form.cleaned_data
-    source = resolve_source(org, d)
+    source = wizard_source(org, d)
     if d["product"]:
         product = access_product(org, d["product"])
     else:

@@ -37,7 +37,7 @@ from backups.services.uploads import (
 
 from .backups import CONTENT_LABELS, POLL_EVERY, options_in_words, person
 from .decorators import org_admin_required
-from .restore_sources import UploadedFile
+from .restore_sources import WizardUploadedFile
 
 log = logging.getLogger(__name__)
 
@@ -386,7 +386,7 @@ def detail_context(org: OrgAccess, upload: Upload) -> dict:
         "failed": failed,
         "refused_because": REFUSED_BECAUSE.get(failed["name"], failed["title"]) if failed else "",
         "summary": manifest_summary(upload) if valid else None,
-        "decision": UploadedFile(upload, org.organization).decision() if valid else None,
+        "decision": WizardUploadedFile(upload, org.organization).decision() if valid else None,
         "restore_url": f"{reverse('restore_options', args=[slug])}?upload={upload.pk}",
         "upload_url": reverse("upload_new", args=[slug]),
         "restores": restores,

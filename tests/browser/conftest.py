@@ -111,7 +111,7 @@ def demo(transactional_db, demo):
 
 def login(page, live_server, username: str, password: str | None = None) -> None:
     """Log in through the login form, as a person would, and wait for the home page."""
-    from backups.services.demo import DEMO_PASSWORD
+    from backups.demo import DEMO_PASSWORD
 
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Username").fill(username)

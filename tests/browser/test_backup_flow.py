@@ -7,7 +7,6 @@ polling, without a reload.
 
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -15,23 +14,12 @@ from playwright.sync_api import expect
 from backups.models import Backup, BackupPolicy
 from backups.rules import format_when
 from backups.services.backups import backup_request
-from backups.tasks import run_backup
+from backups.tasks import backup_task
 
-from .conftest import PHONE, login
+from .conftest import login
+from .helpers import shoot
 
 pytestmark = pytest.mark.browser
-
-SHOTS = Path("/tmp/shots")
-
-
-def shoot(page, name: str) -> None:
-    """Desktop and phone screenshots of the current page, for a person to look at."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    desktop = page.viewport_size
-    page.screenshot(path=SHOTS / f"{name}-desktop.png", full_page=True)
-    page.set_viewport_size(PHONE)
-    page.screenshot(path=SHOTS / f"{name}-phone.png", full_page=True)
-    page.set_viewport_size(desktop)
 
 
 def row_of(page, table_class: str, product_name: str):
@@ -88,7 +76,7 @@ def test_create_a_policy_run_a_backup_and_watch_it_complete(page, live_server, d
     shoot(page, "org-in-progress")
 
     # The worker runs the job (here, in the test's thread).
-    assert run_backup(backup.pk) == Backup.Status.COMPLETE
+    assert backup_task(backup.pk) == Backup.Status.COMPLETE
     backup.refresh_from_db()
 
     expect(backup_row.locator(".status")).to_have_text("Complete")
@@ -134,7 +122,7 @@ def test_the_detail_page_follows_a_running_backup(page, live_server, demo):
     expect(page.get_by_text("1.5 MB of 6 MB copied.")).to_be_visible()
     shoot(page, "backup-detail-in-progress")
 
-    run_backup(backup.pk)
+    backup_task(backup.pk)
     expect(page.locator(".status-line .status")).to_have_text("Complete")
     expect(page.locator("table.counts-table")).to_contain_text("Spaces")
     expect(page.get_by_text("Attachments, users and groups; no personal spaces")).to_be_visible()

@@ -7,9 +7,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from backups.demo import LOCAL_SITE_PRODUCT, seed_local_site_connection
 from backups.models import SiteConnection
 from backups.services.connections import SiteDetails, connection_create
-from backups.services.demo import LOCAL_SITE_PRODUCT, seed_local_site_connection
 from tests.contract.conftest import ADMIN_EMAIL, ADMIN_TOKEN, jira_site  # noqa: F401 - fixture
 
 from .conftest import DESKTOP, PHONE, login

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from backups.services.files import backup_file_request
-from backups.tasks import generate_backup_file
+from backups.tasks import backup_file_task
 from tests.services.helpers import run_backup_of
 
 from .conftest import login
@@ -65,7 +65,7 @@ def test_no_main_page_breaks_the_content_security_policy(
 ):
     backup = run_backup_of(demo.jira, demo.alice)
     backup_file = backup_file_request(backup=backup, actor=demo.alice)
-    generate_backup_file(backup_file.pk)
+    backup_file_task(backup_file.pk)
     base = live_server.url
     org_url = f"{base}/orgs/acme/backup-and-restore/"
 

@@ -12,11 +12,11 @@ from playwright.sync_api import expect
 
 from backups.models import BackupFile
 from backups.services.files import file_name
-from backups.tasks import generate_backup_file
+from backups.tasks import backup_file_task
 from tests.services.helpers import run_backup_of
 
 from .conftest import login
-from .test_backup_flow import shoot
+from .helpers import shoot
 
 pytestmark = pytest.mark.browser
 
@@ -44,7 +44,7 @@ def test_generate_a_backup_file_download_it_and_check_its_sha256(page, live_serv
     shoot(page, "backup-file-generating")
 
     # The worker makes the file (here, in the test's thread); the polling page shows it.
-    assert generate_backup_file(backup_file.pk) == BackupFile.Status.READY
+    assert backup_file_task(backup_file.pk) == BackupFile.Status.READY
     backup_file.refresh_from_db()
     download = file_section.get_by_role("button", name="Download", exact=True)
     expect(download).to_be_enabled()

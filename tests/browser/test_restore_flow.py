@@ -6,30 +6,18 @@ the test plays the worker by calling the task itself. The page must notice by po
 """
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from backups.models import OrgGroup, ProductAccess, Restore
-from backups.tasks import run_restore
+from backups.tasks import restore_task
 from tests.services.helpers import run_backup_of
 
-from .conftest import PHONE, login
+from .conftest import login
+from .helpers import shoot
 
 pytestmark = pytest.mark.browser
-
-SHOTS = Path("/tmp/shots")
-
-
-def shoot(page, name: str) -> None:
-    """Desktop and phone screenshots of the current page, for a person to look at."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    desktop = page.viewport_size
-    page.screenshot(path=SHOTS / f"{name}-desktop.png", full_page=True)
-    page.set_viewport_size(PHONE)
-    page.screenshot(path=SHOTS / f"{name}-phone.png", full_page=True)
-    page.set_viewport_size(desktop)
 
 
 def test_restore_a_jira_backup_into_the_sandbox_and_approve_the_restored_access(
@@ -96,7 +84,7 @@ def test_restore_a_jira_backup_into_the_sandbox_and_approve_the_restored_access(
     shoot(page, "restore-detail-in-progress")
 
     # The worker runs the job (here, in the test's thread); the page follows by polling.
-    assert run_restore(restore.pk) == Restore.Status.COMPLETE
+    assert restore_task(restore.pk) == Restore.Status.COMPLETE
     expect(page.locator(".status-line .status")).to_have_text("Complete")
     report = page.locator("table.report-table")
     expect(report.get_by_role("row", name="Issues")).to_contain_text("30")

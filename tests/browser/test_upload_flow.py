@@ -20,11 +20,13 @@ from backups import storage
 from backups.models import Backup, JiraIssue, Restore, Upload
 from backups.rules import human_bytes
 from backups.services.files import file_name
-from backups.tasks import run_restore, validate_upload
-from tests.services.test_uploads import backup_file_bytes, flip, rewrite
+from backups.tasks import restore_task, upload_validation_task
+from tests.corpus.variants import flip_last as flip
+from tests.corpus.variants import rewrite
+from tests.services.helpers import backup_file_bytes
 
 from .conftest import login
-from .test_restore_flow import shoot
+from .helpers import shoot
 
 pytestmark = pytest.mark.browser
 
@@ -126,7 +128,7 @@ def test_upload_an_expired_backups_file_and_restore_it_into_the_empty_jira(
         expect(page.locator(".status-line .status")).to_have_text("Checking")
         expect(page.get_by_text("Waiting to start…")).to_be_visible()
         page.evaluate("window.notReloaded = true")
-        assert validate_upload(upload.pk) == Upload.Status.VALID
+        assert upload_validation_task(upload.pk) == Upload.Status.VALID
         expect(page.locator(".status-line .status")).to_have_text("Valid")
         checks = page.locator("#checks li")
         expect(checks).to_have_count(10)
@@ -159,7 +161,7 @@ def test_upload_an_expired_backups_file_and_restore_it_into_the_empty_jira(
         restore = Restore.objects.get()
         page.wait_for_url(f"{org_url}restores/{restore.pk}/")
         expect(page.get_by_text(f"from an uploaded file {path.name}")).to_be_visible()
-        assert run_restore(restore.pk) == Restore.Status.COMPLETE
+        assert restore_task(restore.pk) == Restore.Status.COMPLETE
         expect(page.locator(".status-line .status")).to_have_text("Complete")
         expect(
             page.locator("table.report-table").get_by_role("row", name="Issues")
@@ -200,7 +202,7 @@ def test_a_too_large_file_is_refused_before_a_byte_and_a_tampered_one_names_its_
     page.wait_for_url(upload_page)
     expect(page.locator("#upload-error")).to_have_count(0)
     upload = Upload.objects.get()
-    assert validate_upload(upload.pk) == Upload.Status.INVALID
+    assert upload_validation_task(upload.pk) == Upload.Status.INVALID
     refused = page.locator("#refused")
     expect(refused).to_contain_text(
         "This file was refused: its content does not match the checksums in its manifest."

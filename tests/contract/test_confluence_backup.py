@@ -13,62 +13,18 @@ import time_machine
 
 from backups.models import AuditEvent, Backup, Page, PageAttachment, Product, Restore, Space
 from backups.productdata import for_product
-from backups.services.connections import SiteDetails, connection_create
-from backups.services.restore_engine import restore_run
+from backups.services.restore_engine import restore_execute
 from backups.services.restores import restore_request
 from tests.services.helpers import read_manifest, read_rows, run_backup_of
 
+from . import confluence_helpers
+from .confluence_helpers import seed_site
 from .conftest import ADMIN_EMAIL, ADMIN_TOKEN
-from .test_token_never_leaks import leaks
+from .helpers import leaks
 
 pytestmark = pytest.mark.django_db
 
-
-def seed_site(site) -> dict[str, bytes]:
-    """Four spaces: DOCS (a tree three deep, a blog post, an archived and a trashed page,
-    labels, comments of both kinds, attachments), OPS (archived), a personal space, and TEAM
-    (plain). Returns the attachments' bytes by file name."""
-    docs = site.add_space("DOCS", "Documentation")
-    home = site.pages[docs.homepage_id]
-    guide = site.add_page(docs, "Guide", "<p>How to use it</p>", parent=home, labels=["howto"])
-    install = site.add_page(docs, "Install", "<p>Step <b>one</b></p>", parent=guide)
-    site.add_page(docs, "Linux", "<p>apt-get install</p>", parent=install, version=4)
-    site.add_page(docs, "Old notes", "<p>2019</p>", status="archived")
-    site.add_page(docs, "Draft gone wrong", "<p>oops</p>", parent=guide, status="trashed")
-    post = site.add_blogpost(docs, "Release 2.0", "<p>It is out</p>", labels=["release"])
-    site.add_blogpost(docs, "Withdrawn post", "<p>never mind</p>", status="trashed")
-    site.add_comment(guide, "<p>Very clear, thanks</p>")
-    site.add_comment(guide, "<p>typo here</p>", inline=True)
-    site.add_comment(post, "<p>Congratulations</p>")
-    ops = site.add_space("OPS", "Operations", status="archived")
-    site.add_page(ops, "Runbook", "<p>restart it</p>", parent=site.pages[ops.homepage_id])
-    site.add_space("~5b10ac8d82e05b22cc7d4ef5", "Site Admin", type="personal")
-    site.add_space("TEAM", "Team")
-    files = {
-        "diagram.png": bytes(range(256)) * 1024,
-        "notes.txt": b"line of notes\n" * 500,
-        "release.pdf": b"%PDF-1.4 release notes" * 300,
-    }
-    site.add_attachment(guide, "diagram.png", files["diagram.png"], "image/png")
-    site.add_attachment(install, "notes.txt", files["notes.txt"], "text/plain")
-    site.add_attachment(post, "release.pdf", files["release.pdf"], "application/pdf")
-    return files
-
-
-def connect(site, org, admin, name="Initech Confluence Cloud"):
-    connection = connection_create(
-        organization=org,
-        actor=admin,
-        details=SiteDetails("confluence", name, site.wiki_url, ADMIN_EMAIL, ADMIN_TOKEN),
-    )
-    assert connection.check_ok, connection.check_message
-    return connection
-
-
-@pytest.fixture
-def connected(confluence_site, make_org):
-    org, admin = make_org("initech")
-    return connect(confluence_site, org, admin), admin
+connected = confluence_helpers.connected  # the fixture, by the name the tests ask for
 
 
 def test_a_connected_site_is_backed_up_whole_in_the_same_format(confluence_site, connected):
@@ -228,7 +184,7 @@ def test_a_connected_backup_restores_into_an_embedded_confluence(confluence_site
         organization=connection.product.organization, kind="confluence", name="Embedded wiki"
     )
     restore = restore_request(backup=backup, destination=destination, actor=admin)
-    assert restore_run(restore_id=restore.pk) == "COMPLETE"
+    assert restore_execute(restore_id=restore.pk) == "COMPLETE"
     spaces = {s.key: s for s in Space.objects.filter(product=destination)}
     assert sorted(spaces) == ["DOCS", "OPS", "TEAM", "~5b10ac8d82e05b22cc7d4ef5"]
     assert spaces["OPS"].state == "archived"
@@ -271,7 +227,7 @@ def test_the_token_is_nowhere_after_a_backup_a_failure_and_a_restore(
     assert good.status == Backup.Status.COMPLETE
     confluence_site.wipe()
     restore = restore_request(backup=good, destination=connection.product, actor=admin)
-    assert restore_run(restore_id=restore.pk) == "COMPLETE"
+    assert restore_execute(restore_id=restore.pk) == "COMPLETE"
     confluence_site.fail("GET", r"/wiki/api/v2/spaces$", "revoke")
     with time_machine.travel(timedelta(days=8)):  # B3: a week after the first
         failed = run_backup_of(connection.product, admin)

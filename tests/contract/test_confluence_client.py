@@ -13,7 +13,7 @@ from backups.connectors.http import RetryPolicy, SiteAuthError, SiteBadResponse,
 from tests.components import sqlite_pass_only
 
 from .conftest import ADMIN_EMAIL, ADMIN_TOKEN
-from .test_jira_client import Waits
+from .helpers import Waits
 
 pytestmark = sqlite_pass_only  # HTTP only: no database
 

@@ -7,27 +7,15 @@ import pytest
 from django.urls import reverse
 
 from backups.models import Product, Space
-from backups.services.restore_engine import restore_run
+from backups.services.restore_engine import restore_execute
 from backups.services.restores import restore_request
 from tests.services.helpers import run_backup_of
 
-from .test_confluence_backup import connected, seed_site  # noqa: F401 - the fixture
+from .confluence_helpers import connected, restore_into, seed_site, without_personal  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db
 
 PERSONAL = "~5b10ac8d82e05b22cc7d4ef5"
-
-
-def without_personal(snapshot: dict) -> dict:
-    """A site's content but its personal spaces (the API cannot create them: C6)."""
-    return {k: v for k, v in snapshot["spaces"].items() if not k.startswith("~")}
-
-
-def restore_into(product, backup, admin):
-    restore = restore_request(backup=backup, destination=product, actor=admin)
-    status = restore_run(restore_id=restore.pk)
-    restore.refresh_from_db()
-    return status, restore
 
 
 def test_site_to_backup_to_emptied_site_is_equal(confluence_site, connected):  # noqa: F811
@@ -96,7 +84,7 @@ def test_a_space_made_after_the_review_is_skipped_when_writing(confluence_site, 
     confluence_site.wipe()
     restore = restore_request(backup=backup, destination=connection.product, actor=admin)
     confluence_site.add_space("OPS", "Made meanwhile")
-    assert restore_run(restore_id=restore.pk) == "COMPLETE"
+    assert restore_execute(restore_id=restore.pk) == "COMPLETE"
     restore.refresh_from_db()
     assert restore.report["skipped_space_keys"] == ["OPS"]
     assert confluence_site.snapshot()["spaces"]["OPS"]["name"] == "Made meanwhile"

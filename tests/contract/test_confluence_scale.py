@@ -10,8 +10,7 @@ from backups.models import Backup
 from tests.components import sqlite_pass_only
 from tests.services.helpers import read_rows, run_backup_of
 
-from .test_confluence_backup import connected  # noqa: F401 - the fixture
-from .test_confluence_restore import restore_into
+from .confluence_helpers import connected, restore_into  # noqa: F401 - the fixture
 
 # The site's side is all HTTP; the database holds one backup row. Once is enough.
 pytestmark = [pytest.mark.django_db, sqlite_pass_only]

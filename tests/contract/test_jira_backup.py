@@ -9,65 +9,17 @@ import pytest
 
 from backups.models import Backup, JiraIssue, Product
 from backups.productdata import for_product
-from backups.services.connections import SiteDetails, connection_create
-from backups.services.restore_engine import restore_run
+from backups.services.restore_engine import restore_execute
 from backups.services.restores import restore_request
 from tests.services.helpers import read_manifest, read_rows, run_backup_of
 
+from . import jira_helpers
 from .conftest import ADMIN_EMAIL, ADMIN_TOKEN
-from .test_jira_client import adf
+from .jira_helpers import adf, seed_site
 
 pytestmark = pytest.mark.django_db
 
-
-def seed_site(site) -> dict[str, bytes]:
-    """Three projects (live, archived, in the trash), issues with a gap in their numbering,
-    custom fields, 25 comments on one issue (more than Jira puts inline), attachments."""
-    admin = site.admin
-    site.add_project("ACME", "Acme", lead=admin)
-    site.add_project("OLD", "Old work", state="archived", lead=admin)
-    site.add_project("GONE", "Gone", state="deleted", lead=admin)
-    for n in (1, 2, 3, 5, 8):  # 4, 6 and 7 were deleted on the site
-        site.add_issue(
-            "ACME",
-            {
-                "summary": f"Acme issue {n}",
-                "description": adf(f"Steps for {n}"),
-                "labels": ["backup", f"n{n}"],
-                "customfield_10010": {"value": f"team-{n % 2}"},
-                "issuelinks": [],
-            },
-            number=n,
-        )
-    site.add_issue(
-        "OLD", {"summary": "Archived work", "priority": {"name": "Low"}, "status": {"name": "Done"}}
-    )
-    site.add_issue("GONE", {"summary": "In the trash"})
-    site.state.issues["ACME-3"]["fields"]["status"] = {"name": "In Progress"}
-    site.add_link("Blocks", "ACME-1", "ACME-2")
-    site.add_link("Relates", "ACME-5", "OLD-1")
-    for n in range(25):
-        site.add_comment("ACME-2", adf(f"comment {n}"), admin)
-    site.add_comment("OLD-1", adf("old comment"), admin)
-    files = {
-        "ACME-1": b"first attachment\n" * 1000,
-        "ACME-5": bytes(range(256)) * 2048,
-    }
-    for key, content in files.items():
-        site.add_attachment(key, f"{key}.bin", content, admin)
-    return files
-
-
-@pytest.fixture
-def connected(jira_site, make_org):
-    org, admin = make_org("initech")
-    connection = connection_create(
-        organization=org,
-        actor=admin,
-        details=SiteDetails("jira", "Initech Jira Cloud", jira_site.url, ADMIN_EMAIL, ADMIN_TOKEN),
-    )
-    assert connection.check_ok, connection.check_message
-    return connection, admin
+connected = jira_helpers.connected  # the fixture, by the name the tests ask for
 
 
 def test_a_connected_site_is_backed_up_whole_in_the_same_format(jira_site, connected):
@@ -124,7 +76,7 @@ def test_a_connected_backup_restores_into_an_embedded_jira(jira_site, connected)
         organization=connection.product.organization, kind="jira", name="Embedded Jira"
     )
     restore = restore_request(backup=backup, destination=destination, actor=admin)
-    assert restore_run(restore_id=restore.pk) == "COMPLETE"
+    assert restore_execute(restore_id=restore.pk) == "COMPLETE"
     restored = {i.key: i for i in JiraIssue.objects.filter(product=destination)}
     assert sorted(restored) == ["ACME-1", "ACME-2", "ACME-3", "ACME-5", "ACME-8", "GONE-1", "OLD-1"]
     assert restored["ACME-5"].summary == "Acme issue 5"

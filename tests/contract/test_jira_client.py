@@ -19,23 +19,10 @@ from backups.connectors.jira import JiraCloud, project_state
 from tests.components import sqlite_pass_only
 
 from .conftest import ADMIN_EMAIL, ADMIN_TOKEN
+from .helpers import Waits
+from .jira_helpers import adf
 
 pytestmark = sqlite_pass_only  # HTTP only: no database
-
-
-def adf(text: str) -> dict:
-    return {
-        "type": "doc",
-        "version": 1,
-        "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}],
-    }
-
-
-class Waits(list):
-    """The client's sleep: records each wait instead of waiting (retries are time-travelled)."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 def client(site, *, email=ADMIN_EMAIL, token=ADMIN_TOKEN, attempts=4, waits=None) -> JiraCloud:

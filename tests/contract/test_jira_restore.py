@@ -8,47 +8,13 @@ import pytest
 
 from backups.models import JiraAttachment, JiraComment, JiraIssue, JiraProject
 from backups.services.errors import Refused
-from backups.services.restore_engine import restore_run
+from backups.services.restore_engine import restore_execute
 from backups.services.restores import restore_request
 from tests.services.helpers import run_backup_of
 
-from .test_jira_backup import connected, seed_site  # noqa: F401 - the fixture
+from .jira_helpers import adf, connected, projection, restore_into, seed_site  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db
-
-
-def projection(snapshot: dict) -> dict:
-    """What a restore through the public API can bring back, issue by issue."""
-    return {
-        "projects": snapshot["projects"],
-        "issues": {
-            key: {
-                "summary": issue["fields"]["summary"],
-                "description": issue["fields"].get("description"),
-                "labels": issue["fields"].get("labels") or [],
-                "status": issue["fields"]["status"]["name"],
-                "priority": issue["fields"]["priority"]["name"],
-                "links": sorted(
-                    (
-                        link["type"]["name"],
-                        "outward" if "outwardIssue" in link else "inward",
-                        (link.get("outwardIssue") or link.get("inwardIssue"))["key"],
-                    )
-                    for link in issue["fields"].get("issuelinks") or []
-                ),
-                "comments": issue["comments"],
-                "attachments": issue["attachments"],
-            }
-            for key, issue in snapshot["issues"].items()
-        },
-    }
-
-
-def restore_into(connection, backup, admin):
-    restore = restore_request(backup=backup, destination=connection.product, actor=admin)
-    status = restore_run(restore_id=restore.pk)
-    restore.refresh_from_db()
-    return status, restore
 
 
 def test_site_to_backup_to_emptied_site_is_equal(jira_site, connected):  # noqa: F811
@@ -128,7 +94,7 @@ def test_a_site_that_fills_up_before_the_restore_writes_gets_nothing(jira_site, 
     jira_site.wipe()
     restore = restore_request(backup=backup, destination=connection.product, actor=admin)
     jira_site.add_project("LATE", "Made meanwhile", lead=jira_site.admin)
-    assert restore_run(restore_id=restore.pk) == "FAILED"
+    assert restore_execute(restore_id=restore.pk) == "FAILED"
     restore.refresh_from_db()
     assert "is no longer empty: the site has 1 project(s) (LATE)" in restore.failure_reason
     assert list(jira_site.state.projects) == ["LATE"] and jira_site.state.issues == {}

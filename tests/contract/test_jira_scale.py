@@ -7,8 +7,7 @@ from backups.models import Backup
 from tests.components import sqlite_pass_only
 from tests.services.helpers import read_rows, run_backup_of
 
-from .test_jira_backup import connected  # noqa: F401 - the fixture
-from .test_jira_restore import projection, restore_into
+from .jira_helpers import connected, projection, restore_into  # noqa: F401 - the fixture
 
 # The site's side is all HTTP; the database holds one backup row. Once is enough.
 pytestmark = [pytest.mark.django_db, sqlite_pass_only]

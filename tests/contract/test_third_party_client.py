@@ -13,7 +13,7 @@ from atlassian.jira import JiraCloud
 from tests.components import sqlite_pass_only
 
 from .conftest import ADMIN_EMAIL, ADMIN_TOKEN
-from .test_jira_client import adf
+from .jira_helpers import adf
 
 pytestmark = sqlite_pass_only  # HTTP only: no database
 

@@ -2,7 +2,6 @@
 file or error — after a connect, a check, a backup, a failed backup, a backup file and a
 restore, everything they wrote is searched for it (and for its Basic-auth form)."""
 
-import base64
 import logging
 from datetime import timedelta
 
@@ -14,20 +13,10 @@ from backups.models import AuditEvent, Backup, Restore, SiteConnection
 from backups.services.files import backup_file_generate, backup_file_request
 from tests.services.helpers import run_backup_of
 
-from .conftest import ADMIN_EMAIL, ADMIN_TOKEN
-from .test_jira_backup import connected, seed_site  # noqa: F401 - the fixture
+from .helpers import SECRETS, leaks  # noqa: F401 - SECRETS, for the tests below
+from .jira_helpers import connected, seed_site  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db
-
-SECRETS = [
-    ADMIN_TOKEN.encode(),
-    base64.b64encode(f"{ADMIN_EMAIL}:{ADMIN_TOKEN}".encode()),
-]
-
-
-def leaks(data: bytes | str) -> list[bytes]:
-    data = data.encode() if isinstance(data, str) else data
-    return [s for s in SECRETS if s in data]
 
 
 def test_the_token_is_nowhere(jira_site, connected, client, caplog, backups_root, tmp_path):  # noqa: F811

@@ -17,9 +17,9 @@ import time_machine
 from backups import storage
 from backups.models import Restore, Upload
 from backups.views.uploads import REFUSED_BECAUSE
-from tests.productdata.test_round_trip import jira_snapshot
-from tests.services.test_uploads import backup_file_bytes
-from tests.views.test_restores import text, url
+from tests.productdata.helpers import jira_snapshot
+from tests.services.helpers import backup_file_bytes
+from tests.views.helpers import text, url
 
 from .variants import IDS, VARIANTS, first_attachment
 

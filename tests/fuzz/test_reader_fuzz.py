@@ -29,7 +29,7 @@ from backups import archive
 from tests import zipbytes
 from tests.components import sqlite_pass_only
 from tests.corpus.variants import rewrite
-from tests.services.test_uploads import backup_file_bytes
+from tests.services.helpers import backup_file_bytes
 
 pytestmark = sqlite_pass_only  # the reader under test uses no database
 

@@ -10,11 +10,10 @@ import pytest
 from django.urls import reverse
 
 from backups.models import Backup, BackupPolicy, Product, Restore, SiteConnection
+from tests.contract.confluence_helpers import seed_site, without_personal
 from tests.contract.conftest import ADMIN_EMAIL, ADMIN_TOKEN, confluence_site  # noqa: F401
-from tests.contract.test_confluence_backup import seed_site
-from tests.contract.test_confluence_restore import without_personal
 
-from .test_one_cluster import wait_status
+from .workers import wait_status
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 

@@ -8,10 +8,9 @@ from django.urls import reverse
 
 from backups.models import Backup, Restore, SiteConnection
 from tests.contract.conftest import ADMIN_EMAIL, ADMIN_TOKEN, jira_site  # noqa: F401 - fixture
-from tests.contract.test_jira_backup import seed_site
-from tests.contract.test_jira_restore import projection
+from tests.contract.jira_helpers import projection, seed_site
 
-from .test_one_cluster import wait_status
+from .workers import wait_status
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 

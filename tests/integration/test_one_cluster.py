@@ -5,8 +5,6 @@ is enqueued on Redis at commit, and a separate `manage.py qcluster` process (Red
 PostgreSQL) runs it.
 """
 
-import time
-
 import pytest
 from django.conf import settings
 
@@ -16,23 +14,11 @@ from backups.productdata import content_summary
 from backups.services.backups import backup_request
 from backups.services.files import backup_file_request
 from backups.services.restores import restore_request
-from tests.productdata.test_round_trip import jira_snapshot
+from tests.productdata.helpers import jira_snapshot
 
-from .workers import wait_for
+from .workers import wait_status
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
-
-JOB_TIMEOUT = 120
-
-
-def wait_status(obj, statuses, *, what: str, logs):
-    def done():
-        obj.refresh_from_db()
-        return obj.status in statuses
-
-    started = time.monotonic()
-    wait_for(done, timeout=JOB_TIMEOUT, every=0.1, what=what, explain=logs)
-    return time.monotonic() - started
 
 
 def test_backup_file_and_restore_run_in_a_qcluster_on_redis_and_postgresql(

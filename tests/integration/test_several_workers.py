@@ -22,8 +22,8 @@ from .workers import wait_for, wait_pushers_listening
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 PRODUCTS = 10
-PROCESSED = re.compile(r"processing (backup-\d+) 'backups\.tasks\.run_backup'")
-PROCESSED_ANY = re.compile(r"processing (backup-\d+(?:-again)?) 'backups\.tasks\.run_backup'")
+PROCESSED = re.compile(r"processing (backup-\d+) 'backups\.tasks\.backup_task'")
+PROCESSED_ANY = re.compile(r"processing (backup-\d+(?:-again)?) 'backups\.tasks\.backup_task'")
 
 
 def events(action: str, backup: Backup):
@@ -57,7 +57,7 @@ def request_at_once(products, admin, *, deliver_twice: bool = False) -> list[int
             requested.append(backup.pk)
             if deliver_twice:
                 async_task(
-                    "backups.tasks.run_backup", backup.pk, task_name=f"backup-{backup.pk}-again"
+                    "backups.tasks.backup_task", backup.pk, task_name=f"backup-{backup.pk}-again"
                 )
         except BaseException as exc:  # reported below, with the others
             errors.append(exc)

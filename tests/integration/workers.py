@@ -205,3 +205,17 @@ def wait_pushers_listening(redis_url: str, count: int, timeout: float = 30) -> N
         wait_for(listening, timeout=timeout, what=f"{count} qcluster pushers to wait on Redis")
     finally:
         client.close()
+
+
+# How long an end-to-end test waits for one job through a qcluster.
+JOB_TIMEOUT = 120
+
+
+def wait_status(obj, statuses, *, what: str, logs):
+    def done():
+        obj.refresh_from_db()
+        return obj.status in statuses
+
+    started = time.monotonic()
+    wait_for(done, timeout=JOB_TIMEOUT, every=0.1, what=what, explain=logs)
+    return time.monotonic() - started

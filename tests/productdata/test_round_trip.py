@@ -1,96 +1,25 @@
 """Issue #2 item 4: export a demo product and import it into an empty one of the same kind."""
 
-import hashlib
-
 import pytest
 from django.core.files.storage import default_storage
 from django.db import IntegrityError
 
 from backups.models import (
     JiraAttachment,
-    JiraComment,
     JiraIssue,
     JiraProject,
     Page,
-    PageAttachment,
-    PageComment,
     Space,
 )
 from backups.productdata import (
     AttachmentIntegrityError,
     ExportOptions,
     ImportOptions,
-    ProductSource,
+    ProductRowSource,
     copy_product,
     for_product,
 )
-
-
-def stored_sha256(name: str) -> str:
-    with default_storage.open(name, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
-def jira_snapshot(product):
-    """Everything a user sees of a Jira product, without database ids."""
-    return {
-        "projects": sorted(
-            JiraProject.objects.filter(product=product).values_list("key", "name", "state")
-        ),
-        "issues": sorted(
-            JiraIssue.objects.filter(product=product).values_list(
-                "key", "project__key", "summary", "description", "status", "created", "updated"
-            )
-        ),
-        "fields": {i.key: i.fields for i in JiraIssue.objects.filter(product=product)},
-        "comments": sorted(
-            JiraComment.objects.filter(issue__product=product).values_list(
-                "issue__key", "author", "body", "created"
-            )
-        ),
-        "attachments": sorted(
-            (a.issue.key, a.name, a.size, a.sha256, stored_sha256(a.file.name))
-            for a in JiraAttachment.objects.filter(product=product).select_related("issue")
-        ),
-    }
-
-
-def page_path(page):
-    """A page's place in its tree, by titles from the root: compares trees without ids."""
-    parts = []
-    while page is not None:
-        parts.append(page.title)
-        page = page.parent
-    return " / ".join(reversed(parts))
-
-
-def confluence_snapshot(product, *, space_filter=None):
-    spaces = Space.objects.filter(product=product)
-    if space_filter:
-        spaces = spaces.filter(**space_filter)
-    pages = Page.objects.filter(space__in=spaces).select_related("space", "parent__parent")
-    return {
-        "spaces": sorted(spaces.values_list("key", "name", "kind", "state")),
-        "pages": sorted(
-            (p.space.key, p.kind, page_path(p), p.body, p.version, p.created, p.updated)
-            for p in pages
-        ),
-        "comments": sorted(
-            (c.page.space.key, page_path(c.page), c.author, c.body, c.created)
-            for c in PageComment.objects.filter(page__in=pages).select_related("page__space")
-        ),
-        "attachments": sorted(
-            (
-                a.page.space.key,
-                page_path(a.page),
-                a.name,
-                a.size,
-                a.sha256,
-                stored_sha256(a.file.name),
-            )
-            for a in PageAttachment.objects.filter(page__in=pages).select_related("page__space")
-        ),
-    }
+from tests.productdata.helpers import confluence_snapshot, jira_snapshot
 
 
 def test_jira_round_trip_copies_every_state_and_attachment_bytes(demo):
@@ -201,7 +130,9 @@ def test_failed_import_writes_nothing_and_removes_copied_files(demo, isolated_st
     files_before = {p for p in media.rglob("*") if p.is_file()}
 
     with pytest.raises(AttachmentIntegrityError, match=victim.name):
-        for_product(demo.jira_sandbox).import_content(ProductSource(src, options), ImportOptions())
+        for_product(demo.jira_sandbox).import_content(
+            ProductRowSource(src, options), ImportOptions()
+        )
 
     assert for_product(demo.jira_sandbox).is_empty()
     assert not JiraAttachment.objects.filter(product=demo.jira_sandbox).exists()

@@ -13,10 +13,10 @@ from django.core import mail
 from django.utils import timezone
 
 from backups import storage
+from backups.demo import make_attachment
 from backups.models import AuditEvent, Backup, BackupPolicy, JiraAttachment, JiraIssue
-from backups.services.backup_engine import backup_run
+from backups.services.backup_engine import backup_execute
 from backups.services.backups import backup_request
-from backups.services.demo import make_attachment
 from tests.components import need_s3
 from tests.s3.rclone import RcloneS3, use_s3, wait_for
 from tests.services.helpers import read_manifest, read_rows, run_backup_of
@@ -103,7 +103,7 @@ def test_the_s3_server_stopped_mid_backup_fails_it_naming_the_storage(
     backup = backup_request(product=big_jira, actor=demo.alice)
     doing = stop(monkeypatch, own_s3, backup)
 
-    assert backup_run(backup_id=backup.id) == Backup.Status.FAILED
+    assert backup_execute(backup_id=backup.id) == Backup.Status.FAILED
 
     assert not own_s3.server.running
     backup.refresh_from_db()

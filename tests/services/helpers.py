@@ -1,9 +1,10 @@
 import json
 
 from backups import storage
-from backups.models import Backup, BackupPolicy
-from backups.services.backup_engine import backup_run
+from backups.models import Backup, BackupFile, BackupPolicy
+from backups.services.backup_engine import backup_execute
 from backups.services.backups import backup_request
+from backups.services.files import backup_file_generate, backup_file_request
 
 
 def run_backup_of(product, actor, **policy_options) -> Backup:
@@ -12,7 +13,7 @@ def run_backup_of(product, actor, **policy_options) -> Backup:
         product=product, defaults={"created_by": actor, **policy_options}
     )
     backup = backup_request(product=product, actor=actor)
-    backup_run(backup_id=backup.id)
+    backup_execute(backup_id=backup.id)
     backup.refresh_from_db()
     return backup
 
@@ -25,3 +26,13 @@ def read_manifest(backup) -> dict:
 def read_rows(backup, content_type) -> list[dict]:
     with storage.open_object(backup.storage_prefix + f"entities/{content_type}.jsonl") as f:
         return [json.loads(line) for line in f.read().splitlines()]
+
+
+def backup_file_bytes(product, user) -> tuple[bytes, Backup]:
+    """Back `product` up and make its backup file: the file's bytes, and the backup."""
+    backup = run_backup_of(product, user)
+    backup_file = backup_file_request(backup=backup, actor=user)
+    assert backup_file_generate(file_id=backup_file.pk) == BackupFile.Status.READY
+    backup_file.refresh_from_db()
+    with storage.open_object(backup_file.storage_name) as f:
+        return f.read(), backup

@@ -17,8 +17,8 @@ from backups.models import (
     PageAttachment,
     Space,
 )
-from backups.services.backup_engine import backup_run
-from backups.tasks import run_backup
+from backups.services.backup_engine import backup_execute
+from backups.tasks import backup_task
 
 from .helpers import read_manifest, read_rows, run_backup_of
 
@@ -180,7 +180,7 @@ def test_b5_storage_error_midway_fails_the_backup_and_removes_what_it_wrote(demo
     blocker.parent.mkdir(parents=True)
     blocker.write_bytes(b"in the way")
 
-    assert backup_run(backup_id=nxt.id) == Backup.Status.FAILED
+    assert backup_execute(backup_id=nxt.id) == Backup.Status.FAILED
 
     nxt.refresh_from_db()
     assert nxt.status == Backup.Status.FAILED
@@ -214,7 +214,7 @@ def test_a_second_delivery_of_the_task_does_not_run_a_second_copy(demo):
     objects = storage.list_prefix(backup.storage_prefix)
     completed_at = backup.completed_at
 
-    assert run_backup(backup.id) is None
+    assert backup_task(backup.id) is None
 
     backup.refresh_from_db()
     assert (backup.status, backup.completed_at) == (Backup.Status.COMPLETE, completed_at)
@@ -232,7 +232,7 @@ def test_a_claimed_backup_still_running_is_not_run_again(demo):
     backup = backup_request(product=demo.jira, actor=demo.alice)
     Backup.objects.filter(pk=backup.pk).update(claimed_at=timezone.now())  # a worker has it
 
-    assert run_backup(backup.id) is None
+    assert backup_task(backup.id) is None
     backup.refresh_from_db()
     assert backup.status == Backup.Status.IN_PROGRESS
     assert storage.list_prefix(backup.storage_prefix) == []
@@ -245,7 +245,7 @@ def test_a_backup_failed_by_staff_before_the_worker_starts_never_runs(demo):
     BackupPolicy.objects.create(product=demo.jira)
     backup = backup_request(product=demo.jira, actor=demo.alice)
     assert backup_fail(backup_id=backup.pk, reason="Marked failed by staff", actor=demo.staff)
-    assert run_backup(backup.id) is None
+    assert backup_task(backup.id) is None
     backup.refresh_from_db()
     assert (backup.status, backup.failure_reason) == (
         Backup.Status.FAILED,

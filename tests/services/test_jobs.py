@@ -28,7 +28,7 @@ from backups.services.jobs import (
     enqueue_on_commit,
     transition,
 )
-from backups.services.restores import StoredBackupSource, UploadSource, restore_source
+from backups.services.restores import StoredBackupSource, UploadedFileSource, restore_source
 
 B, R, F, U = Backup.Status, Restore.Status, BackupFile.Status, Upload.Status
 
@@ -210,7 +210,7 @@ def test_enqueue_on_commit_queues_after_commit_and_never_after_a_rollback(
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         enqueue_on_commit(BACKUP, 7)
         assert queued == []  # not while the row may still roll back
-    assert queued == [(("backups.tasks.run_backup", 7), {"task_name": "backup-7"})]
+    assert queued == [(("backups.tasks.backup_task", 7), {"task_name": "backup-7"})]
 
     queued.clear()
     with (
@@ -318,8 +318,26 @@ def test_restore_source_is_chosen_once_from_what_is_given(product):
     backup = make_backup(product, B.COMPLETE)
     upload = make_validation(product)
     assert isinstance(restore_source(backup=backup), StoredBackupSource)
-    assert isinstance(restore_source(upload=upload), UploadSource)
+    assert isinstance(restore_source(upload=upload), UploadedFileSource)
     with pytest.raises(ValueError, match="exactly one source"):
         restore_source(backup=backup, upload=upload)
     with pytest.raises(ValueError, match="exactly one source"):
         restore_source()
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("backups.tasks.run_backup", "backups.tasks.backup_task"),
+        ("backups.tasks.generate_backup_file", "backups.tasks.backup_file_task"),
+        ("backups.tasks.run_restore", "backups.tasks.restore_task"),
+        ("backups.tasks.validate_upload", "backups.tasks.upload_validation_task"),
+    ],
+)
+def test_a_task_queued_under_its_old_name_still_runs(old, new):
+    """django-q2 stores a task's dotted path in the queue: one queued before the rename (#13
+    item 16) must find the same function after an upgrade."""
+    from django.utils.module_loading import import_string
+
+    assert import_string(old) is import_string(new)
+    assert new in {job_type.task for job_type in jobs.JOB_TYPES}

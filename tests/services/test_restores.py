@@ -24,17 +24,17 @@ from backups.models import (
 )
 from backups.services.backups import backup_request
 from backups.services.errors import Refused
-from backups.services.restore_engine import restore_fail, restore_run
+from backups.services.restore_engine import restore_execute, restore_fail
 from backups.services.restores import restore_request
 from tests.components import need_postgres
-from tests.productdata.test_round_trip import confluence_snapshot, jira_snapshot
+from tests.productdata.helpers import confluence_snapshot, jira_snapshot
 
 from .helpers import run_backup_of
 
 
 def restore(backup, destination, actor, **options) -> Restore:
     r = restore_request(backup=backup, destination=destination, actor=actor, **options)
-    restore_run(restore_id=r.pk)
+    restore_execute(restore_id=r.pk)
     r.refresh_from_db()
     return r
 
@@ -274,7 +274,7 @@ def test_a_second_delivery_of_the_restore_task_does_nothing(demo):
     backup = run_backup_of(demo.jira, demo.alice)
     r = restore(backup, demo.jira_sandbox, demo.alice)
     issues = JiraIssue.objects.filter(product=demo.jira_sandbox).count()
-    assert restore_run(restore_id=r.pk) is None
+    assert restore_execute(restore_id=r.pk) is None
     assert JiraIssue.objects.filter(product=demo.jira_sandbox).count() == issues
 
 

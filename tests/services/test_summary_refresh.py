@@ -4,7 +4,7 @@ destination's, so the page is right after the restore without counting on every 
 import pytest
 
 from backups.models import Product
-from backups.services.restore_engine import restore_run
+from backups.services.restore_engine import restore_execute
 from backups.services.restores import restore_request
 from tests.services.helpers import run_backup_of
 
@@ -16,7 +16,7 @@ def test_a_restore_refreshes_its_destinations_stored_counts(demo):
     sandbox = Product.objects.get(name="Acme Jira sandbox")
     assert sandbox.summary_at is None  # never counted: the first page view would count it
     restore = restore_request(backup=backup, destination=sandbox, actor=demo.alice)
-    assert restore_run(restore_id=restore.pk) == "COMPLETE"
+    assert restore_execute(restore_id=restore.pk) == "COMPLETE"
     sandbox.refresh_from_db()
     assert sandbox.summary_at is not None
     assert sandbox.content_summary["items"] == demo.jira.jira_issues.count()

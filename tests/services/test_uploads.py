@@ -8,10 +8,9 @@ import time_machine
 from django.utils import timezone
 
 from backups import storage
-from backups.models import BackupFile, Restore, Upload
+from backups.models import Restore, Upload
 from backups.services.errors import Refused
-from backups.services.files import backup_file_generate, backup_file_request
-from backups.services.restore_engine import restore_run
+from backups.services.restore_engine import restore_execute
 from backups.services.restores import restore_request
 from backups.services.uploads import (
     upload_chunk,
@@ -19,22 +18,9 @@ from backups.services.uploads import (
     upload_validate,
     uploads_due_for_deletion,
 )
-from tests.corpus.variants import flip_last as flip
-from tests.corpus.variants import rewrite
-from tests.productdata.test_round_trip import jira_snapshot
+from tests.productdata.helpers import jira_snapshot
 
-from .helpers import run_backup_of
-
-__all__ = ["flip", "rewrite"]  # used by the view and browser tests
-
-
-def backup_file_bytes(product, user) -> tuple[bytes, object]:
-    backup = run_backup_of(product, user)
-    backup_file = backup_file_request(backup=backup, actor=user)
-    assert backup_file_generate(file_id=backup_file.pk) == BackupFile.Status.READY
-    backup_file.refresh_from_db()
-    with storage.open_object(backup_file.storage_name) as f:
-        return f.read(), backup
+from .helpers import backup_file_bytes
 
 
 def send(upload, data: bytes, start: int = 0, stop: int | None = None) -> Upload:
@@ -99,7 +85,7 @@ def test_a_valid_file_uploads_in_chunks_validates_and_restores(demo, jira_file, 
 
     restore = restore_request(upload=upload, destination=demo.jira_sandbox, actor=demo.alice)
     assert restore.source_backup_id == backup.pk
-    restore_run(restore_id=restore.pk)
+    restore_execute(restore_id=restore.pk)
     restore.refresh_from_db()
     assert restore.status == Restore.Status.COMPLETE, restore.failure_reason
     assert jira_snapshot(demo.jira_sandbox) == before
@@ -212,7 +198,7 @@ def test_r4_taken_60_days_and_a_second_ago_is_refused(demo, jira_file):
 
 def test_r5_once_a_week_per_backup_whether_from_storage_or_file(demo, jira_file):
     data, backup = jira_file
-    restore_run(
+    restore_execute(
         restore_id=restore_request(
             backup=backup, destination=demo.jira_sandbox, actor=demo.alice
         ).pk

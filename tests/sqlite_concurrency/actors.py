@@ -130,7 +130,7 @@ def backup(product_id: int) -> dict:
     user = get_user_model().objects.get(username="admin")
     requested = backup_request(product=product, actor=user)
     started = time.time()
-    backup_engine.backup_run(backup_id=requested.pk)
+    backup_engine.backup_execute(backup_id=requested.pk)
     return {**job_row(Backup, requested.pk), "started": started, "ended": time.time()}
 
 
@@ -150,7 +150,7 @@ def restore(backup_id: int, dest_id: int) -> dict:
         include_users_and_groups=True,
     )
     started = time.time()
-    restore_engine.restore_run(restore_id=requested.pk)
+    restore_engine.restore_execute(restore_id=requested.pk)
     return {**job_row(Restore, requested.pk), "started": started, "ended": time.time()}
 
 

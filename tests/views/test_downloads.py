@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from backups import storage
+from backups.demo import make_attachment
 from backups.models import (
     Backup,
     BackupFile,
@@ -30,13 +31,11 @@ from backups.models import (
 )
 from backups.rules import download_link_budget, format_when, human_bytes
 from backups.services.backups import backup_expire, backup_request
-from backups.services.demo import make_attachment
 from backups.services.files import backup_file_generate, backup_file_request, file_name
-from backups.tasks import generate_backup_file
+from backups.tasks import backup_file_task
 from tests.components import need_postgres
 from tests.services.helpers import run_backup_of
-
-from .test_policies_and_backups import text
+from tests.views.helpers import text
 
 pytestmark = pytest.mark.django_db
 
@@ -194,7 +193,7 @@ def test_the_page_follows_the_file_while_it_is_made_and_stops_polling_when_ready
     assert '<progress class="progress" max="100" value="40"' in section(fragment)
 
     # The worker makes the file; the next poll shows it ready and the polling stops.
-    assert generate_backup_file(backup_file.pk) == BackupFile.Status.READY
+    assert backup_file_task(backup_file.pk) == BackupFile.Status.READY
     fragment = alice.get(fragment_url(complete), HTTP_HX_REQUEST="true").content.decode()
     assert "every 2s" not in fragment
     backup_file.refresh_from_db()

@@ -4,7 +4,6 @@ Expected counts come from the database (queries independent of content_summary),
 from numbers written here, so the page is checked against what is really stored.
 """
 
-import html
 import re
 
 import pytest
@@ -24,27 +23,9 @@ from backups.models import (
     Space,
 )
 from backups.rules import format_when, human_bytes
+from tests.views.helpers import ORG_URL, row_text, text
 
 pytestmark = pytest.mark.django_db
-
-ORG_URL = "/orgs/{}/backup-and-restore/"
-
-
-def text(fragment: str | bytes) -> str:
-    """What a person reads: tags removed, entities decoded, whitespace collapsed."""
-    if isinstance(fragment, bytes):
-        fragment = fragment.decode()
-    fragment = re.sub(r"<(script|style)\b.*?</\1>", " ", fragment, flags=re.S)
-    fragment = re.sub(r"<[^>]+>", " ", fragment)
-    return re.sub(r"\s+", " ", html.unescape(fragment)).strip()
-
-
-def row_text(page: bytes, product_name: str) -> str:
-    """The text of the table row that names `product_name`."""
-    rows = re.findall(r"<tr\b.*?</tr>", page.decode(), flags=re.S)
-    matching = [text(r) for r in rows if f">{html.escape(product_name)}<" in r]
-    assert len(matching) == 1, f"expected one row for {product_name!r}, found {len(matching)}"
-    return matching[0]
 
 
 def plural(n: int, word: str) -> str:

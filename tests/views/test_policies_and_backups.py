@@ -17,21 +17,13 @@ from backups.models import Backup, BackupPolicy, JiraAttachment
 from backups.rules import format_when, human_bytes
 from backups.services.backups import backup_request
 from tests.services.helpers import run_backup_of
+from tests.views.helpers import text
 
 pytestmark = pytest.mark.django_db
 
 SEVEN_DAY_REASON = (
     "The next backup can run after 2 Dec 2026, 14:05 UTC — 7 days after the last complete backup."
 )
-
-
-def text(fragment: str | bytes) -> str:
-    """What a person reads: tags removed, entities decoded, whitespace collapsed."""
-    if isinstance(fragment, bytes):
-        fragment = fragment.decode()
-    fragment = re.sub(r"<(script|style)\b.*?</\1>", " ", fragment, flags=re.S)
-    fragment = re.sub(r"<[^>]+>", " ", fragment)
-    return re.sub(r"\s+", " ", html.unescape(fragment)).strip()
 
 
 def table(page: bytes | str, css_class: str) -> str:

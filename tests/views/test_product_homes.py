@@ -11,18 +11,17 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from backups import credentials
-from backups.devsite import local_site
-from backups.models import Product, SiteConnection
-from backups.services.connections import SiteDetails, connection_create, connection_disconnect
-from backups.services.demo import (
+from backups.demo import (
     LOCAL_CONFLUENCE_PRODUCT,
     LOCAL_SITE_PRODUCT,
     seed_local_site_connection,
 )
+from backups.devsite import local_site
+from backups.models import Product, SiteConnection
+from backups.services.connections import SiteDetails, connection_create, connection_disconnect
 from tests.contract.conftest import ADMIN_EMAIL, ADMIN_TOKEN, jira_site  # noqa: F401 - fixture
-
-from .test_pages import ORG_URL, text
-from .test_pages import row_text as page_row_text
+from tests.views.helpers import ORG_URL, text
+from tests.views.helpers import row_text as page_row_text
 
 pytestmark = pytest.mark.django_db
 

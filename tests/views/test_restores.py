@@ -7,7 +7,6 @@ Every assertion is on what the page says or does: the words, the counts, the rea
 import html
 import re
 from datetime import timedelta
-from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import cache
@@ -26,8 +25,9 @@ from backups.models import (
 from backups.rules import format_when
 from backups.services.restore_engine import live_progress_key, restore_fail
 from backups.services.restores import restore_request
-from backups.tasks import run_restore
+from backups.tasks import restore_task
 from tests.services.helpers import run_backup_of
+from tests.views.helpers import element, messages_of, radio, text, url
 
 pytestmark = pytest.mark.django_db
 
@@ -40,44 +40,6 @@ APPROVAL_NOTE = (
     "The restored groups' access to Acme Jira sandbox is not applied until an org admin "
     "approves it on Review product access, because it can affect billing."
 )
-
-
-def text(fragment: str | bytes) -> str:
-    """What a person reads: tags removed, entities decoded, whitespace collapsed."""
-    if isinstance(fragment, bytes):
-        fragment = fragment.decode()
-    fragment = re.sub(r"<(script|style)\b.*?</\1>", " ", fragment, flags=re.S)
-    fragment = re.sub(r"<[^>]+>", " ", fragment)
-    return re.sub(r"\s+", " ", html.unescape(fragment)).strip()
-
-
-def url(name: str, *args, slug: str = "acme", **params) -> str:
-    base = reverse(name, args=[slug, *args])
-    return f"{base}?{urlencode(params)}" if params else base
-
-
-def element(page: bytes, element_id: str) -> str:
-    """The HTML of the element with this id (its tag name is found, nesting is counted)."""
-    page = page.decode()
-    start = re.search(rf'<(\w+)[^>]*\bid="{re.escape(element_id)}"', page)
-    assert start, f"no element #{element_id}"
-    tag = start.group(1)
-    depth, pos = 0, start.start()
-    for m in re.finditer(rf"<(/?){tag}\b[^>]*>", page[pos:]):
-        depth += -1 if m.group(1) else 1
-        if depth == 0:
-            return page[pos : pos + m.end()]
-    raise AssertionError(f"#{element_id} is not closed")
-
-
-def radio(page: bytes, name: str, value) -> str:
-    found = re.findall(rf'<input type="radio" name="{name}" value="{value}"[^>]*>', page.decode())
-    assert len(found) == 1, f"expected one {name}={value} radio, found {len(found)}"
-    return found[0]
-
-
-def messages_of(response) -> list[str]:
-    return [str(m) for m in response.context["messages"]]
 
 
 @pytest.fixture
@@ -571,7 +533,7 @@ def test_a_running_restore_shows_its_progress_and_the_table_polls_until_it_ends(
 
     Restore.objects.filter(pk=restore.pk).update(claimed_at=None)
     cache.delete(live_progress_key(restore.pk))
-    run_restore(restore.pk)
+    restore_task(restore.pk)
     fragment = alice.get(url("org", tab="overview", fragment="restores"))
     assert "hx-trigger" not in fragment.content.decode()
     assert text(element(fragment.content, f"restore-{restore.pk}")).startswith("Complete Acme Jira")
@@ -599,7 +561,7 @@ def restored_access(demo, jira_backup):
     """jira-users and site-admins restored into the sandbox: their access awaits approval."""
     OrgGroup.objects.filter(organization=demo.acme, name__in=["jira-users", "site-admins"]).delete()
     restore = restore_request(backup=jira_backup, destination=demo.jira_sandbox, actor=demo.alice)
-    run_restore(restore.pk)
+    restore_task(restore.pk)
     return {
         a.group.name: a
         for a in ProductAccess.objects.filter(approved=False).select_related("group")
@@ -770,7 +732,6 @@ def test_get_on_the_post_endpoints_is_405(alice, demo, restored_access):
 
 
 def test_the_backup_detail_page_offers_restore_or_says_why_not(client, demo):
-    from django.urls import reverse
 
     from backups.services.restores import restore_request
     from tests.services.helpers import run_backup_of

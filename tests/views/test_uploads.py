@@ -17,10 +17,10 @@ from backups import storage
 from backups.models import JiraIssue, Restore, Upload
 from backups.rules import format_when, human_bytes
 from backups.services.uploads import upload_validate
-from tests.services.helpers import run_backup_of
-from tests.services.test_uploads import backup_file_bytes, flip, rewrite
-
-from .test_restores import element, messages_of, radio, text, url
+from tests.corpus.variants import flip_last as flip
+from tests.corpus.variants import rewrite
+from tests.services.helpers import backup_file_bytes, run_backup_of
+from tests.views.helpers import element, messages_of, radio, text, url
 
 pytestmark = pytest.mark.django_db
 
