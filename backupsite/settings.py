@@ -83,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "backupsite.security.NoStoreForAuthenticatedMiddleware",
+    # A5: the client's address on the audit events a request records.
+    "backups.services.audit.RequestAddressMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -403,6 +405,16 @@ CONNECTED_SITE_EXTRA_HOSTS = [
     h.strip()
     for h in os.environ.get(
         "BACKUPSITE_CONNECTED_SITE_EXTRA_HOSTS", "127.0.0.1,localhost" if DEBUG else ""
+    ).split(",")
+    if h.strip()
+]
+# A4: hosts a webhook endpoint may name over plain HTTP (a receiver on this machine while
+# developing or testing). Every other endpoint must be an https:// address that is not inside
+# a private network.
+WEBHOOK_EXTRA_HOSTS = [
+    h.strip()
+    for h in os.environ.get(
+        "BACKUPSITE_WEBHOOK_EXTRA_HOSTS", "127.0.0.1,localhost" if DEBUG else ""
     ).split(",")
     if h.strip()
 ]

@@ -53,6 +53,9 @@ def test_every_backups_model_is_registered():
         "SiteConnection",
         "Upload",
         "DownloadLink",
+        "WebhookEndpoint",
+        "WebhookDelivery",
+        "BackupExpiryNotice",
     }
 
 
@@ -79,7 +82,8 @@ def test_changelist_and_change_page_answer_200(staff_client, demo, model):
 
 
 def rows_the_demo_lacks(demo, backup) -> None:
-    """A product access decision, an upload and a download link, made as the pages make them."""
+    """A product access decision, an upload, a download link and a webhook endpoint, made as
+    the pages make them."""
     from django.utils import timezone
 
     from backups.models import DownloadLink, ProductAccess, Upload
@@ -107,6 +111,18 @@ def rows_the_demo_lacks(demo, backup) -> None:
         created_at=now,
         expires_at=now,
     )
+    # A4: an endpoint and a test delivery as the Webhooks page makes them; an expiry notice.
+    from backups.models import BackupExpiryNotice
+    from backups.services.webhooks import webhook_endpoint_create, webhook_send_test
+
+    endpoint, _secret = webhook_endpoint_create(
+        organization=demo.acme,
+        actor=demo.alice,
+        url="https://hooks.example.com/x",
+        events=["backup.finished"],
+    )
+    webhook_send_test(endpoint=endpoint, actor=demo.alice)
+    BackupExpiryNotice.objects.create(backup=backup)
 
 
 def test_organization_search(staff_client, demo):

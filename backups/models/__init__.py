@@ -11,10 +11,12 @@ from .policies import BackupPolicy
 from .products import Product, ProductAccess
 from .restores import Restore
 from .uploads import Upload
+from .webhooks import BackupExpiryNotice, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "AuditEvent",
     "Backup",
+    "BackupExpiryNotice",
     "BackupFile",
     "BackupPolicy",
     "ContentState",
@@ -37,4 +39,7 @@ __all__ = [
     "SiteConnection",
     "Space",
     "Upload",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
 ]

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 
 from .organizations import Organization
+from .products import Product
 
 
 class AuditEvent(models.Model):
@@ -21,10 +22,19 @@ class AuditEvent(models.Model):
     action = models.CharField(max_length=80, db_index=True)
     target = models.CharField(max_length=300, blank=True)
     details = models.JSONField(default=dict, blank=True)
+    # A5: filter by product. Set by record_event from the target (a product, or what belongs
+    # to one); empty for events about the whole organization and for events before 0014.
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # A5: "from where". The address of the request that caused the event (see
+    # services/audit.RequestAddressMiddleware); empty for the system (cron, worker).
+    client_address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "-created_at"])]
 
     def __str__(self):
         who = self.actor or "system"
