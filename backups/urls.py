@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from backups.views import (
+    audit_log,
     backups,
     connections,
     files,
@@ -10,6 +11,7 @@ from backups.views import (
     restore_wizard,
     restores,
     uploads,
+    webhooks,
 )
 
 ORG = "orgs/<slug:org_slug>/backup-and-restore/"
@@ -92,4 +94,14 @@ urlpatterns = [
     ),
     path(ORG + "uploads/<int:upload_id>/status/", uploads.upload_status, name="upload_status"),
     path(ORG + "uploads/<int:upload_id>/chunk/", uploads.upload_chunk_view, name="upload_chunk"),
+    # Webhooks (A4) and the audit log (A5).
+    path(ORG + "webhooks/", webhooks.webhooks, name="webhooks"),
+    path(ORG + "webhooks/new/", webhooks.webhook_new, name="webhook_new"),
+    path(ORG + "webhooks/<int:endpoint_id>/", webhooks.webhook_detail, name="webhook_detail"),
+    path(ORG + "webhooks/<int:endpoint_id>/test/", webhooks.webhook_test, name="webhook_test"),
+    path(
+        ORG + "webhooks/<int:endpoint_id>/delete/", webhooks.webhook_delete, name="webhook_delete"
+    ),
+    path(ORG + "audit-log/", audit_log.audit_log, name="audit_log"),
+    path(ORG + "audit-log/csv/", audit_log.audit_log_csv, name="audit_log_csv"),
 ]
