@@ -1,7 +1,7 @@
 """The local test sites of `make run` (SPEC §8 demo, #11 item 7, #12 item 5): where the Jira
 Cloud and Confluence Cloud stand-ins listen and their accounts (the same on both).
 
-Only constants here, no server: seed_demo (backups/services/demo.py) imports them to point the
+Only constants here, no server: seed_demo (backups/demo/seed.py) imports them to point the
 demo's connected product at the site, without pulling in the contract server and its schema
 checker. The tokens are published on purpose: they open nothing but this local stand-in.
 """
