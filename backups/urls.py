@@ -10,6 +10,7 @@ from backups.views import (
     policies,
     restore_wizard,
     restores,
+    upload_list,
     uploads,
     webhooks,
 )
@@ -84,7 +85,7 @@ urlpatterns = [
         name="product_access_revoke",
     ),
     # Upload backup file (R4, R9): the page, its script's JSON endpoints, an upload's report.
-    path(ORG + "uploads/new/", uploads.upload_new, name="upload_new"),
+    path(ORG + "uploads/new/", upload_list.upload_new, name="upload_new"),
     path(ORG + "uploads/start/", uploads.upload_start_view, name="upload_start"),
     path(ORG + "uploads/<int:upload_id>/", uploads.upload_detail, name="upload_detail"),
     path(
@@ -94,6 +95,17 @@ urlpatterns = [
     ),
     path(ORG + "uploads/<int:upload_id>/status/", uploads.upload_status, name="upload_status"),
     path(ORG + "uploads/<int:upload_id>/chunk/", uploads.upload_chunk_view, name="upload_chunk"),
+    # An org admin's cancel and delete, each the second step of its button (#13 item 2, E2).
+    path(
+        ORG + "uploads/<int:upload_id>/cancel/",
+        upload_list.upload_cancel_view,
+        name="upload_cancel",
+    ),
+    path(
+        ORG + "uploads/<int:upload_id>/delete/",
+        upload_list.upload_delete_view,
+        name="upload_delete",
+    ),
     # Webhooks (A4) and the audit log (A5).
     path(ORG + "webhooks/", webhooks.webhooks, name="webhooks"),
     path(ORG + "webhooks/new/", webhooks.webhook_new, name="webhook_new"),

@@ -49,7 +49,9 @@ TRANSITIONS: dict[type[models.Model], dict[str, frozenset[str]]] = {
         F.FAILED: frozenset({F.GENERATING, F.EXPIRED}),
     },
     # R9: a received file is checked, VALID or INVALID; E2: its file is deleted, whatever it
-    # was, except while a worker reads it.
+    # was, except while a worker reads it. An org admin's cancel (RECEIVING -> DELETED) and
+    # delete (VALID | INVALID -> DELETED) are E2 brought forward (#13 item 2); there is no
+    # VALIDATING -> DELETED: a check under way runs to its end (R9), then the file can go.
     Upload: {
         U.RECEIVING: frozenset({U.VALIDATING, U.DELETED}),
         U.VALIDATING: frozenset({U.VALID, U.INVALID}),

@@ -1,5 +1,5 @@
-"""Upload backup file (R4, R9, SPEC §8): the page that sends a downloaded backup file back in
-chunks, the JSON endpoints its script talks to, and an upload's page with its report.
+"""Upload backup file (R4, R9, SPEC §8): the JSON endpoints the upload page's script talks to
+(the page and its list: upload_list.py), and an upload's page with its report.
 
 The browser sends the file one chunk per request, each with the offset it starts at. Django's
 `request.body` refuses bodies over DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), and a chunk is
@@ -10,10 +10,8 @@ the offset the server has, so the browser resumes from there.
 
 import json
 import logging
-from dataclasses import dataclass
 from functools import wraps
 
-from django.conf import settings
 from django.http import Http404, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
@@ -38,10 +36,9 @@ from backups.services.uploads import (
 from .backups import CONTENT_LABELS, POLL_EVERY, options_in_words, person
 from .decorators import org_admin_required
 from .restore_sources import WizardUploadedFile
+from .upload_list import percent_of, removal_of, restoring_into
 
 log = logging.getLogger(__name__)
-
-UPLOADS_LISTED = 10
 
 # Every check of R9 in the order they run; a file refused early was not checked further.
 CHECK_TITLES = {**archive.CHECK_TITLES, **rules.UPLOAD_CONTEXT_TITLES}
@@ -263,43 +260,6 @@ def upload_chunk_view(request, upload_id: int):
 # --- Pages ---------------------------------------------------------------------------------
 
 
-@dataclass
-class UploadRow:
-    upload: Upload
-    percent: int
-    size: str
-
-
-def percent_of(done: int, total: int) -> int:
-    return min(100, 100 * done // total) if total else 0
-
-
-@require_GET
-@org_admin_required
-def upload_new(request):
-    """Upload backup file: the file input, the script that sends it, the recent uploads."""
-    organization = request.org.organization
-    uploads = Upload.objects.filter(organization=organization).select_related("created_by")
-    rows = [
-        UploadRow(
-            upload=u,
-            percent=percent_of(u.received_bytes, u.declared_size),
-            size=human_bytes(u.declared_size),
-        )
-        for u in uploads[:UPLOADS_LISTED]
-    ]
-    return render(
-        request,
-        "backups/upload_new.html",
-        {
-            "org": request.org,
-            "rows": rows,
-            "limit": human_bytes(settings.LOCAL_DOWNLOAD_LIMIT),
-            "start_url": reverse("upload_start", args=[organization.slug]),
-        },
-    )
-
-
 def check_rows(upload: Upload) -> list[dict]:
     """Every R9 check: passed, failed (with why), or not reached after an earlier failure."""
     done = {c["name"]: c for c in upload.checks}
@@ -391,6 +351,8 @@ def detail_context(org: OrgAccess, upload: Upload) -> dict:
         "upload_url": reverse("upload_new", args=[slug]),
         "restores": restores,
         "restore_again": restore_again_advice(upload, restores) if restores else "",
+        # Cancel upload… or Delete… (#13 item 2); a checked file's only while no restore reads it.
+        "removal": removal_of(org, upload, restoring_into(upload) if valid else None),
     }
 
 
