@@ -324,6 +324,11 @@
       window.removeEventListener("beforeunload", warn);
       if (session === current && session.run === mine) input.disabled = false;
     }
+    if (upload.status === "DELETED") {
+      // Cancelled or deleted on the page meanwhile (another tab, another admin): the server
+      // refused the chunk with the upload's state; nothing more is sent.
+      return stopped(upload.error || "This upload was cancelled: what was received is deleted. Choose the file again to start a new upload.", true);
+    }
     // Every byte is in: the server checks the file now. Its page shows the check.
     forget(file);
     show(file.size);
