@@ -247,17 +247,24 @@ def _remove_file(upload: Upload) -> bool:
 
 
 def upload_delete(*, upload: Upload, reason: str) -> bool:
-    """Delete an upload's file (restored, too old, abandoned) and say why (E2)."""
-    if not _remove_file(upload):
-        return False  # the storage failed: the next run tries again
-    # Never while a worker reads it; a deleted upload keeps the reason it was deleted for.
-    transition(
-        Upload,
-        upload.pk,
-        (Upload.Status.RECEIVING, Upload.Status.VALID, Upload.Status.INVALID),
-        Upload.Status.DELETED,
-        deleted_reason=reason,
-    )
+    """Delete an upload's file (restored, too old, abandoned) and say why (E2). Never under a
+    running restore that reads it: that restore deletes the file itself when it ends."""
+    with transaction.atomic():
+        # The lock restore_request takes: E2 and a restore starting from this file take turns.
+        upload = Upload.objects.select_for_update().get(pk=upload.pk)
+        if Restore.objects.filter(upload=upload, status=Restore.Status.IN_PROGRESS).exists():
+            log.warning("Upload %s is being restored: not deleted now", upload.pk)
+            return False
+        if not _remove_file(upload):
+            return False  # the storage failed: the next run tries again
+        # Never while a worker reads it; a deleted upload keeps the reason it was deleted for.
+        transition(
+            Upload,
+            upload.pk,
+            (Upload.Status.RECEIVING, Upload.Status.VALID, Upload.Status.INVALID),
+            Upload.Status.DELETED,
+            deleted_reason=reason,
+        )
     return True
 
 
@@ -269,7 +276,10 @@ def uploads_due_for_deletion(*, now: datetime):
         Upload.objects.filter(
             status=Upload.Status.RECEIVING, updated_at__lt=now - rules.ABANDONED_AFTER
         ),
-        Upload.objects.filter(status=Upload.Status.VALID),
+        # A file a restore is reading is deleted by that restore when it ends (E2, R8).
+        Upload.objects.filter(status=Upload.Status.VALID).exclude(
+            restores__status=Restore.Status.IN_PROGRESS
+        ),
     )
     for queryset in candidates:
         for upload in queryset:

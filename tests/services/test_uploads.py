@@ -14,6 +14,7 @@ from backups.services.restore_engine import restore_execute
 from backups.services.restores import restore_request
 from backups.services.uploads import (
     upload_chunk,
+    upload_delete,
     upload_start,
     upload_validate,
     uploads_due_for_deletion,
@@ -243,4 +244,22 @@ def test_e2_housekeeping_deletes_abandoned_and_old_uploads(demo, jira_file):
     assert "2 upload(s) deleted." in out.getvalue()
     valid.refresh_from_db()
     assert valid.status == Upload.Status.DELETED
+    assert not storage.exists(valid.storage_name)
+
+
+def test_e2_never_deletes_a_file_a_running_restore_reads(demo, jira_file):
+    """E2 with R8: a file whose 60 days end while a restore reads it stays until that restore
+    ends (which deletes it: E2, "or they are restored")."""
+    data, backup = jira_file
+    valid = upload_and_validate(demo.acme, demo.alice, data)
+    restore = restore_request(upload=valid, destination=demo.jira_sandbox, actor=demo.alice)
+    late = backup.started_at + timedelta(days=60, seconds=1)
+    assert [u.pk for u, _ in uploads_due_for_deletion(now=late)] == []
+    assert upload_delete(upload=valid, reason="its 60-day window has passed") is False
+    assert storage.exists(valid.storage_name)
+
+    with time_machine.travel(late):
+        assert restore_execute(restore_id=restore.pk) == Restore.Status.COMPLETE
+    valid.refresh_from_db()
+    assert (valid.status, valid.deleted_reason) == (Upload.Status.DELETED, "restored")
     assert not storage.exists(valid.storage_name)
