@@ -15,11 +15,9 @@ from datetime import datetime
 from typing import BinaryIO, Protocol
 
 import orjson
-from django.core.files import File
-from django.core.files.storage import default_storage
 from django.db import connection, transaction
 
-from backups import rules
+from backups import rules, storage
 
 BATCH_SIZE = 1000
 EXPORT_PAGE = 2000  # rows per keyset page of an export (see `paged`)
@@ -252,7 +250,7 @@ def store_attachment(
     target = f"{folder.rstrip('/')}/{uuid.uuid4().hex}/{safe_filename(name)}"
     with source() as fileobj:
         reader = _HashingReader(fileobj)
-        stored = default_storage.save(target, File(reader, name=target))
+        stored = storage.attachment_save(target, reader)
     report.written_files.append(stored)
     if reader.sha256.hexdigest() != expected_sha256 or reader.size != expected_size:
         raise AttachmentIntegrityError(
@@ -324,7 +322,7 @@ def db_json(value) -> str:
 def delete_files(names: Iterable[str]) -> None:
     """Remove files written by an import that did not commit."""
     for name in names:
-        default_storage.delete(name)
+        storage.attachment_delete(name)
 
 
 class ProductData:
@@ -402,4 +400,4 @@ class ProductRowSource:
     def open_attachment(self, path: str) -> BinaryIO:
         if self._files is None:
             self._files = {f.path: f.storage_name for _, f in self._data.attachments(self._options)}
-        return default_storage.open(self._files[path], "rb")
+        return storage.open_attachment(self._files[path])

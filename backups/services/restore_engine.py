@@ -8,7 +8,6 @@ import logging
 from datetime import datetime
 
 from django.core.cache import cache
-from django.core.files.storage import default_storage
 from django.db import transaction
 
 from backups import storage
@@ -210,14 +209,9 @@ def _describe(exc: Exception) -> str:
 
 
 def _delete_restored_files(restore: Restore) -> None:
-    folder = files_folder(restore)
-    try:
-        dirs, _ = default_storage.listdir(folder)
-    except FileNotFoundError:
-        return
-    for d in dirs:
-        for name in default_storage.listdir(f"{folder}/{d}")[1]:
-            default_storage.delete(f"{folder}/{d}/{name}")
+    # Every file is one per attachment, at <folder>/<uuid>/<name> (productdata.store_attachment).
+    for name in storage.attachment_list(files_folder(restore) + "/"):
+        storage.attachment_delete(name)
 
 
 def restore_heartbeat(restore: Restore) -> datetime | None:

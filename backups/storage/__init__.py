@@ -24,6 +24,7 @@ import weakref
 from collections.abc import Iterable
 from datetime import timedelta
 
+from django.core.files import File
 from django.core.files.storage import storages
 from storages.backends.s3 import S3Storage
 
@@ -43,6 +44,9 @@ __all__ = [
     "S3Backend",
     "StorageError",
     "Written",
+    "attachment_delete",
+    "attachment_list",
+    "attachment_save",
     "attachment_storage",
     "backend",
     "backup_prefix",
@@ -173,6 +177,28 @@ def local_file(name: str):
     """A seekable local file of a backup object (zipfile needs to seek), as a context manager:
     the file itself on a folder; on S3 a temporary copy, streamed down, deleted afterwards."""
     return backend(backup_storage()).local_file(name)
+
+
+# --- product attachments (STORAGES["default"]): what a restore writes back --------------------
+
+
+def attachment_save(name: str, fileobj) -> str:
+    """Write a product attachment from a file object, streaming; return the name it got.
+
+    Django's own save, as the product's attachments were always written: it picks a free name
+    if `name` is taken, and the S3 storage streams the file object up in parts.
+    """
+    return attachment_storage().save(name, File(fileobj, name=name))
+
+
+def attachment_delete(name: str) -> None:
+    """Delete one product attachment; deleting a missing one is not an error."""
+    backend(attachment_storage()).delete(name)
+
+
+def attachment_list(prefix: str) -> list[str]:
+    """Every product attachment name under a prefix (a restore's folder)."""
+    return backend(attachment_storage()).list(prefix, page_size=PAGE_SIZE)
 
 
 # --- deletes and listings -------------------------------------------------------------------

@@ -15,8 +15,9 @@ from backups.models import Backup, BackupFile, BackupPolicy, Product
 from backups.productdata import KINDS
 from backups.rules import MAX_DOWNLOADS, Decision, format_when, human_bytes
 from backups.services.backups import backup_decision, backup_request
+from backups.services.downloads import download_decision
 from backups.services.errors import Refused
-from backups.services.files import backup_file_decision, download_decision, file_name
+from backups.services.files import backup_file_decision, file_name
 from backups.services.restores import StoredBackupSource, restore_source_decision
 
 from .decorators import org_admin_required

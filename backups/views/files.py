@@ -1,7 +1,5 @@
 """Backup files: generate, take a download, serve the personal link (D1-D6)."""
 
-import re
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,26 +9,22 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
-from backups import rules, storage
+from backups import rules
 from backups.access import access_backup, access_organization
 from backups.rules import MAX_DOWNLOADS, backup_allowed
 from backups.services.backups import product_activity
-from backups.services.errors import Refused
-from backups.services.files import (
+from backups.services.downloads import (
     LinkRefused,
     LinkUsed,
-    backup_file_request,
-    download_link_copy_left,
+    RangeNotSatisfiable,
     download_link_open,
-    download_link_presign,
-    download_link_serve,
+    download_open,
     download_start,
-    file_name,
 )
+from backups.services.errors import Refused
+from backups.services.files import backup_file_request, file_name
 
 from .decorators import org_admin_required
-
-RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 def _detail_url(request, backup) -> str:
@@ -74,58 +68,42 @@ def download_link(request, token: str):
     try:
         link = download_link_open(token=token, user=request.user)
     except LinkRefused as exc:
-        return _refused(request, str(exc), status=403)
+        return _refused(request, str(exc), status=exc.status)
     # D4: every request re-checks the user's rights now, not when the link was made. A demoted
     # or removed admin gets what any non-admin gets for a backup: 404 (access.py).
     backup = link.backup_file.backup
     access_backup(access_organization(request.user, backup.product.organization.slug), backup.pk)
     try:
-        # A HEAD takes no copy: on S3 it must not use up the link's one presigned URL.
-        url = download_link_presign(link=link) if request.method == "GET" else None
+        download = download_open(
+            link=link,
+            method=request.method,
+            range_header=request.headers.get("Range", ""),
+            if_range=request.headers.get("If-Range"),
+        )
     except LinkUsed as exc:
         return _used(request, exc)
-    except storage.StorageError as exc:
-        return _refused(request, str(exc), status=503)
-    if url:
-        return _private(redirect(url))
-
-    size = link.size
-    etag = f'"{link.backup_file.sha256}"'
-    byte_range = _parse_range(request.headers.get("Range", ""), size)
-    if_range = request.headers.get("If-Range")
-    if byte_range is not None and if_range and if_range != etag:
-        byte_range = None  # a resume of some other file: RFC 9110 says send the whole file
-    if byte_range == "invalid":
+    except LinkRefused as exc:
+        return _refused(request, str(exc), status=exc.status)
+    except RangeNotSatisfiable as exc:
         response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
+        response["Content-Range"] = f"bytes */{exc.size}"
         return _private(response)
-    start, end = byte_range or (0, size - 1)
-    length = end - start + 1
-    if request.method == "HEAD":
-        # A HEAD sends no bytes, so it reserves none; it answers as the GET would start.
-        decision = download_link_copy_left(link=link, wanted=length)
-        if not decision:
-            return _used(request, LinkUsed(decision.reason, link))
-        response = HttpResponse(status=206 if byte_range else 200, content_type="application/zip")
+    if download.url:
+        return _private(redirect(download.url))
+
+    status = 206 if download.partial else 200
+    if download.transfer is None:  # a HEAD
+        response = HttpResponse(status=status, content_type="application/zip")
     else:
-        try:
-            transfer = download_link_serve(link=link, start=start, length=length)
-        except LinkUsed as exc:
-            return _used(request, exc)
-        except (OSError, storage.StorageError):
-            return _refused(
-                request, "The backup file is no longer in storage. Generate it again.", status=410
-            )
         response = StreamingHttpResponse(
-            transfer, status=206 if byte_range else 200, content_type="application/zip"
+            download.transfer, status=status, content_type="application/zip"
         )
-    if byte_range:
-        response["Content-Range"] = f"bytes {start}-{end}/{size}"
-    response["Content-Length"] = str(length)
+    if download.partial:
+        response["Content-Range"] = f"bytes {download.start}-{download.end}/{download.size}"
+    response["Content-Length"] = str(download.length)
     response["Content-Disposition"] = f'attachment; filename="{file_name(backup)}"'
     response["Accept-Ranges"] = "bytes"
-    # The validator a browser's resume sends back in If-Range.
-    response["ETag"] = etag
+    response["ETag"] = download.etag
     response["X-Backup-SHA256"] = link.backup_file.sha256
     # A proxy that buffers the response would take the whole file from us at once: the link
     # would count it delivered while the browser may still be cut off and need a resume.
@@ -177,23 +155,3 @@ def _next_backup_words(product) -> str:
         now=timezone.now(),
     )
     return rules.next_backup_words(product.name, decision)
-
-
-def _parse_range(header: str, size: int):
-    """(start, end) for one satisfiable range, None for no range, 'invalid' otherwise."""
-    if not header:
-        return None
-    match = RANGE_RE.match(header.strip())
-    if not match or (not match[1] and not match[2]):
-        return None  # several ranges or a form we do not serve: send the whole file
-    if match[1]:
-        start = int(match[1])
-        if match[2] and int(match[2]) < start:
-            return None  # not a valid range (RFC 9110 §14.1.1): ignore it, send the whole file
-        end = min(int(match[2]), size - 1) if match[2] else size - 1
-    else:
-        start = max(0, size - int(match[2]))
-        end = size - 1
-    if start >= size or start > end:
-        return "invalid"
-    return start, end

@@ -19,12 +19,8 @@ from django.utils import timezone
 
 from backups import archive, storage
 from backups.models import BackupFile
-from backups.services.files import (
-    backup_file_generate,
-    backup_file_request,
-    download_start,
-    file_name,
-)
+from backups.services.downloads import download_start
+from backups.services.files import backup_file_generate, backup_file_request, file_name
 from tests.s3.rclone import wait_for
 from tests.services.helpers import run_backup_of
 

@@ -11,14 +11,9 @@ from django.utils import timezone
 from backups import storage
 from backups.models import AuditEvent, Backup, BackupFile, BackupPolicy
 from backups.services.backups import backup_expire, backup_request
+from backups.services.downloads import LinkRefused, download_link_check, download_start
 from backups.services.errors import Refused
-from backups.services.files import (
-    LinkRefused,
-    backup_file_generate,
-    backup_file_request,
-    download_link_check,
-    download_start,
-)
+from backups.services.files import backup_file_generate, backup_file_request
 from tests.components import need_postgres
 
 from .helpers import run_backup_of
