@@ -206,6 +206,24 @@ def backup_path(source_id: int, name: str) -> str:
     return f"attachments/{source_id}/{safe_filename(name)}"
 
 
+def export_attachments(
+    qs, *, owners: dict[str, str], reported: str
+) -> Iterator[tuple[dict, AttachmentFile]]:
+    """Each attachment of `qs` as a backup row, with the file to copy; both kinds share it.
+
+    `owners` maps the row's owner fields to their lookups ({"issue": "issue__key"}), which the
+    row carries first; `reported` names the one a report shows (an issue or a space key).
+    """
+    fields = ("name", "size", "sha256", "file", "created")
+    for pk, *found, name, size, sha256, storage_name, created in paged(
+        qs, "id", *owners.values(), *fields
+    ):
+        row = dict(zip(owners, found, strict=True))
+        path = backup_path(pk, name)
+        row.update(name=name, size=size, sha256=sha256, path=path, created=iso(created))
+        yield row, AttachmentFile(path, storage_name, size, sha256, row[reported], name)
+
+
 class _HashingReader:
     """Reads a file object through, counting bytes and hashing them on the way."""
 
@@ -260,6 +278,56 @@ def store_attachment(
         )
     report.attachment_bytes += reader.size
     return stored
+
+
+def import_attachments(
+    source: RowSource,
+    options: ImportOptions,
+    report: ImportReport,
+    *,
+    product,
+    model,
+    owner: str,
+    owner_ids: Callable[[list[dict]], dict],
+    keep: Callable[[dict], bool] = lambda row: True,
+) -> None:
+    """Write the source's attachment rows into `model` a batch at a time: each file copied
+    and checked (store_attachment), then one bulk_create per batch. Both kinds share it.
+
+    `owner` names both the row's field ("issue": a key, "page": a source id) and the model's
+    foreign key; `owner_ids(rows)` maps a batch's owners to their new ids. A row `keep` turns
+    down (a page of a skipped space, R6) is counted skipped, as is every row when attachments
+    are left out; a count of 0 is not reported.
+    """
+    folder = options.file_folder or f"attachments/{product.id}"
+    for batch in batched(source.rows("attachments")):
+        rows = [r for r in batch if keep(r)] if options.include_attachments else []
+        if len(rows) < len(batch):
+            report.add(report.skipped, "attachments", len(batch) - len(rows))
+        if not rows:
+            continue
+        ids = owner_ids(rows)
+        objs = [
+            model(
+                product=product,
+                **{f"{owner}_id": ids[r[owner]]},
+                name=r["name"],
+                size=r["size"],
+                sha256=r["sha256"],
+                file=store_attachment(
+                    folder=folder,
+                    name=r["name"],
+                    source=lambda path=r["path"]: source.open_attachment(path),
+                    expected_sha256=r["sha256"],
+                    expected_size=r["size"],
+                    report=report,
+                ),
+                created=parse_dt(r["created"]),
+            )
+            for r in rows
+        ]
+        model.objects.bulk_create(objs)
+        report.add(report.restored, "attachments", len(objs))
 
 
 def insert_rows(model, columns: list[str], rows: Iterable[tuple]) -> None:

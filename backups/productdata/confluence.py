@@ -21,15 +21,15 @@ from .base import (
     ImportReport,
     ProductData,
     RowSource,
-    backup_path,
     batched,
     datetime_adapter,
     delete_in_batches,
+    export_attachments,
+    import_attachments,
     insert_rows,
     iso,
     paged,
     parse_dt,
-    store_attachment,
 )
 
 
@@ -148,31 +148,12 @@ class ConfluenceData(ProductData):
             raise ValueError(f"Unknown Confluence content type {content_type!r}")
 
     def attachments(self, options: ExportOptions) -> Iterator[tuple[dict, AttachmentFile]]:
-        if not options.include_attachments:
-            return
-        rows = paged(
-            PageAttachment.objects.filter(page__space__in=self._spaces(options)),
-            "id",
-            "page_id",
-            "page__space__key",
-            "name",
-            "size",
-            "sha256",
-            "file",
-            "created",
-        )
-        for pk, page, space, name, size, sha256, storage_name, created in rows:
-            path = backup_path(pk, name)
-            row = {
-                "page": page,
-                "space": space,
-                "name": name,
-                "size": size,
-                "sha256": sha256,
-                "path": path,
-                "created": iso(created),
-            }
-            yield row, AttachmentFile(path, storage_name, size, sha256, space, name)
+        if options.include_attachments:
+            yield from export_attachments(
+                PageAttachment.objects.filter(page__space__in=self._spaces(options)),
+                owners={"page": "page_id", "space": "page__space__key"},
+                reported="space",
+            )
 
     # --- import --------------------------------------------------------------------------
 
@@ -253,34 +234,16 @@ class ConfluenceData(ProductData):
             )
             report.add(report.restored, "comments", len(rows))
 
-        for batch in batched(source.rows("attachments")):
-            rows = [r for r in batch if r["page"] in page_ids]
-            if not options.include_attachments:
-                rows = []
-            report.add(report.skipped, "attachments", len(batch) - len(rows))
-            objs = []
-            for r in rows:
-                stored = store_attachment(
-                    folder=options.file_folder or f"attachments/{p.id}",
-                    name=r["name"],
-                    source=lambda path=r["path"]: source.open_attachment(path),
-                    expected_sha256=r["sha256"],
-                    expected_size=r["size"],
-                    report=report,
-                )
-                objs.append(
-                    PageAttachment(
-                        product=p,
-                        page_id=page_ids[r["page"]],
-                        name=r["name"],
-                        size=r["size"],
-                        sha256=r["sha256"],
-                        file=stored,
-                        created=parse_dt(r["created"]),
-                    )
-                )
-            PageAttachment.objects.bulk_create(objs)
-            report.add(report.restored, "attachments", len(objs))
+        import_attachments(
+            source,
+            options,
+            report,
+            product=p,
+            model=PageAttachment,
+            owner="page",
+            owner_ids=lambda rows: page_ids,
+            keep=lambda r: r["page"] in page_ids,  # a page of a skipped space (R6) is not here
+        )
 
     # --- a restore's staging product ----------------------------------------------------
 

@@ -24,18 +24,16 @@ from .base import (
     ImportReport,
     ProductData,
     RowSource,
-    backup_path,
-    batched,
     counted,
     datetime_adapter,
     db_json,
     delete_in_batches,
+    export_attachments,
+    import_attachments,
     insert_into,
     insert_rows,
     iso,
     paged,
-    parse_dt,
-    store_attachment,
 )
 
 STAGING = "backupsite_restore_comments"
@@ -132,29 +130,12 @@ class JiraData(ProductData):
             raise ValueError(f"Unknown Jira content type {content_type!r}")
 
     def attachments(self, options: ExportOptions) -> Iterator[tuple[dict, AttachmentFile]]:
-        if not options.include_attachments:
-            return
-        rows = paged(
-            JiraAttachment.objects.filter(product=self.product),
-            "id",
-            "issue__key",
-            "name",
-            "size",
-            "sha256",
-            "file",
-            "created",
-        )
-        for pk, issue, name, size, sha256, storage_name, created in rows:
-            path = backup_path(pk, name)
-            row = {
-                "issue": issue,
-                "name": name,
-                "size": size,
-                "sha256": sha256,
-                "path": path,
-                "created": iso(created),
-            }
-            yield row, AttachmentFile(path, storage_name, size, sha256, issue, name)
+        if options.include_attachments:
+            yield from export_attachments(
+                JiraAttachment.objects.filter(product=self.product),
+                owners={"issue": "issue__key"},
+                reported="issue",
+            )
 
     # --- import --------------------------------------------------------------------------
 
@@ -190,34 +171,15 @@ class JiraData(ProductData):
 
         self._import_comments(source, report, dt)
 
-        for batch in batched(source.rows("attachments")):
-            if not options.include_attachments:
-                report.add(report.skipped, "attachments", len(batch))
-                continue
-            issue_ids = self._issue_ids(r["issue"] for r in batch)
-            objs = []
-            for r in batch:
-                stored = store_attachment(
-                    folder=options.file_folder or f"attachments/{p.id}",
-                    name=r["name"],
-                    source=lambda path=r["path"]: source.open_attachment(path),
-                    expected_sha256=r["sha256"],
-                    expected_size=r["size"],
-                    report=report,
-                )
-                objs.append(
-                    JiraAttachment(
-                        product=p,
-                        issue_id=issue_ids[r["issue"]],
-                        name=r["name"],
-                        size=r["size"],
-                        sha256=r["sha256"],
-                        file=stored,
-                        created=parse_dt(r["created"]),
-                    )
-                )
-            JiraAttachment.objects.bulk_create(objs)
-            report.add(report.restored, "attachments", len(objs))
+        import_attachments(
+            source,
+            options,
+            report,
+            product=p,
+            model=JiraAttachment,
+            owner="issue",
+            owner_ids=lambda rows: self._issue_ids(r["issue"] for r in rows),
+        )
 
     def _import_comments(self, source: RowSource, report: ImportReport, dt) -> None:
         """Comments name their issue by key. They go into a staging table first, then into
