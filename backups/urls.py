@@ -43,9 +43,11 @@ urlpatterns = [
     path(ORG + "products/<int:product_id>/run-backup/", backups.backup_run_view, name="backup_run"),
     path(ORG + "backups/table/", backups.backups_table, name="backups_table"),
     path(ORG + "backups/<int:backup_id>/", backups.backup_detail, name="backup_detail"),
+    # A detail page's htmx polls: the same view, asked for the body alone.
     path(
         ORG + "backups/<int:backup_id>/progress/",
-        backups.backup_detail_fragment,
+        backups.backup_detail,
+        {"fragment": True},
         name="backup_detail_fragment",
     ),
     path(ORG + "backups/<int:backup_id>/file/", files.generate_file, name="backup_file_generate"),
@@ -65,7 +67,8 @@ urlpatterns = [
     path(ORG + "restores/<int:restore_id>/", restores.restore_detail, name="restore_detail"),
     path(
         ORG + "restores/<int:restore_id>/progress/",
-        restores.restore_detail_fragment,
+        restores.restore_detail,
+        {"fragment": True},
         name="restore_detail_fragment",
     ),
     path(ORG + "product-access/", restores.product_access_review, name="product_access_review"),

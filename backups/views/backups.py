@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from backups.access import OrgAccess, access_backup, access_product
 from backups.models import Backup, BackupFile, BackupPolicy, Product
@@ -259,21 +260,15 @@ def file_context(backup: Backup, now: datetime) -> dict:
 
 
 @require_GET
+@vary_on_headers("HX-Request")
 @org_admin_required
-def backup_detail(request, backup_id: int):
+def backup_detail(request, backup_id: int, fragment: bool = False):
+    """A backup's page. Its htmx polls (while the backup runs or its file is made) get the
+    body alone: an htmx request, or the fragment URL (`backup_detail_fragment`) routed here."""
     backup = access_backup(request.org, backup_id)
-    return render(
-        request, "backups/backup_detail.html", detail_context(request.org, backup, timezone.now())
+    template = (
+        "backups/_backup_detail_body.html"
+        if fragment or request.htmx
+        else "backups/backup_detail.html"
     )
-
-
-@require_GET
-@org_admin_required
-def backup_detail_fragment(request, backup_id: int):
-    """The detail body alone, for htmx polling while the backup runs or its file is made."""
-    backup = access_backup(request.org, backup_id)
-    return render(
-        request,
-        "backups/_backup_detail_body.html",
-        detail_context(request.org, backup, timezone.now()),
-    )
+    return render(request, template, detail_context(request.org, backup, timezone.now()))

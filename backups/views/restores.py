@@ -10,6 +10,7 @@ from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.vary import vary_on_headers
 
 from backups.access import OrgAccess, access_product_access, access_restore
 from backups.models import ProductAccess, Restore
@@ -134,29 +135,25 @@ DROP_BANNER = '<div hx-swap-oob="delete:main > .messages"></div>'
 
 
 @require_GET
+@vary_on_headers("HX-Request")
 @org_admin_required
-def restore_detail(request, restore_id: int):
+def restore_detail(request, restore_id: int, fragment: bool = False):
+    """A restore's page. Its htmx polls (while the restore runs) get the body alone: an htmx
+    request, or the fragment URL (`restore_detail_fragment`) routed here."""
     restore = access_restore(request.org, restore_id)
     context = detail_context(request.org, restore)
-    if restore.status != Restore.Status.IN_PROGRESS:
+    ended = restore.status != Restore.Status.IN_PROGRESS
+    if fragment or request.htmx:
+        response = render(request, "backups/_restore_detail_body.html", context)
+        if ended:
+            response.content += DROP_BANNER.encode()
+        return response
+    if ended:
         # Ended before the page was shown (a small restore): the banner would say it follows.
         context["messages"] = [
             m for m in messages.get_messages(request) if FOLLOWS_NOTE not in str(m)
         ]
     return render(request, "backups/restore_detail.html", context)
-
-
-@require_GET
-@org_admin_required
-def restore_detail_fragment(request, restore_id: int):
-    """The detail body alone, for htmx polling while the restore runs."""
-    restore = access_restore(request.org, restore_id)
-    response = render(
-        request, "backups/_restore_detail_body.html", detail_context(request.org, restore)
-    )
-    if restore.status != Restore.Status.IN_PROGRESS:
-        response.content += DROP_BANNER.encode()
-    return response
 
 
 # --- Review product access (R7) --------------------------------------------------------------
