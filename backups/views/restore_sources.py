@@ -3,7 +3,8 @@ or a validated uploaded backup file. Both answer the restore wizard's questions 
 (`WizardSource`): what it is, what it holds, whether and where it may be restored, and the
 service call that restores it. The services see one restore source (`source=`, a
 services.restores.RestoreSource) and never ask which kind; only the words and links here
-differ.
+differ. The review step's words about a source and a destination (`review_context`) are here
+too.
 """
 
 from datetime import datetime
@@ -12,10 +13,11 @@ from urllib.parse import urlencode
 from django.http import Http404
 from django.urls import reverse
 
-from backups import archive, rules
+from backups import archive, rules, storage
 from backups.access import OrgAccess, access_backup, access_upload
-from backups.models import Backup, Product, Restore, Upload
-from backups.rules import Decision
+from backups.connectors.http import SiteError
+from backups.models import Backup, Product, Restore, SiteConnection, Upload
+from backups.rules import Decision, human_bytes, plural
 from backups.services.restores import (
     RestoreSource,
     StoredBackupSource,
@@ -26,6 +28,8 @@ from backups.services.restores import (
     restore_request,
     restore_source_decision,
 )
+
+from .backups import CONTENT_LABELS
 
 
 class _Restorable:
@@ -235,3 +239,60 @@ def wizard_source(org: OrgAccess, data: dict) -> WizardSource | None:
     if data.get("upload"):
         return WizardUploadedFile(access_upload(org, data["upload"]), org.organization)
     return None
+
+
+# --- The review step's words -----------------------------------------------------------------
+
+
+def not_settable_into(destination) -> list[str]:
+    """What a restore into a connected site cannot set through the site's API (C6)."""
+    if not SiteConnection.objects.filter(product=destination).exists():
+        return []
+    from backups.productdata.confluence_cloud import NOT_SETTABLE as CONFLUENCE
+    from backups.productdata.jira_cloud import NOT_SETTABLE as JIRA
+
+    return CONFLUENCE if destination.kind == Product.Kind.CONFLUENCE else JIRA
+
+
+def review_context(
+    source: WizardSource,
+    destination: Product,
+    *,
+    include_attachments: bool,
+    include_users_and_groups: bool,
+) -> dict:
+    """What the review step says will be restored, skipped and left out (R6, R7, C6)."""
+    try:
+        preview = source.preview(destination)
+    except (OSError, storage.StorageError) as exc:
+        return {"preview_error": f"The backup's stored data could not be read: {exc}"}
+    except SiteError as exc:  # a connected Confluence destination is asked for its spaces
+        return {"preview_error": f"The destination site could not be asked what it holds: {exc}"}
+    counts = preview["counts"]
+    restored = []
+    for name, n in counts.items():
+        if name == "attachments" and not include_attachments:
+            continue
+        if name == "groups" and not include_users_and_groups:
+            continue
+        restored.append({"label": CONTENT_LABELS.get(name, name.capitalize()), "rows": n})
+    left_out = []
+    if source.has_attachments and not include_attachments:
+        n = counts.get("attachments", 0)
+        left_out.append(
+            f"{plural(n, 'attachment')} ({human_bytes(source.attachment_bytes)}): "
+            "you chose not to restore attachments."
+        )
+    if source.has_users_and_groups and not include_users_and_groups:
+        left_out.append(
+            f"{plural(counts.get('groups', 0), 'group')}: you chose not to restore users and "
+            "groups."
+        )
+    return {
+        "restored": restored,
+        "skipped_space_keys": preview["skipped_space_keys"],
+        "left_out": left_out,
+        # C6: said before the restore starts, as in its report afterwards.
+        "not_settable": not_settable_into(destination),
+        "missing": preview["missing"] if source.status == Backup.Status.INCOMPLETE else [],
+    }

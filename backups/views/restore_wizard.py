@@ -9,29 +9,28 @@ file enters the wizard at the options step, from its page.
 """
 
 from dataclasses import dataclass
+from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db.models import Count, Max
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from backups import storage
 from backups.access import OrgAccess, access_product
-from backups.connectors.http import SiteError
 from backups.forms import RestoreChoiceForm
-from backups.models import Backup, Product, SiteConnection
+from backups.models import Backup, Product
 from backups.productdata import content_summary
 from backups.rules import Decision, human_bytes, plural
 from backups.services.errors import Refused
 from backups.services.restores import StoredBackupSource, restore_source_decision
 
-from .backups import CONTENT_LABELS, NO_SIZE, expires_in
+from .backups import NO_SIZE, expires_in
 from .decorators import org_admin_required
-from .restore_sources import WizardSource, wizard_source
+from .restore_sources import WizardSource, review_context, wizard_source
 
 BACKUPS_LISTED = 50
 
@@ -172,16 +171,71 @@ def review_refuses(choice: Choice) -> bool:
     return not choice.source.decision() or not choice.source.decision_into(choice.destination)
 
 
+# What each step's page is, and what it needs chosen before it can be shown.
+STEP_TEMPLATES = {
+    "restore_new": "backups/restore_product.html",
+    "restore_backup": "backups/restore_backup.html",
+    "restore_options": "backups/restore_options.html",
+    "restore_destination": "backups/restore_destination.html",
+    "restore_review": "backups/restore_review.html",
+}
+BEFORE_THE_SOURCE = ("restore_new", "restore_backup")
+
+
+def step_start(request, current: str) -> tuple[Choice, HttpResponse | None]:
+    """What the URL says was chosen, and where to send the person instead (None: show the
+    step). An uploaded file has no product or backup step: back to its page. Later steps need a
+    restorable source (source_refused), the review a destination."""
+    org = request.org
+    choice = read_choice(org, request.GET)
+    if current in BEFORE_THE_SOURCE:
+        if choice.source and choice.source.from_file:
+            return choice, redirect(choice.source.choose_again_url(org, None))
+        if current == "restore_backup" and choice.product is None:
+            return choice, redirect(step_url(org, "restore_new"))
+        return choice, None
+    if choice.source is None:
+        return choice, redirect(step_url(org, "restore_new"))
+    if current == "restore_review" and choice.destination is None:
+        return choice, redirect(step_url(org, "restore_destination", choice.params()))
+    return choice, source_refused(request, choice)
+
+
+def wizard_step(current: str):
+    """A step's view gets the resolved choice as its second argument; a person who may not
+    see the step yet is sent where step_start says, and the view does not run."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapped(request):
+            choice, elsewhere = step_start(request, current)
+            return elsewhere if elsewhere is not None else view(request, choice)
+
+        return wrapped
+
+    return decorate
+
+
+def selectable(rows: list, chosen, pk) -> dict:
+    """A step's list of rows, and the one it selects: the earlier choice if it may still be
+    taken (its row's decision allows it), else the first that may."""
+    allowed = [pk(r) for r in rows if r.decision]
+    return {"rows": rows, "selected": chosen if chosen in allowed else next(iter(allowed), None)}
+
+
+def step_render(request, choice: Choice, current: str, **extra) -> HttpResponse:
+    context = wizard_context(request, choice, current, **extra)
+    return render(request, STEP_TEMPLATES[current], context)
+
+
 # --- Wizard steps ----------------------------------------------------------------------------
 
 
 @require_GET
 @org_admin_required
-def restore_new(request):
+@wizard_step("restore_new")
+def restore_new(request, choice: Choice):
     """Step 1: the product whose backups to restore (those with backups)."""
-    choice = read_choice(request.org, request.GET)
-    if choice.source and choice.source.from_file:  # a file has no product or backup to choose
-        return redirect(choice.source.choose_again_url(request.org, None))
     products = list(
         request.org.organization.products.annotate(
             backup_count=Count("backups"), last_backup_at=Max("backups__started_at")
@@ -192,11 +246,7 @@ def restore_new(request):
     selected = choice.product.pk if choice.product else None
     if selected is None and len(products) == 1:
         selected = products[0].pk
-    return render(
-        request,
-        "backups/restore_product.html",
-        wizard_context(request, choice, "restore_new", products=products, selected=selected),
-    )
+    return step_render(request, choice, "restore_new", products=products, selected=selected)
 
 
 @dataclass
@@ -209,13 +259,9 @@ class BackupChoice:
 
 @require_GET
 @org_admin_required
-def restore_backup(request):
+@wizard_step("restore_backup")
+def restore_backup(request, choice: Choice):
     """Step 2: every backup of the product, and whether it can be restored (R2, R3, R5)."""
-    choice = read_choice(request.org, request.GET)
-    if choice.source and choice.source.from_file:
-        return redirect(choice.source.choose_again_url(request.org, None))
-    if choice.product is None:
-        return redirect(step_url(request.org, "restore_new"))
     now = timezone.now()
     backups = choice.product.backups.select_related("product").order_by("-started_at", "-id")
     listed = list(backups[:BACKUPS_LISTED])
@@ -232,46 +278,31 @@ def restore_backup(request):
         )
         for b in listed
     ]
-    restorable = [r.backup.pk for r in rows if r.decision]
-    selected = choice.source.backup.pk if choice.source else None
-    if selected not in restorable:
-        selected = restorable[0] if restorable else None
-    return render(
+    return step_render(
         request,
-        "backups/restore_backup.html",
-        wizard_context(
-            request,
-            choice,
-            "restore_backup",
-            rows=rows,
-            selected=selected,
-            carry=hidden(choice.params("backup")),
+        choice,
+        "restore_backup",
+        carry=hidden(choice.params("backup")),
+        **selectable(
+            rows, choice.source.backup.pk if choice.source else None, lambda r: r.backup.pk
         ),
     )
 
 
 @require_GET
 @org_admin_required
-def restore_options(request):
+@wizard_step("restore_options")
+def restore_options(request, choice: Choice):
     """Step 3: attachments and users and groups, each only when the backup has them (R7)."""
-    choice = read_choice(request.org, request.GET)
-    if choice.source is None:
-        return redirect(step_url(request.org, "restore_new"))
-    if refused := source_refused(request, choice):
-        return refused
-    return render(
+    return step_render(
         request,
-        "backups/restore_options.html",
-        wizard_context(
-            request,
-            choice,
-            "restore_options",
-            summary=True,
-            # First visit: both on. Coming back: what was chosen.
-            attachments_checked=choice.attachments is not False,
-            groups_checked=choice.groups is not False,
-            carry=hidden(choice.params("attachments", "groups")),
-        ),
+        choice,
+        "restore_options",
+        summary=True,
+        # First visit: both on. Coming back: what was chosen.
+        attachments_checked=choice.attachments is not False,
+        groups_checked=choice.groups is not False,
+        carry=hidden(choice.params("attachments", "groups")),
     )
 
 
@@ -294,49 +325,32 @@ def content_in_words(product: Product) -> str:
 
 @require_GET
 @org_admin_required
-def restore_destination(request):
+@wizard_step("restore_destination")
+def restore_destination(request, choice: Choice):
     """Step 4: the organization's products of the same kind, eligible first (R1, R6)."""
-    choice = read_choice(request.org, request.GET)
-    if choice.source is None:
-        return redirect(step_url(request.org, "restore_new"))
-    if refused := source_refused(request, choice):
-        return refused
     rows = [
         DestinationChoice(product=p, decision=d, content=content_in_words(p))
         for p, d in choice.source.destinations(request.org.organization)
     ]
-    eligible = [r.product.pk for r in rows if r.decision]
-    selected = choice.destination.pk if choice.destination else None
-    if selected not in eligible:
-        selected = eligible[0] if eligible else None
-    return render(
+    return step_render(
         request,
-        "backups/restore_destination.html",
-        wizard_context(
-            request,
-            choice,
-            "restore_destination",
-            summary=True,
-            rows=rows,
-            selected=selected,
-            carry=hidden(choice.params("destination")),
+        choice,
+        "restore_destination",
+        summary=True,
+        carry=hidden(choice.params("destination")),
+        **selectable(
+            rows, choice.destination.pk if choice.destination else None, lambda r: r.product.pk
         ),
     )
 
 
 @require_GET
 @org_admin_required
-def restore_review(request):
+@wizard_step("restore_review")
+def restore_review(request, choice: Choice):
     """Step 5: what will be restored and skipped, and the Restore button (R2, R6, R7)."""
-    choice = read_choice(request.org, request.GET)
-    if choice.source is None:
-        return redirect(step_url(request.org, "restore_new"))
-    if choice.destination is None:
-        return redirect(step_url(request.org, "restore_destination", choice.params()))
-    if refused := source_refused(request, choice):
-        return refused
     decision = choice.source.decision_into(choice.destination)
-    context = wizard_context(
+    return step_render(
         request,
         choice,
         "restore_review",
@@ -344,57 +358,17 @@ def restore_review(request):
         fields=hidden(choice.params()),
         destination_url=step_url(request.org, "restore_destination", choice.params()),
         options_url=step_url(request.org, "restore_options", choice.params()),
+        **(
+            review_context(
+                choice.source,
+                choice.destination,
+                include_attachments=choice.include_attachments,
+                include_users_and_groups=choice.include_users_and_groups,
+            )
+            if decision
+            else {}
+        ),
     )
-    if decision:
-        context.update(review_context(choice))
-    return render(request, "backups/restore_review.html", context)
-
-
-def not_settable_into(destination) -> list[str]:
-    """What a restore into a connected site cannot set through the site's API (C6)."""
-    if not SiteConnection.objects.filter(product=destination).exists():
-        return []
-    from backups.productdata.confluence_cloud import NOT_SETTABLE as CONFLUENCE
-    from backups.productdata.jira_cloud import NOT_SETTABLE as JIRA
-
-    return CONFLUENCE if destination.kind == Product.Kind.CONFLUENCE else JIRA
-
-
-def review_context(choice: Choice) -> dict:
-    try:
-        preview = choice.source.preview(choice.destination)
-    except (OSError, storage.StorageError) as exc:
-        return {"preview_error": f"The backup's stored data could not be read: {exc}"}
-    except SiteError as exc:  # a connected Confluence destination is asked for its spaces
-        return {"preview_error": f"The destination site could not be asked what it holds: {exc}"}
-    counts = preview["counts"]
-    restored = []
-    for name, n in counts.items():
-        if name == "attachments" and not choice.include_attachments:
-            continue
-        if name == "groups" and not choice.include_users_and_groups:
-            continue
-        restored.append({"label": CONTENT_LABELS.get(name, name.capitalize()), "rows": n})
-    left_out = []
-    if choice.source.has_attachments and not choice.include_attachments:
-        n = counts.get("attachments", 0)
-        left_out.append(
-            f"{plural(n, 'attachment')} ({human_bytes(choice.source.attachment_bytes)}): "
-            "you chose not to restore attachments."
-        )
-    if choice.source.has_users_and_groups and not choice.include_users_and_groups:
-        left_out.append(
-            f"{plural(counts.get('groups', 0), 'group')}: you chose not to restore users and "
-            "groups."
-        )
-    return {
-        "restored": restored,
-        "skipped_space_keys": preview["skipped_space_keys"],
-        "left_out": left_out,
-        # C6: said before the restore starts, as in its report afterwards.
-        "not_settable": not_settable_into(choice.destination),
-        "missing": preview["missing"] if choice.source.status == Backup.Status.INCOMPLETE else [],
-    }
 
 
 @require_POST
