@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce, Length
 
 from backups.models import Page, PageAttachment, PageComment, Space
 
+from .attachments import export_attachments, import_attachments
 from .base import (
     AttachmentFile,
     ContentSummary,
@@ -24,8 +25,6 @@ from .base import (
     batched,
     datetime_adapter,
     delete_in_batches,
-    export_attachments,
-    import_attachments,
     insert_rows,
     iso,
     paged,

@@ -26,7 +26,8 @@ from backups import storage
 from backups.connectors.confluence import ConfluenceCloud, body_text
 from backups.connectors.http import SiteAuthError, SiteBadResponse, SiteError
 
-from .base import ExportOptions, backup_path
+from .attachments import backup_path
+from .base import ExportOptions
 from .confluence_cloud_restore import NOT_SETTABLE, ConfluenceSiteRestore
 from .connected import ConnectedData
 from .parallel import in_parallel

@@ -24,6 +24,7 @@ from backups.connectors.http import SiteAuthError, SiteError
 from backups.credentials import CredentialError
 from backups.services.errors import Refused
 
+from .attachments import _HashingReader as HashingReader
 from .base import (
     AttachmentFile,
     AttachmentIntegrityError,
@@ -34,7 +35,6 @@ from .base import (
     ProductData,
     RowSource,
 )
-from .base import _HashingReader as HashingReader
 from .parallel import in_parallel
 
 DOWNLOAD_ATTEMPTS = 3  # tries of one attachment transfer

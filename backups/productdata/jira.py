@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce, Length
 from backups import rules
 from backups.models import JiraAttachment, JiraComment, JiraIssue, JiraProject
 
+from .attachments import export_attachments, import_attachments
 from .base import (
     INSERT_SLICE,
     SQLITE_SLICE,
@@ -28,8 +29,6 @@ from .base import (
     datetime_adapter,
     db_json,
     delete_in_batches,
-    export_attachments,
-    import_attachments,
     insert_into,
     insert_rows,
     iso,

@@ -19,7 +19,8 @@ from backups.connectors.adf import adf_to_text
 from backups.connectors.http import SiteAuthError, SiteError
 from backups.connectors.jira import project_state
 
-from .base import ExportOptions, backup_path
+from .attachments import backup_path
+from .base import ExportOptions
 from .connected import ConnectedData
 from .jira_cloud_restore import NOT_SETTABLE, SiteRestore
 from .parallel import in_parallel

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from backups import archive, rules, storage
 from backups.models import Organization, Restore, Upload
-from backups.productdata.base import safe_filename
+from backups.productdata.attachments import safe_filename
 from backups.rules import Decision
 
 from .audit import record_event
