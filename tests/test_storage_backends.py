@@ -278,3 +278,18 @@ def _file(data: bytes):
     from django.core.files.base import ContentFile
 
     return ContentFile(data)
+
+
+def test_free_bytes_is_the_folders_filesystem_or_none_for_a_bucket(storage_backend):
+    """The upload page's "free space" check (D2): a folder's filesystem; a bucket has none."""
+    free = storage.free_bytes()
+    if storage_backend == "s3":
+        assert free is None
+    else:
+        import shutil
+        from pathlib import Path
+
+        folder = Path(storage.backup_storage().location)
+        while not folder.exists():
+            folder = folder.parent
+        assert abs(free - shutil.disk_usage(folder).free) < 64 * 1024 * 1024

@@ -2,9 +2,7 @@
 one is services/restores.py's UploadedFileSource."""
 
 import logging
-import shutil
 from datetime import datetime
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -81,13 +79,7 @@ def upload_size_decision(*, actor, size: int) -> rules.UploadSizeDecision:
 
 def upload_free_bytes() -> int | None:
     """Free bytes of the filesystem the uploads are written to; None on S3 (no such figure)."""
-    backend = storage.backup_storage()
-    if storage.is_s3(backend):
-        return None
-    folder = Path(backend.location).resolve()
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent  # the folder is made by the first write
-    return shutil.disk_usage(folder).free
+    return storage.free_bytes()
 
 
 def upload_chunk(*, upload: Upload, offset: int, data: bytes) -> Upload:

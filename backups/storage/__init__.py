@@ -169,6 +169,11 @@ def open_object(name: str, mode: str = "rb"):
     return backend(backup_storage()).open(name, mode)
 
 
+def free_bytes() -> int | None:
+    """Free bytes where backups and uploads are written; None on S3 (no such figure)."""
+    return backend(backup_storage()).free_bytes()
+
+
 def exists(name: str) -> bool:
     return backend(backup_storage()).exists(name)
 

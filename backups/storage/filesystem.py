@@ -26,6 +26,14 @@ class FilesystemBackend:
     def label(self, role: str = "backup storage") -> str:
         return f"{role} (folder {self.storage.location})"
 
+    def free_bytes(self) -> int:
+        """Free bytes of the filesystem the folder is on (the folder is made by the first
+        write: until then, its nearest existing parent's)."""
+        folder = Path(self.storage.location).resolve()
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        return shutil.disk_usage(folder).free
+
     # --- writes -------------------------------------------------------------------------------
 
     def write(self, name: str, chunks: Iterable[bytes]) -> Written:

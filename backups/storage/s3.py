@@ -56,6 +56,10 @@ class S3Backend:
         where = f"{bucket} at {endpoint}" if endpoint else bucket
         return f"{role} (bucket {where})"
 
+    def free_bytes(self) -> None:
+        """A bucket has no such figure."""
+        return None
+
     # --- writes -------------------------------------------------------------------------------
 
     def write(self, name: str, chunks: Iterable[bytes]) -> Written:
