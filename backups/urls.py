@@ -93,7 +93,8 @@ urlpatterns = [
     path(ORG + "uploads/<int:upload_id>/", uploads.upload_detail, name="upload_detail"),
     path(
         ORG + "uploads/<int:upload_id>/progress/",
-        uploads.upload_detail_fragment,
+        uploads.upload_detail,
+        {"fragment": True},
         name="upload_detail_fragment",
     ),
     path(ORG + "uploads/<int:upload_id>/status/", uploads.upload_status, name="upload_status"),

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import decorator_from_middleware
 from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
 
 from backups import archive, rules, storage
 from backups.access import OrgAccess, access_organization, access_upload
@@ -367,15 +368,15 @@ def restore_again_advice(upload: Upload, restores: list) -> str:
 
 
 @require_GET
+@vary_on_headers("HX-Request")
 @org_admin_required
-def upload_detail(request, upload_id: int):
+def upload_detail(request, upload_id: int, fragment: bool = False):
+    """An upload's page. Its htmx polls (while the file is checked) get the body alone: an
+    htmx request, or the fragment URL (`upload_detail_fragment`) routed here."""
     upload = access_upload(request.org, upload_id)
-    return render(request, "backups/upload_detail.html", detail_context(request.org, upload))
-
-
-@require_GET
-@org_admin_required
-def upload_detail_fragment(request, upload_id: int):
-    """The page's body alone, for htmx polling while the file is checked."""
-    upload = access_upload(request.org, upload_id)
-    return render(request, "backups/_upload_detail_body.html", detail_context(request.org, upload))
+    template = (
+        "backups/_upload_detail_body.html"
+        if fragment or request.htmx
+        else "backups/upload_detail.html"
+    )
+    return render(request, template, detail_context(request.org, upload))
