@@ -1,16 +1,51 @@
 """The Confluence Cloud operations the contract server plays and the schemas each is held to.
 
-The schemas are Atlassian's published ones (confluence_schemas_v2.py from the v2 document,
-confluence_schemas_v1.py from the v1 document), named "v2:<name>" and "v1:<name>" here. Three
-answers have no schema in the documents — error bodies (each API has its own), and the long
-task a 202 points to — and are written below from what Confluence Cloud sends, marked as ours.
+The schemas are Atlassian's published ones, kept as data beside this module:
+confluence_v2.schemas.json from the v2 document and confluence_v1.schemas.json from the v1
+document, named "v2:<name>" and "v1:<name>" here. Three answers have no schema in the
+documents — error bodies (each API has its own), and the long task a 202 points to — and are
+written below from what Confluence Cloud sends, marked as ours.
+
+How the v2 file was made. Mechanically transcribed, nothing added: the named schemas those
+operations use and every
+schema they refer to, with the document's own names, property types, enums, `required` lists
+and `additionalProperties` settings. Left out: descriptions, examples and titles. Read as JSON
+Schema: OpenAPI's `nullable: true` is `"null"` among the types; the schemas the document writes
+inline in an operation (`MultiEntityResult<Page>`, a single entity with `_links.base`, the
+request bodies) are named here after it (`MultiEntityResultPage`, `PageSingleWithBase`,
+`PageCreateRequest`). One reading: the document's `oneOf` of a body-write object and its
+nested form is read as `anyOf` — neither alternative requires a property, so every body
+matches both and a literal `oneOf` would refuse every body the API accepts.
+
+The document is permissive (hardly anything is required, additional properties are allowed),
+so what it checks is the types, enums and shapes of what is there: that is what it promises.
+
+How the v1 file was made. Mechanically transcribed: the named schemas those operations
+use and every schema they refer
+to, with the document's own names, property types, enums, `required` lists and
+`additionalProperties` settings; descriptions, examples and titles left out, OpenAPI's
+`nullable: true` read as `"null"` among the types. Two departures, both widening: the request
+bodies the document writes inline are named here (`ContentArchiveRequest`,
+`LabelCreateRequest`), and a space's look and feel, theme and settings and a body's web
+resources and embedded content (which neither this server nor its clients send) are any
+object rather than their large schemas.
 """
 
+import json
 from functools import cache
+from pathlib import Path
 
-from .confluence_schemas_v1 import SCHEMAS_V1
-from .confluence_schemas_v2 import SCHEMAS_V2
 from .http_base import schema_checker
+
+
+def _transcribed(name: str) -> dict[str, dict]:
+    """A transcription's schemas (data, not code: the files are as long as the documents)."""
+    path = Path(__file__).with_name(f"confluence_{name}.schemas.json")
+    return json.loads(path.read_text(encoding="utf-8"))["schemas"]
+
+
+SCHEMAS_V1 = _transcribed("v1")
+SCHEMAS_V2 = _transcribed("v2")
 
 STRING = {"type": "string"}
 
