@@ -24,9 +24,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))
 
 from backup_throughput import setup_django  # noqa: E402
-from connected_jira import run_child  # noqa: E402 - the same child: a backup or a restore by id
-
-EMAIL, TOKEN = "bench@example.com", "bench-token"
+from connected_jira import EMAIL, TOKEN, connect, round_trip  # noqa: E402 - the same steps
 
 
 def seed(site, args) -> None:
@@ -64,51 +62,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-confluence-") as tmp:
         var_dir = Path(tmp)
         setup_django(var_dir)
-        from django.contrib.auth import get_user_model
         from django.core.management import call_command
 
         from backups.devsite.confluence_site import ConfluenceSite
-        from backups.models import Membership, Organization
-        from backups.services.backups import backup_request
-        from backups.services.connections import SiteDetails, connection_create
 
         call_command("migrate", verbosity=0)
         site = ConfluenceSite().start()
         seed(site, args)
         site.latency = args.latency_ms / 1000
-        user = get_user_model().objects.create_user("bench-admin")
-        org = Organization.objects.create(name="Bench", slug="bench", enrolled=True)
-        Membership.objects.create(user=user, organization=org, role="admin")
-        connection = connection_create(
-            organization=org,
-            actor=user,
-            details=SiteDetails("confluence", "Bench wiki", site.wiki_url, EMAIL, TOKEN),
-        )
-        assert connection.check_ok, connection.check_message
+        user, connection = connect("confluence", "Bench wiki", site.wiki_url)
         mb = args.files * args.file_kb / 1024
         print(
             f"Connected Confluence: {args.pages} pages in {args.spaces} spaces (6 deep), a "
             f"comment on every tenth, {args.files} attachments ({mb:.0f} MB); "
             f"{args.latency_ms:g} ms per API call"
         )
-        calls = len(site.requests)
-        backup = backup_request(product=connection.product, actor=user)
-        b = run_child(var_dir, "backup", backup.pk)
-        print(
-            f"  backup : {b['status']:9s} {b['seconds']:7.1f} s  "
-            f"{args.pages / b['seconds']:7.0f} pages/s  {mb / b['seconds']:6.1f} MB/s  "
-            f"{len(site.requests) - calls} API calls  peak RSS {b['peak_rss_mb']:.0f} MB "
-            f"{b['reason']}"
-        )
-        site.wipe()
-        calls = len(site.requests)
-        r = run_child(var_dir, "restore", backup.pk, connection.product.pk)
-        print(
-            f"  restore: {r['status']:9s} {r['seconds']:7.1f} s  "
-            f"{args.pages / r['seconds']:7.0f} pages/s  {mb / r['seconds']:6.1f} MB/s  "
-            f"{len(site.requests) - calls} API calls  peak RSS {r['peak_rss_mb']:.0f} MB "
-            f"{r['reason']}"
-        )
+        round_trip(var_dir, site, connection, user, items=args.pages, unit="pages", mb=mb)
         site.stop()
 
 

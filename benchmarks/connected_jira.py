@@ -69,6 +69,46 @@ def run_child(var_dir: Path, kind: str, pk: int, destination: int = 0) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def connect(kind: str, name: str, url: str):
+    """An enrolled organization, its org admin, and a connection to the site (checked)."""
+    from django.contrib.auth import get_user_model
+
+    from backups.models import Membership, Organization
+    from backups.services.connections import SiteDetails, connection_create
+
+    user = get_user_model().objects.create_user("bench-admin")
+    org = Organization.objects.create(name="Bench", slug="bench", enrolled=True)
+    Membership.objects.create(user=user, organization=org, role="admin")
+    connection = connection_create(
+        organization=org, actor=user, details=SiteDetails(kind, name, url, EMAIL, TOKEN)
+    )
+    assert connection.check_ok, connection.check_message
+    return user, connection
+
+
+def round_trip(var_dir: Path, site, connection, user, *, items: int, unit: str, mb: float):
+    """Back the site up, empty it, restore the backup into it; print both lines. Returns the
+    backup."""
+    from backups.services.backups import backup_request
+
+    backup = backup_request(product=connection.product, actor=user)
+    for label, run in (
+        ("backup ", lambda: run_child(var_dir, "backup", backup.pk)),
+        ("restore", lambda: run_child(var_dir, "restore", backup.pk, connection.product.pk)),
+    ):
+        if label == "restore":
+            site.wipe()
+        calls = len(site.requests)
+        r = run()
+        print(
+            f"  {label}: {r['status']:9s} {r['seconds']:7.1f} s  "
+            f"{items / r['seconds']:7.0f} {unit}/s  {mb / r['seconds']:6.1f} MB/s  "
+            f"{len(site.requests) - calls} API calls  peak RSS {r['peak_rss_mb']:.0f} MB "
+            f"{r['reason']}"
+        )
+    return backup
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -90,14 +130,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-connected-") as tmp:
         var_dir = Path(tmp)
         setup_django(var_dir)
-        from django.contrib.auth import get_user_model
         from django.core.management import call_command
 
         from backups.devsite.jira_site import JiraSite
-        from backups.models import BackupPolicy, Membership, Organization, Product
+        from backups.models import BackupPolicy, Product
         from backups.productdata import ImportOptions, for_product
         from backups.services.backups import backup_request
-        from backups.services.connections import SiteDetails, connection_create
         from backups.services.restores import StoredBackupSource
 
         call_command("migrate", verbosity=0)
@@ -139,43 +177,19 @@ def main() -> None:
             )
         site.latency = args.latency_ms / 1000
 
-        user = get_user_model().objects.create_user("bench-admin")
-        org = Organization.objects.create(name="Bench", slug="bench", enrolled=True)
-        Membership.objects.create(user=user, organization=org, role="admin")
-        connection = connection_create(
-            organization=org,
-            actor=user,
-            details=SiteDetails("jira", "Bench Jira Cloud", site.url, EMAIL, TOKEN),
-        )
-        assert connection.check_ok, connection.check_message
+        user, connection = connect("jira", "Bench Jira Cloud", site.url)
         mb = args.files * args.file_kb / 1024
         print(
             f"Connected Jira: {args.issues} issues in {args.projects} projects, a comment each, "
             f"{args.files} attachments ({mb:.0f} MB); {args.latency_ms:g} ms per API call"
         )
-
-        calls = len(site.requests)
-        backup = backup_request(product=connection.product, actor=user)
-        b = run_child(var_dir, "backup", backup.pk)
-        backup_calls = len(site.requests) - calls
-        print(
-            f"  backup : {b['status']:9s} {b['seconds']:7.1f} s  "
-            f"{args.issues / b['seconds']:7.0f} issues/s  {mb / b['seconds']:6.1f} MB/s  "
-            f"{backup_calls} API calls  peak RSS {b['peak_rss_mb']:.0f} MB {b['reason']}"
-        )
-
-        site.wipe()
-        calls = len(site.requests)
-        r = run_child(var_dir, "restore", backup.pk, connection.product.pk)
-        restore_calls = len(site.requests) - calls
-        print(
-            f"  restore: {r['status']:9s} {r['seconds']:7.1f} s  "
-            f"{args.issues / r['seconds']:7.0f} issues/s  {mb / r['seconds']:6.1f} MB/s  "
-            f"{restore_calls} API calls  peak RSS {r['peak_rss_mb']:.0f} MB {r['reason']}"
+        backup = round_trip(
+            var_dir, site, connection, user, items=args.issues, unit="issues", mb=mb
         )
 
         # The same content, embedded: the backup imported into an embedded product, which is
         # then backed up (its own figure, beside the connected one).
+        org = connection.product.organization
         embedded = Product.objects.create(organization=org, kind="jira", name="Bench embedded")
         BackupPolicy.objects.create(product=embedded)
         for_product(embedded).import_content(StoredBackupSource(backup), ImportOptions())
