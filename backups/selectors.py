@@ -165,7 +165,7 @@ def backups_section(org: OrgAccess, page_number, per_page: int) -> Page:
     """One page of the organization's backups, newest first: 2 queries (count, rows)."""
     backups = (
         Backup.objects.filter(product__organization=org.organization)
-        .select_related("product", "created_by")
+        .select_related("product", "created_by", "verification")
         .order_by("-started_at", "-id")
     )
     return Paginator(backups, per_page).get_page(page_number)

@@ -27,6 +27,20 @@ def upload_validation_task(upload_id: int):
     return upload_validate(upload_id=upload_id)
 
 
+def automation_tick():
+    """A1, A2: start the scheduled backups and the retries that are due (every minute)."""
+    # Imported when called until #14's schedules module lands; then at the top like the rest.
+    from backups.services.schedules import automation_tick as tick
+
+    return tick()
+
+
+def verification_task(verification_id: int):
+    from backups.services.verification import verification_execute  # as above, for A3
+
+    return verification_execute(verification_id=verification_id)
+
+
 # The names these tasks were queued by before #13 (item 16): django-q2 stores a task's dotted
 # path in the queue, so a task queued under an old name still finds its function after an
 # upgrade. Nothing queues by these names any more.

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from .http import SiteBadResponse, SiteError, SiteHTTP, SiteRequestRefused
+from .http import SiteBadResponse, SiteError, SiteHTTP, SiteRequestRefused, SiteUnreachable
 from .jira import Account, CheckResult
 from .shapes import check
 
@@ -81,7 +81,7 @@ class ConfluenceCloud:
         try:
             me = self._current_user()
         except SiteError as exc:
-            return CheckResult(False, str(exc))
+            return CheckResult(False, str(exc), transient=isinstance(exc, SiteUnreachable))
         account = Account(me["accountId"], me.get("displayName") or me["accountId"])
         operations = me.get("operations")
         if operations is None:

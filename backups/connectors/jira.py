@@ -34,6 +34,8 @@ class CheckResult:
     ok: bool
     message: str
     account: Account | None = None
+    # A2: the site could not be reached (or kept rate-limiting): trying later may work.
+    transient: bool = False
 
 
 def project_state(project: dict) -> str:
@@ -70,16 +72,16 @@ class JiraCloud:
 
     def check_connection(self) -> CheckResult:
         """Reachable, credentials valid, the account administers the site — or why not."""
-        from .http import SiteError
+        from .http import SiteError, SiteUnreachable
 
         try:
             account = self.myself()
         except SiteError as exc:
-            return CheckResult(False, str(exc))
+            return CheckResult(False, str(exc), transient=isinstance(exc, SiteUnreachable))
         try:
             admin = self.is_admin()
         except SiteError as exc:
-            return CheckResult(False, str(exc), account)
+            return CheckResult(False, str(exc), account, isinstance(exc, SiteUnreachable))
         if not admin:
             return CheckResult(
                 False,

@@ -1,5 +1,5 @@
 from .audit import AuditEvent
-from .backups import RETENTION, Backup
+from .backups import RETENTION, Backup, BackupVerification
 from .confluence import Page, PageAttachment, PageComment, Space
 from .connections import SiteConnection
 from .content import ContentState
@@ -19,6 +19,7 @@ __all__ = [
     "BackupExpiryNotice",
     "BackupFile",
     "BackupPolicy",
+    "BackupVerification",
     "ContentState",
     "DownloadLink",
     "JiraAttachment",

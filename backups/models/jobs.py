@@ -37,6 +37,10 @@ class BackupQuerySet(JobQuerySet):
         )
 
 
+class VerificationQuerySet(JobQuerySet):
+    RUNNING = "IN_PROGRESS"
+
+
 class BackupFileQuerySet(JobQuerySet):
     RUNNING = "GENERATING"
 

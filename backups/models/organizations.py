@@ -11,6 +11,12 @@ class Organization(models.Model):
         default=False,
         help_text="Early access to Backup and restore. Only staff change this.",
     )
+    # A1: a weekly backup runs at its day and time here (an IANA name, "Europe/Paris").
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        help_text="Scheduled backups run at their day and time in this time zone.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

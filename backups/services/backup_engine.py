@@ -20,7 +20,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from backups import archive, rules, storage
-from backups.connectors.http import SiteError
+from backups.connectors.http import SiteError, SiteUnreachable
 from backups.models import Backup, OrgGroup, ProductAccess, SiteConnection
 from backups.productdata import AttachmentFile, ExportOptions, for_product
 
@@ -48,9 +48,9 @@ def backup_execute(*, backup_id: int) -> str | None:
     if not claim(BACKUP, backup_id):
         return None
     backup = Backup.objects.select_related("product__organization", "created_by").get(pk=backup_id)
-    problem = _connection_problem(backup.product)
+    problem, transient = _connection_problem(backup.product)
     if problem:
-        backup_fail(backup_id=backup_id, reason=problem)
+        backup_fail(backup_id=backup_id, reason=problem, transient=transient)
         return Backup.Status.FAILED
     try:
         return _Engine(backup).run()
@@ -60,22 +60,23 @@ def backup_execute(*, backup_id: int) -> str | None:
         return None
     except Exception as exc:
         log.exception("Backup %s failed", backup_id)
-        backup_fail(backup_id=backup_id, reason=describe_error(exc))
+        backup_fail(backup_id=backup_id, reason=describe_error(exc), transient=is_transient(exc))
         return Backup.Status.FAILED
 
 
-def _connection_problem(product) -> str | None:
-    """C1: a connected site is checked again before every backup; why it cannot be used."""
+def _connection_problem(product) -> tuple[str | None, bool]:
+    """C1: a connected site is checked again before every backup; why it cannot be used, and
+    whether that may pass (A2: an unreachable site, not a refused token)."""
     connection = SiteConnection.objects.filter(product=product).first()
     if connection is None:
-        return None
+        return None, False
     result = connection_check(connection=connection)
     if result.ok:
-        return None
+        return None, False
     return (
         f"The connection to {connection.site_url} failed its check, so nothing was backed up: "
         f"{result.message}"
-    )
+    ), result.transient
 
 
 def describe_error(exc: Exception) -> str:
@@ -85,6 +86,17 @@ def describe_error(exc: Exception) -> str:
     if isinstance(exc, OSError):
         return f"The {storage.storage_label()} failed: {exc}"
     return f"Unexpected error ({exc.__class__.__name__}): {exc}"
+
+
+def is_transient(exc: Exception) -> bool:
+    """A2: may the same backup succeed if tried again later? A storage or network failure and
+    a site that kept rate-limiting may pass; a size limit (B6), refused credentials, a site
+    answering what its API does not publish, or a bug will not."""
+    if isinstance(exc, LimitCrossed):
+        return False
+    if isinstance(exc, SiteError):
+        return isinstance(exc, SiteUnreachable)
+    return isinstance(exc, (storage.StorageError, OSError))
 
 
 class _Engine:

@@ -39,14 +39,26 @@ def product_activity(product: Product) -> rules.ProductActivity:
 
 
 def backup_decision(
-    *, product: Product, user, now: datetime | None = None, summary=None
+    *,
+    product: Product,
+    user,
+    now: datetime | None = None,
+    summary=None,
+    trigger: str = Backup.Trigger.MANUAL,
 ) -> rules.Decision:
-    """May `user` start a backup of `product` now? The reason is what the page shows."""
-    membership = Membership.objects.filter(user=user, organization=product.organization).first()
+    """May `user` start a backup of `product` now? The reason is what the page shows.
+
+    A scheduled backup or an automatic retry (A1, A2) has no user: its policy is the standing
+    order of the org admin who set it, so only the other rules (B1, B3, B4, B6) apply."""
+    if trigger in AUTOMATIC:
+        is_org_admin = True
+    else:
+        membership = Membership.objects.filter(user=user, organization=product.organization).first()
+        is_org_admin = bool(membership and membership.is_admin)
     if summary is None:
         summary = content_summary(product)
     return rules.backup_allowed(
-        is_org_admin=bool(membership and membership.is_admin),
+        is_org_admin=is_org_admin,
         enrolled=product.organization.enrolled,
         product_name=product.name,
         kind=product.kind,
@@ -58,9 +70,24 @@ def backup_decision(
     )
 
 
-def backup_request(*, product: Product, actor, now: datetime | None = None) -> Backup:
-    """Start a backup of `product` with its policy's options, or raise Refused with the reason."""
+AUTOMATIC = (Backup.Trigger.SCHEDULE, Backup.Trigger.RETRY)
+
+
+def backup_request(
+    *,
+    product: Product,
+    actor,
+    now: datetime | None = None,
+    trigger: str = Backup.Trigger.MANUAL,
+    retry_of: Backup | None = None,
+) -> Backup:
+    """Start a backup of `product` with its policy's options, or raise Refused with the reason.
+
+    `trigger` says who asked (an admin, the API, the schedule, a retry); a retry (A2) names the
+    failed backup it tries again and becomes the next attempt of the first one."""
     now = now or timezone.now()
+    if (trigger == Backup.Trigger.RETRY) != (retry_of is not None):
+        raise TypeError("a retry, and only a retry, names the backup it retries")
     # B6's sizes are read before the lock: counting a large product takes seconds, and on
     # SQLite the transaction below holds the one write lock of the whole site. Only a restore
     # changes a product's content, and B4 (checked under the lock) refuses a backup then.
@@ -76,13 +103,23 @@ def backup_request(*, product: Product, actor, now: datetime | None = None) -> B
             policy = getattr(product, "backup_policy", None)
             if policy is None:
                 raise Refused(f"{product.name} has no backup policy yet: create one first.")
-            decision = backup_decision(product=product, user=actor, now=now, summary=summary)
+            decision = backup_decision(
+                product=product, user=actor, now=now, summary=summary, trigger=trigger
+            )
             if not decision:
                 raise Refused(decision)
+            attempt = {}
+            if retry_of is not None:
+                attempt = {
+                    "attempt": retry_of.attempt + 1,
+                    "first_attempt_id": retry_of.first_attempt_id or retry_of.pk,
+                }
             backup = Backup.objects.create(
                 product=product,
                 policy=policy,
                 created_by=actor,
+                trigger=trigger,
+                **attempt,
                 options=policy.options(),  # P3: a copy; later edits do not reach this backup
                 started_at=now,
                 heartbeat_at=now,
@@ -96,19 +133,37 @@ def backup_request(*, product: Product, actor, now: datetime | None = None) -> B
                 actor=actor,
                 organization=product.organization,
                 target=backup,
-                details={"options": backup.options},
+                details={"options": backup.options, "trigger": trigger, "attempt": backup.attempt},
             )
             enqueue_on_commit(BACKUP, backup.id)
     except IntegrityError:
-        # The partial unique index (one IN_PROGRESS backup per product) caught a race that
-        # the lock did not (SQLite has no row locks; its write lock serializes instead).
+        # A unique index caught a race that the lock did not (SQLite has no row locks; its
+        # write lock serializes instead): one IN_PROGRESS backup per product (B4), or one row
+        # per attempt when two schedulers retry the same backup at once (A2).
+        if (
+            retry_of is not None
+            and Backup.objects.filter(
+                first_attempt_id=retry_of.first_attempt_id or retry_of.pk,
+                attempt=retry_of.attempt + 1,
+            ).exists()
+        ):
+            raise Refused(f"Attempt {retry_of.attempt + 1} of this backup has already started.")
         raise Refused(f"A backup of {product.name} is already in progress.")
     return backup
 
 
-def backup_fail(*, backup_id: int, reason: str, actor=None) -> bool:
-    """Mark an in-progress backup FAILED and remove what it wrote (B5). False if it had ended."""
-    if not finish(BACKUP, backup_id, Backup.Status.FAILED, failure_reason=reason):
+def backup_fail(*, backup_id: int, reason: str, actor=None, transient: bool = False) -> bool:
+    """Mark an in-progress backup FAILED and remove what it wrote (B5). False if it had ended.
+
+    `transient`: the reason may pass (storage, network, rate limit, a worker that died), so
+    the backup is one an automatic retry may try again (A2)."""
+    if not finish(
+        BACKUP,
+        backup_id,
+        Backup.Status.FAILED,
+        failure_reason=reason,
+        failure_transient=transient,
+    ):
         return False
     backup = Backup.objects.select_related("product__organization", "created_by").get(pk=backup_id)
     if backup.storage_prefix:
@@ -123,7 +178,7 @@ def backup_fail(*, backup_id: int, reason: str, actor=None) -> bool:
         actor=actor,
         organization=backup.product.organization,
         target=backup,
-        details={"reason": reason},
+        details={"reason": reason, "transient": transient},
     )
     notify_backup_finished(backup)
     return True

@@ -105,6 +105,8 @@ class JobType:
     fail: str
     fail_arg: str
     describe: Callable[[models.Model], str]  # what fail_stale_jobs prints after "failed "
+    # What else `fail` is told when E3 fails a job whose worker went quiet.
+    stale_fail_args: tuple[tuple[str, object], ...] = ()
     related: tuple[str, ...] = ()  # what `describe` reads
     # Set when the job ends, whichever way (a finished backup or restore says when: B8, R8).
     ended_field: str | None = None
@@ -126,6 +128,7 @@ BACKUP = JobType(
     fail="backups.services.backups.backup_fail",
     fail_arg="backup_id",
     describe=lambda b: f"backup #{b.pk} of {b.product}",
+    stale_fail_args=(("transient", True),),  # A2: a worker that died is worth a retry
     related=("product",),
     ended_field="completed_at",
     items_field="items_done",
@@ -283,5 +286,5 @@ def fail_stale(
             if beat >= cutoff:  # reported to the cache since (a restore)
                 continue
             why = reason(beat)
-            if fail(**{job_type.fail_arg: job.pk}, reason=why):
+            if fail(**{job_type.fail_arg: job.pk}, reason=why, **dict(job_type.stale_fail_args)):
                 yield f"failed {job_type.describe(job)}: {why}"
