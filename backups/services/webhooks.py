@@ -14,6 +14,7 @@ import json
 import logging
 import secrets
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -349,3 +350,40 @@ def webhook_deliver(delivery_id: int) -> str | None:
             next_run=retry_at,
         )
     return status
+
+
+def webhook_deliveries_resume(*, now: datetime, stale_after: timedelta) -> Iterator[str]:
+    """E3 for deliveries (run by fail_stale_jobs): a try whose worker died mid-send is tried
+    again (or FAILED if it was the last), and a due delivery whose queued task was lost (a
+    broker down when the event happened, a one-off schedule deleted) is queued again. A
+    delivery is never left SENDING or waiting for ever; a second task for one is harmless,
+    since each try is claimed by a conditional update. A line for each one handled."""
+    cutoff = now - stale_after
+    stuck = WebhookDelivery.objects.filter(
+        status=WebhookDelivery.Status.SENDING, last_attempt_at__lt=cutoff
+    )
+    for delivery in stuck.order_by("pk"):
+        last = delivery.attempts >= MAX_ATTEMPTS
+        changed = WebhookDelivery.objects.filter(
+            pk=delivery.pk, status=WebhookDelivery.Status.SENDING, attempts=delivery.attempts
+        ).update(
+            status=WebhookDelivery.Status.FAILED if last else WebhookDelivery.Status.RETRYING,
+            next_attempt_at=None if last else now,
+            error="The worker stopped while sending this try.",
+        )
+        if not changed:
+            continue
+        if last:
+            yield f"webhook delivery #{delivery.pk}: its last try stopped with its worker; failed"
+        else:
+            delivery.refresh_from_db()
+            _queue(delivery)
+            yield f"webhook delivery #{delivery.pk}: its try stopped with its worker; queued again"
+    waiting = WebhookDelivery.objects.filter(
+        status__in=[WebhookDelivery.Status.PENDING, WebhookDelivery.Status.RETRYING],
+        next_attempt_at__lt=cutoff,
+    )
+    for delivery in waiting.order_by("pk"):
+        _queue(delivery)
+        due = f"{delivery.next_attempt_at:%Y-%m-%d %H:%M} UTC"
+        yield f"webhook delivery #{delivery.pk}: due since {due}; queued again"

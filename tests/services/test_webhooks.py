@@ -4,6 +4,7 @@ receiver that hangs never holds up the backup that raised the event."""
 
 import hashlib
 import hmac
+import io
 import json
 import threading
 import time
@@ -332,3 +333,57 @@ def test_endpoint_changes_are_audited(demo, receiver):
     )
     assert actions == ["webhook.created", "webhook.test_sent", "webhook.updated", "webhook.deleted"]
     assert not WebhookDelivery.objects.exists()  # the log goes with its endpoint
+
+
+def test_fail_stale_jobs_takes_up_deliveries_lost_with_their_worker_or_queue(
+    demo, receiver, django_capture_on_commit_callbacks
+):
+    """E3 for A4: a try whose worker died mid-send, and a due delivery whose queued task was
+    lost, are queued again by the cron command and then delivered; a last try that died
+    is FAILED, not left "Sending" for ever."""
+    endpoint = endpoint_for(demo, receiver.url)
+    with time_machine.travel(NOW, tick=False) as traveller:
+        died, lost, last = (
+            webhooks.webhook_event_emit(
+                organization=demo.acme, event="backup.finished", text=text, data={}
+            )[0]
+            for text in ("died", "lost", "last")
+        )
+        # The worker claimed `died` and `last` (SENDING, a try counted), then died.
+        WebhookDelivery.objects.filter(pk=died.pk).update(
+            status="SENDING", attempts=1, last_attempt_at=NOW, next_attempt_at=None
+        )
+        WebhookDelivery.objects.filter(pk=last.pk).update(
+            status="SENDING", attempts=webhooks.MAX_ATTEMPTS, last_attempt_at=NOW
+        )
+        OrmQ.objects.all().delete()  # `lost`'s task never reached a worker
+
+        traveller.shift(timedelta(minutes=59))
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command("fail_stale_jobs", stale_after=3600, stdout=io.StringIO())
+        assert OrmQ.objects.count() == 0  # nothing is stale yet
+
+        traveller.shift(timedelta(minutes=2))
+        out = io.StringIO()
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command("fail_stale_jobs", stale_after=3600, stdout=out)
+        assert f"webhook delivery #{died.pk}: its try stopped with its worker; queued again" in (
+            out.getvalue()
+        )
+        assert f"webhook delivery #{lost.pk}: due since 2026-12-02 09:00 UTC; queued again" in (
+            out.getvalue()
+        )
+        assert "3 webhook delivery(ies) taken up again." in out.getvalue()
+        queued = sorted(
+            task.args()[0] for task in OrmQ.objects.all() if task.func() == webhooks.DELIVER_TASK
+        )
+        assert queued == sorted([died.pk, lost.pk])
+        for pk in queued:
+            assert webhook_deliver(pk) == WebhookDelivery.Status.DELIVERED
+
+    assert sorted(json.loads(body)["text"] for _, body in receiver.requests) == ["died", "lost"]
+    last.refresh_from_db()
+    assert (last.status, last.error) == ("FAILED", "The worker stopped while sending this try.")
+    died.refresh_from_db()
+    assert died.attempts == 2  # the lost try counts: at most 5 in all (A4)
+    assert endpoint.deliveries.filter(status="DELIVERED").count() == 2

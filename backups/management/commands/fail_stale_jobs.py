@@ -6,13 +6,15 @@ from django.utils import timezone
 
 from backups.rules import format_duration, format_when
 from backups.services.jobs import fail_stale
+from backups.services.webhooks import webhook_deliveries_resume
 
 
 class Command(BaseCommand):
     help = (
         "E3: mark FAILED every job (backup, restore, backup-file generation, upload validation) "
         "whose worker has sent no heartbeat for BACKUPSITE_STALE_AFTER seconds, and remove its "
-        "partial data. Run it from cron."
+        "partial data; take up webhook deliveries whose worker or queued task was lost. Run it "
+        "from cron."
     )
 
     def add_arguments(self, parser):
@@ -35,10 +37,16 @@ class Command(BaseCommand):
 
         # Every job type of services/jobs.py, in one loop. An upload validation whose worker
         # died ends INVALID with its file deleted, not "Checking the file…" for ever (R9).
+        now, stale = timezone.now(), timedelta(seconds=seconds)
         failed = 0
-        for line in fail_stale(
-            now=timezone.now(), stale_after=timedelta(seconds=seconds), reason=reason
-        ):
+        for line in fail_stale(now=now, stale_after=stale, reason=reason):
             self.stdout.write(line)
             failed += 1
         self.stdout.write(f"{failed} stale job(s) marked FAILED.")
+        # A4: a webhook delivery is never lost with its worker either.
+        resumed = 0
+        for line in webhook_deliveries_resume(now=now, stale_after=stale):
+            self.stdout.write(line)
+            resumed += 1
+        if resumed:
+            self.stdout.write(f"{resumed} webhook delivery(ies) taken up again.")
