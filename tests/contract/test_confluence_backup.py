@@ -92,11 +92,12 @@ def test_the_policy_can_leave_personal_spaces_and_attachments_out(confluence_sit
 
 
 def test_a_space_that_cannot_be_read_whole_is_left_out_whole(
-    confluence_site, connected, backups_root
+    confluence_site, connected, backups_root, settings
 ):
     """B5: one attachment of DOCS that stays unreadable leaves DOCS out — its pages, and the
     files already downloaded — and the backup is INCOMPLETE naming it."""
     connection, admin = connected
+    settings.SITE_RETRY_BASE_DELAY = 0.001  # every retry fails: their waits prove nothing here
     seed_site(confluence_site)
     notes = next(a for a in confluence_site.attachments.values() if a.title == "notes.txt")
     confluence_site.fail("GET", rf"/child/attachment/{notes.id}/download$", "503", times=100)
