@@ -69,6 +69,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_q",
     "csp",
+    # The JSON API (SPEC §10): DRF, its OpenAPI document, the docs page's own static files.
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "backups",
     # Last, as its documentation asks: it records logins of every app above.
     "axes",
@@ -422,3 +426,36 @@ WEBHOOK_EXTRA_HOSTS = [
 # seconds (doubled each try, capped at 30 s, with full jitter; a 429's Retry-After wins).
 SITE_RETRY_ATTEMPTS = env_int("BACKUPSITE_SITE_RETRY_ATTEMPTS", 6)
 SITE_RETRY_BASE_DELAY = float(os.environ.get("BACKUPSITE_SITE_RETRY_BASE_DELAY", "0.5"))
+
+# --- JSON API (SPEC §10) ----------------------------------------------------------------------
+# Personal tokens only (K2): no session, so no CSRF and no cookie-borne calls from a page.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["backups.api.auth.ApiTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["backups.api.auth.OrgAdminToken"],
+    "DEFAULT_THROTTLE_CLASSES": ["backups.api.auth.TokenRateThrottle"],
+    # K3: per token; a script that polls every second stays well under it.
+    "DEFAULT_THROTTLE_RATES": {"token": os.environ.get("BACKUPSITE_API_RATE", "120/min")},
+    "DEFAULT_PAGINATION_CLASS": "backups.api.pagination.Pagination",
+    "PAGE_SIZE": env_int("BACKUPSITE_API_PAGE_SIZE", 50),
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "backups.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "backupsite API",
+    "DESCRIPTION": (
+        "Back up and restore Jira and Confluence products: the same rules and words as the "
+        "Backup and restore pages. Authenticate with `Authorization: Bearer <token>`; an org "
+        "admin makes a token on the organization's API tokens page."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The docs page's script and styles from our static files (whitenoise), not a CDN: CSP.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}

@@ -6,6 +6,9 @@ admin.site.site_title = "backupsite"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # The JSON API (SPEC §10) and its tokens page (K2).
+    path("api/v1/", include("backups.api.urls")),
+    path("", include("backups.api.token_urls")),
     path("", include("backups.urls")),
 ]
 

@@ -10,10 +10,12 @@ from .organizations import Membership, Organization, OrgGroup
 from .policies import BackupPolicy
 from .products import Product, ProductAccess
 from .restores import Restore
+from .tokens import ApiToken
 from .uploads import Upload
 from .webhooks import BackupExpiryNotice, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
+    "ApiToken",
     "AuditEvent",
     "Backup",
     "BackupExpiryNotice",
