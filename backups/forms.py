@@ -1,8 +1,11 @@
 """Forms of the Backup and restore pages. They only collect input: the services decide."""
 
+from zoneinfo import available_timezones
+
 from django import forms
 
 from backups.models import BackupPolicy, Product
+from backups.rules.schedules import time_zone_problem
 
 PERSONAL_SPACES_HINT = "Users' personal spaces are backed up too. Ignored for a Jira product."
 
@@ -29,10 +32,59 @@ class PolicyOptionsForm(forms.Form):
         help_text="The organization's groups, their members, and their access to the product.",
     )
 
-    option_names = ("include_attachments", "include_personal_spaces", "include_users_and_groups")
+    # A3: another engineer's job checks the backups; the policy only says whether to.
+    verify = forms.BooleanField(
+        label="Check each backup can be restored",
+        required=False,
+        initial=True,
+        help_text="After each backup, read it back end to end and make a trial restore nobody "
+        "sees.",
+    )
+    # A1: when backups run: on the Run backup button only, or weekly at a day and time too.
+    schedule = forms.ChoiceField(
+        label="When",
+        choices=BackupPolicy.Schedule.choices,
+        initial=BackupPolicy.Schedule.MANUAL,
+        widget=forms.RadioSelect,
+        # Not sent (a client older than A1): the schedule stays as it is (manual when new).
+        required=False,
+    )
+    schedule_weekday = forms.TypedChoiceField(
+        label="Day",
+        choices=[("", "Choose a day…"), *BackupPolicy.Weekday.choices],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+    schedule_time = forms.TimeField(
+        label="Time",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+
+    option_names = (
+        "include_attachments",
+        "include_personal_spaces",
+        "include_users_and_groups",
+        "verify",
+    )
+    schedule_names = ("schedule", "schedule_weekday", "schedule_time")
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("schedule") == BackupPolicy.Schedule.WEEKLY:
+            # policy_schedule_complete: a weekly policy says its day and time.
+            if cleaned.get("schedule_weekday") is None and "schedule_weekday" not in self.errors:
+                self.add_error("schedule_weekday", "Choose the day of the week backups run.")
+            if cleaned.get("schedule_time") is None and "schedule_time" not in self.errors:
+                self.add_error("schedule_time", "Choose the time of day backups run.")
+        return cleaned
 
     def options(self) -> dict:
-        return {name: self.cleaned_data[name] for name in self.option_names if name in self.fields}
+        names = self.option_names
+        if self.cleaned_data.get("schedule"):
+            names = (*names, *self.schedule_names)
+        return {name: self.cleaned_data[name] for name in names if name in self.fields}
 
 
 class PolicyCreateForm(PolicyOptionsForm):
@@ -48,7 +100,7 @@ class PolicyCreateForm(PolicyOptionsForm):
 
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, **kwargs)
-        self.order_fields(["product", *self.option_names])
+        self.order_fields(["product", *self.option_names, *self.schedule_names])
         products = organization.products.order_by("kind", "name")
         self.available = list(products.filter(backup_policy__isnull=True))
         field = self.fields["product"]
@@ -89,7 +141,7 @@ class PolicyEditForm(PolicyOptionsForm):
     def __init__(self, *args, policy: BackupPolicy, **kwargs):
         kwargs.setdefault(
             "initial",
-            {name: getattr(policy, name) for name in self.option_names},
+            {name: getattr(policy, name) for name in (*self.option_names, *self.schedule_names)},
         )
         super().__init__(*args, **kwargs)
         if policy.product.kind != Product.Kind.CONFLUENCE:
@@ -99,6 +151,29 @@ class PolicyEditForm(PolicyOptionsForm):
             self.fields[
                 "include_personal_spaces"
             ].help_text = "Users' personal spaces are backed up too."
+
+
+class TimeZoneForm(forms.Form):
+    """The organization's time zone, which weekly schedules read (A1)."""
+
+    time_zone = forms.CharField(
+        label="Time zone",
+        max_length=64,
+        help_text="Scheduled backups run at their day and time on this time zone's clocks, "
+        "summer time included.",
+        widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off"}),
+    )
+
+    @staticmethod
+    def names() -> list[str]:
+        return sorted(available_timezones())
+
+    def clean_time_zone(self):
+        name = self.cleaned_data["time_zone"].strip()
+        problem = time_zone_problem(name)
+        if problem:
+            raise forms.ValidationError(problem)
+        return name
 
 
 # --- Restore wizard ------------------------------------------------------------------------

@@ -8,7 +8,9 @@ job (`backup_run_view`), the service that does it (`backup_execute`), the queue'
 from backups.services.backup_engine import backup_execute
 from backups.services.files import backup_file_generate
 from backups.services.restore_engine import restore_execute
+from backups.services.schedules import automation_tick as tick
 from backups.services.uploads import upload_validate
+from backups.services.verification import verification_execute
 
 
 def backup_task(backup_id: int):
@@ -29,15 +31,10 @@ def upload_validation_task(upload_id: int):
 
 def automation_tick():
     """A1, A2: start the scheduled backups and the retries that are due (every minute)."""
-    # Imported when called until #14's schedules module lands; then at the top like the rest.
-    from backups.services.schedules import automation_tick as tick
-
     return tick()
 
 
 def verification_task(verification_id: int):
-    from backups.services.verification import verification_execute  # as above, for A3
-
     return verification_execute(verification_id=verification_id)
 
 

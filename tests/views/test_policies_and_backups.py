@@ -145,7 +145,7 @@ def test_create_policy_saves_the_chosen_options_and_lists_the_policy(alice, demo
     assert "Backup policy of Acme Confluence created. You can now run a backup." in text(page)
     row = text(row_for(page, "policies", "Acme Confluence"))
     assert row == (
-        "Acme Confluence Attachments, users and groups; no personal spaces None yet Now "
+        "Acme Confluence Attachments, users and groups; no personal spaces Manual None yet Now "
         "Run backup of Acme Confluence Edit policy of Acme Confluence"
     )
 
@@ -157,7 +157,7 @@ def test_a_jira_policy_never_includes_personal_spaces(alice, demo):
     assert policy.include_personal_spaces is False
     assert policy.include_users_and_groups is False
     row = text(row_for(alice.get(org_url()).content, "policies", "Acme Jira"))
-    assert row.startswith("Acme Jira No attachments, no users and groups None yet Now")
+    assert row.startswith("Acme Jira No attachments, no users and groups Manual None yet Now")
 
 
 def test_create_policy_needs_a_product(alice, demo):
@@ -323,7 +323,7 @@ def test_run_backup_is_disabled_for_seven_days_after_a_complete_backup(alice, de
         row = row_for(page, "policies", "Acme Jira")
         assert re.search(r"<button type=\"submit\"[^>]* disabled", row)
         assert text(row) == (
-            "Acme Jira Attachments, users and groups "
+            "Acme Jira Attachments, users and groups Manual "
             f"Complete {when(taken)} After 2 Dec 2026, 14:05 UTC "
             f"Run backup of Acme Jira Edit policy of Acme Jira {SEVEN_DAY_REASON}"
         )
