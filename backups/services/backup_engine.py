@@ -29,6 +29,7 @@ from .backups import backup_fail
 from .connections import connection_check
 from .jobs import BACKUP, JobEnded, Progress, claim, finish
 from .notifications import notify_backup_finished
+from .verification import verification_after_backup
 
 log = logging.getLogger(__name__)
 
@@ -365,6 +366,7 @@ class _Engine:
             details={"total_bytes": total, "missing": len(missing)},
         )
         notify_backup_finished(self.backup)
+        verification_after_backup(self.backup)  # A3: read back and trial-restored, on its queue
         return status
 
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_q.tasks import async_task
 
-from backups.models import Backup, BackupFile, Restore, Upload
+from backups.models import Backup, BackupFile, BackupVerification, Restore, Upload
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ LIVE_PROGRESS_SECONDS = 24 * 3600
 # --- the allowed status transitions ----------------------------------------------------------
 
 B, F, R, U = Backup.Status, BackupFile.Status, Restore.Status, Upload.Status
+V = BackupVerification.Status
 
 TRANSITIONS: dict[type[models.Model], dict[str, frozenset[str]]] = {
     # B5: IN_PROGRESS -> COMPLETE | INCOMPLETE | FAILED; COMPLETE and INCOMPLETE later -> EXPIRED.
@@ -57,6 +58,13 @@ TRANSITIONS: dict[type[models.Model], dict[str, frozenset[str]]] = {
         U.VALIDATING: frozenset({U.VALID, U.INVALID}),
         U.VALID: frozenset({U.DELETED}),
         U.INVALID: frozenset({U.DELETED}),
+    },
+    # A3: a check ends VERIFIED or FAILED; staff (admin) or `verify_backups --again` run it
+    # again, which is the same row back to IN_PROGRESS (one verification per backup).
+    BackupVerification: {
+        V.IN_PROGRESS: frozenset({V.VERIFIED, V.FAILED}),
+        V.VERIFIED: frozenset({V.IN_PROGRESS}),
+        V.FAILED: frozenset({V.IN_PROGRESS}),
     },
 }
 
@@ -118,6 +126,8 @@ class JobType:
     # Progress raises JobEnded once the row has ended (failed by staff or E3), so the worker
     # stops; an upload validation runs on to its end instead (R9: it always ends by itself).
     stops_when_ended: bool = True
+    # The django-q2 cluster (queue) its task goes to; None: the main one.
+    cluster: str | None = None
 
 
 BACKUP = JobType(
@@ -168,13 +178,34 @@ UPLOAD_VALIDATION = JobType(
     stops_when_ended=False,
 )
 
-JOB_TYPES = (BACKUP, RESTORE, BACKUP_FILE, UPLOAD_VALIDATION)
+VERIFICATION = JobType(
+    name="verification",
+    label="Verification",
+    model=BackupVerification,
+    task="backups.tasks.verification_task",
+    fail="backups.services.verification.verification_fail",
+    fail_arg="verification_id",
+    describe=lambda v: f"the verification of backup #{v.backup_id}",
+    # E3: said as "the check did not finish", not as a fault of the backup (see the service).
+    stale_fail_args=(("stopped", True),),
+    ended_field="completed_at",
+    items_field="items_done",
+    bytes_field="bytes_done",
+    # A3: its own django-q2 cluster (settings.Q_CLUSTER["ALT_CLUSTERS"]), one worker, so a
+    # verification never waits in front of a backup or restore an admin asked for.
+    cluster="verification",
+)
+
+JOB_TYPES = (BACKUP, RESTORE, BACKUP_FILE, UPLOAD_VALIDATION, VERIFICATION)
 
 
 def enqueue_on_commit(job_type: JobType, pk: int) -> None:
     """Queue the job's task once the caller's transaction commits: a worker never looks for a
     row that is not there yet, and a rolled-back request queues nothing."""
-    transaction.on_commit(lambda: async_task(job_type.task, pk, task_name=f"{job_type.name}-{pk}"))
+    options = {"cluster": job_type.cluster} if job_type.cluster else {}
+    transaction.on_commit(
+        lambda: async_task(job_type.task, pk, task_name=f"{job_type.name}-{pk}", **options)
+    )
 
 
 def claim(job_type: JobType, pk: int) -> bool:

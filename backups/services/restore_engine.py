@@ -68,20 +68,17 @@ def restore_execute(*, restore_id: int) -> str | None:
         if hasattr(destination, "restore_into_site"):
             _restore_into_site(restore, destination, source, progress)
             return _completed(restore, source)
-        staged = for_product(_staging_product(restore))
-        report = staged.import_content(
+        staged, report = import_into_staging(
+            _staging_product(restore),
             source,
-            ImportOptions(
-                include_attachments=restore.options["include_attachments"],
-                file_folder=files_folder(restore),
-                on_progress=progress.add,
-                existing_space_keys=(
-                    frozenset(destination.space_keys())
-                    if restore.destination.kind == Product.Kind.CONFLUENCE
-                    else None
-                ),
+            include_attachments=restore.options["include_attachments"],
+            file_folder=files_folder(restore),
+            on_progress=progress.add,
+            existing_space_keys=(
+                frozenset(destination.space_keys())
+                if restore.destination.kind == Product.Kind.CONFLUENCE
+                else None
             ),
-            atomic=False,
         )
         _publish(restore, staged, report.as_dict(), source, progress)
         # The org page shows stored counts (#13 item 11): the destination's changed now.
@@ -138,15 +135,67 @@ def _restore_into_site(restore: Restore, destination, source, progress: Progress
         _complete(restore, restore.destination, result, source, progress)
 
 
+# --- staging: the half of a restore that nobody sees -----------------------------------------
+#
+# A restore imports into a hidden staging product, then publishes it (_publish). The import
+# half is also what a verification's trial restore runs (A3, services/verification.py): the
+# same code path, into a scratch staging product that is deleted, never published.
+
+
+def staging_product_create(*, organization, kind: str, name: str) -> Product:
+    """A hidden product (`Product.objects` leaves it out) to import into."""
+    return Product.all_objects.create(
+        organization=organization, kind=kind, name=name, is_staging=True
+    )
+
+
+def import_into_staging(
+    staging: Product,
+    source,
+    *,
+    include_attachments: bool,
+    file_folder: str,
+    on_progress=None,
+    existing_space_keys: frozenset[str] | None = None,
+):
+    """Import the source's rows and files into a staging product, in short transactions
+    (atomic=False: nobody sees it). Returns the staging product's data layer and the report;
+    a failure has deleted the files it copied, the rows stay for `staging_discard`."""
+    staged = for_product(staging)
+    report = staged.import_content(
+        source,
+        ImportOptions(
+            include_attachments=include_attachments,
+            file_folder=file_folder,
+            on_progress=on_progress,
+            existing_space_keys=existing_space_keys,
+        ),
+        atomic=False,
+    )
+    return staged, report
+
+
+def staging_discard(staging_id: int | None, *, file_folder: str) -> None:
+    """Delete a staging product (never a visible one), its content and the files under
+    `file_folder`; safe to call again, or for a product that was never made."""
+    # Every file is one per attachment, at <folder>/<uuid>/<name> (productdata.store_attachment).
+    for name in storage.attachment_list(file_folder.rstrip("/") + "/"):
+        storage.attachment_delete(name)
+    staging = Product.all_objects.filter(pk=staging_id, is_staging=True).first()
+    if staging is None:
+        return
+    for_product(staging).delete_content()
+    Product.all_objects.filter(pk=staging.pk, is_staging=True).delete()
+
+
 def _staging_product(restore: Restore) -> Product:
     """The hidden product this restore writes into before it publishes."""
     destination = restore.destination
     with transaction.atomic():
-        staging = Product.all_objects.create(
+        staging = staging_product_create(
             organization=destination.organization,
             kind=destination.kind,
             name=f"Restore #{restore.pk} (staging, not visible)",
-            is_staging=True,
         )
         if not Restore.objects.running().filter(pk=restore.pk).update(staging_product=staging):
             raise JobEnded()
@@ -189,15 +238,10 @@ def _complete(restore: Restore, destination, result: dict, source, progress) -> 
 
 def _discard(restore: Restore) -> None:
     """Delete what a restore that did not complete wrote: its staging product and files."""
-    _delete_restored_files(restore)
     staging_id = (
         Restore.objects.filter(pk=restore.pk).values_list("staging_product", flat=True).first()
     )
-    staging = Product.all_objects.filter(pk=staging_id, is_staging=True).first()
-    if staging is None:
-        return
-    for_product(staging).delete_content()
-    Product.all_objects.filter(pk=staging.pk, is_staging=True).delete()
+    staging_discard(staging_id, file_folder=files_folder(restore))
 
 
 def _describe(exc: Exception) -> str:
@@ -206,12 +250,6 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, OSError | storage.StorageError):
         return f"The restore could not read or write its files: {exc}"
     return f"Unexpected error ({exc.__class__.__name__}): {exc}"
-
-
-def _delete_restored_files(restore: Restore) -> None:
-    # Every file is one per attachment, at <folder>/<uuid>/<name> (productdata.store_attachment).
-    for name in storage.attachment_list(files_folder(restore) + "/"):
-        storage.attachment_delete(name)
 
 
 def restore_heartbeat(restore: Restore) -> datetime | None:

@@ -12,7 +12,15 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
-from backups.models import Backup, BackupFile, Organization, Product, Restore, Upload
+from backups.models import (
+    Backup,
+    BackupFile,
+    BackupVerification,
+    Organization,
+    Product,
+    Restore,
+    Upload,
+)
 from backups.services import jobs
 from backups.services.jobs import (
     BACKUP,
@@ -21,6 +29,7 @@ from backups.services.jobs import (
     RESTORE,
     TRANSITIONS,
     UPLOAD_VALIDATION,
+    VERIFICATION,
     ForbiddenTransition,
     JobEnded,
     Progress,
@@ -170,11 +179,20 @@ def make_validation(product) -> Upload:
     )
 
 
+def make_verification(product) -> BackupVerification:
+    # Taken by a worker (claimed, with a heartbeat): one waiting its turn has none (A3).
+    now = timezone.now()
+    return BackupVerification.objects.create(
+        backup=make_backup(product, B.COMPLETE), requested_at=now, heartbeat_at=now
+    )
+
+
 MAKE = {
     BACKUP: make_backup,
     RESTORE: make_restore,
     BACKUP_FILE: make_backup_file,
     UPLOAD_VALIDATION: make_validation,
+    VERIFICATION: make_verification,
 }
 
 
@@ -211,6 +229,17 @@ def test_enqueue_on_commit_queues_after_commit_and_never_after_a_rollback(
         enqueue_on_commit(BACKUP, 7)
         assert queued == []  # not while the row may still roll back
     assert queued == [(("backups.tasks.backup_task", 7), {"task_name": "backup-7"})]
+
+    # A3: a verification goes to its own cluster's queue, never in front of a backup.
+    queued.clear()
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        enqueue_on_commit(VERIFICATION, 9)
+    assert queued == [
+        (
+            ("backups.tasks.verification_task", 9),
+            {"task_name": "verification-9", "cluster": "verification"},
+        )
+    ]
 
     queued.clear()
     with (
@@ -287,8 +316,13 @@ def test_e3_fail_stale_jobs_fails_a_stale_job_of_every_model_in_one_run(product)
         )
         out = run_fail_stale_jobs()
 
-    assert out.splitlines()[-1] == "4 stale job(s) marked FAILED."
+    assert out.splitlines()[-1] == "5 stale job(s) marked FAILED."
     b, r, f, u = (stale[t] for t in (BACKUP, RESTORE, BACKUP_FILE, UPLOAD_VALIDATION))
+    v = stale[VERIFICATION]
+    assert f"failed the verification of backup #{v.backup_id}: The worker stopped" in out
+    v.refresh_from_db()
+    assert v.status == BackupVerification.Status.FAILED
+    assert v.reason.startswith("The check did not finish, so this backup is not proven")
     assert f"failed backup #{b.pk} of Jobs Jira: The worker stopped" in out
     assert f"failed restore #{r.pk} into Jobs sandbox: The worker stopped" in out
     assert f"failed the file of backup #{f.backup_id}: The worker stopped" in out
@@ -332,6 +366,7 @@ def test_restore_source_is_chosen_once_from_what_is_given(product):
         ("backups.tasks.generate_backup_file", "backups.tasks.backup_file_task"),
         ("backups.tasks.run_restore", "backups.tasks.restore_task"),
         ("backups.tasks.validate_upload", "backups.tasks.upload_validation_task"),
+        ("backups.tasks.verification_task", "backups.tasks.verification_task"),
     ],
 )
 def test_a_task_queued_under_its_old_name_still_runs(old, new):
