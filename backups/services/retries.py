@@ -62,17 +62,20 @@ def backup_retry_plan(backup: Backup):
     )
 
 
+def retry_candidates(now: datetime):
+    """FAILED backups that may pass and have attempts left, ended RETRY_DELAY ago or more."""
+    return Backup.objects.filter(
+        status=Backup.Status.FAILED,
+        failure_transient=True,
+        attempt__lt=MAX_ATTEMPTS,
+        completed_at__lte=now - RETRY_DELAY,
+    )
+
+
 def due_retries(now: datetime):
     """FAILED backups whose next attempt is due now (A2)."""
     return (
-        with_retry_facts(
-            Backup.objects.filter(
-                status=Backup.Status.FAILED,
-                failure_transient=True,
-                attempt__lt=MAX_ATTEMPTS,
-                completed_at__lte=now - RETRY_DELAY,
-            )
-        )
+        with_retry_facts(retry_candidates(now))
         .filter(Q(retried=False) & Q(superseded=False))
         .select_related("product__organization")
         .order_by("completed_at", "pk")
@@ -117,6 +120,8 @@ def _retry(failed: Backup, now: datetime) -> str | None:
 def start_due_retries(now: datetime) -> list[str]:
     """Start every automatic retry that is due (A2); what was done."""
     done = []
+    if not retry_candidates(now).exists():
+        return done  # the usual tick (every minute): one cheap query
     for failed in due_retries(now):
         try:
             line = _retry(failed, now)
