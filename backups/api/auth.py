@@ -2,6 +2,7 @@
 token's organization only; and how often it may ask (K3)."""
 
 from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 
 from backups.access import access_organization
@@ -85,3 +86,17 @@ class TokenRateThrottle(throttling.SimpleRateThrottle):
         if request.auth is None:
             return None
         return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """The OpenAPI document's security scheme (K4): a bearer token."""
+
+    target_class = ApiTokenAuthentication
+    name = "apiToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A personal API token, bks_…, made on the API tokens page (K2).",
+        }
