@@ -20,8 +20,7 @@ from .base import (
     ImportReport,
     RowSource,
     batched,
-    iso,
-    paged,
+    export_paged,
     parse_dt,
 )
 
@@ -45,12 +44,12 @@ def export_attachments(
     row carries first; `reported` names the one a report shows (an issue or a space key).
     """
     fields = ("name", "size", "sha256", "file", "created")
-    for pk, *found, name, size, sha256, storage_name, created in paged(
+    for pk, *found, name, size, sha256, storage_name, created in export_paged(
         qs, "id", *owners.values(), *fields
     ):
         row = dict(zip(owners, found, strict=True))
         path = backup_path(pk, name)
-        row.update(name=name, size=size, sha256=sha256, path=path, created=iso(created))
+        row.update(name=name, size=size, sha256=sha256, path=path, created=created)
         yield row, AttachmentFile(path, storage_name, size, sha256, row[reported], name)
 
 

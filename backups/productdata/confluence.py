@@ -25,9 +25,9 @@ from .base import (
     batched,
     datetime_adapter,
     delete_in_batches,
+    export_paged,
+    in_id_order,
     insert_rows,
-    iso,
-    paged,
     parse_dt,
 )
 
@@ -86,12 +86,12 @@ class ConfluenceData(ProductData):
     def rows(self, content_type: str, options: ExportOptions) -> Iterator[dict]:
         spaces = self._spaces(options)
         if content_type == "spaces":
-            rows = paged(spaces, "key", "name", "kind", "state", "homepage_id")
+            rows = export_paged(spaces, "key", "name", "kind", "state", "homepage_id")
             for key, name, kind, state, homepage in rows:
                 yield {"key": key, "name": name, "kind": kind, "state": state, "homepage": homepage}
         elif content_type == "pages":
-            rows = paged(
-                Page.objects.filter(space__in=spaces),
+            rows = export_paged(
+                in_id_order(Page, "space_id", spaces.values("id"), many=True),
                 "id",
                 "space__key",
                 "kind",
@@ -127,19 +127,19 @@ class ConfluenceData(ProductData):
                     "version": version,
                     "state": state,
                     "labels": labels,
-                    "created": iso(created),
-                    "updated": iso(updated),
+                    "created": created,
+                    "updated": updated,
                 }
         elif content_type == "comments":
-            rows = paged(
-                PageComment.objects.filter(page__space__in=spaces),
+            rows = export_paged(
+                in_id_order(PageComment, "page__space_id", spaces.values("id"), many=True),
                 "page_id",
                 "author",
                 "body",
                 "created",
             )
             for page, author, body, created in rows:
-                yield {"page": page, "author": author, "body": body, "created": iso(created)}
+                yield {"page": page, "author": author, "body": body, "created": created}
         elif content_type == "attachments":
             for row, _ in self.attachments(options):
                 yield row
@@ -149,7 +149,9 @@ class ConfluenceData(ProductData):
     def attachments(self, options: ExportOptions) -> Iterator[tuple[dict, AttachmentFile]]:
         if options.include_attachments:
             yield from export_attachments(
-                PageAttachment.objects.filter(page__space__in=self._spaces(options)),
+                in_id_order(
+                    PageAttachment, "page__space_id", self._spaces(options).values("id"), many=True
+                ),
                 owners={"page": "page_id", "space": "page__space__key"},
                 reported="space",
             )

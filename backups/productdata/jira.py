@@ -29,10 +29,10 @@ from .base import (
     datetime_adapter,
     db_json,
     delete_in_batches,
+    export_paged,
+    in_id_order,
     insert_into,
     insert_rows,
-    iso,
-    paged,
 )
 
 STAGING = "backupsite_restore_comments"
@@ -85,12 +85,12 @@ class JiraData(ProductData):
     def rows(self, content_type: str, options: ExportOptions) -> Iterator[dict]:
         p = self.product
         if content_type == "projects":
-            for key, name, state in paged(
+            for key, name, state in export_paged(
                 JiraProject.objects.filter(product=p), "key", "name", "state"
             ):
                 yield {"key": key, "name": name, "state": state}
         elif content_type == "issues":
-            rows = paged(
+            rows = export_paged(
                 JiraIssue.objects.filter(product=p),
                 "key",
                 "project__key",
@@ -109,19 +109,19 @@ class JiraData(ProductData):
                     "description": description,
                     "status": status,
                     "fields": fields,
-                    "created": iso(created),
-                    "updated": iso(updated),
+                    "created": created,
+                    "updated": updated,
                 }
         elif content_type == "comments":
-            rows = paged(
-                JiraComment.objects.filter(issue__product=p),
+            rows = export_paged(
+                in_id_order(JiraComment, "issue__product_id", p.id),
                 "issue__key",
                 "author",
                 "body",
                 "created",
             )
             for issue, author, body, created in rows:
-                yield {"issue": issue, "author": author, "body": body, "created": iso(created)}
+                yield {"issue": issue, "author": author, "body": body, "created": created}
         elif content_type == "attachments":
             for row, _ in self.attachments(options):
                 yield row
