@@ -29,6 +29,7 @@ from backups.access import OrgAccess
 from backups.models import Backup, BackupPolicy, Product, Restore
 from backups.productdata import KINDS, ContentSummary
 from backups.services.groups import product_access_pending
+from backups.services.retries import with_retry_facts
 
 # --- Content summaries ----------------------------------------------------------------------
 
@@ -163,12 +164,26 @@ def policies_section(org: OrgAccess, now: datetime) -> dict:
 
 def backups_section(org: OrgAccess, page_number, per_page: int) -> Page:
     """One page of the organization's backups, newest first: 2 queries (count, rows)."""
-    backups = (
+    # A2: whether each failed backup was retried or superseded, for its attempts line, in the
+    # same query (no query per row on a polled page).
+    backups = with_retry_facts(
         Backup.objects.filter(product__organization=org.organization)
         .select_related("product", "created_by", "verification")
         .order_by("-started_at", "-id")
     )
     return Paginator(backups, per_page).get_page(page_number)
+
+
+RUN_BY_TRIGGER = {
+    Backup.Trigger.SCHEDULE: "Schedule",
+    Backup.Trigger.RETRY: "Automatic retry",
+}
+
+
+def run_by(backup: Backup, person) -> str:
+    """Who ran a backup, as "Run by" says it: the schedule or an automatic retry (A1, A2),
+    else `person(backup.created_by)`."""
+    return RUN_BY_TRIGGER.get(backup.trigger) or person(backup.created_by)
 
 
 def restores_section(org: OrgAccess, page_number, per_page: int) -> dict:

@@ -3,6 +3,7 @@
 import csv
 import json
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -20,20 +21,24 @@ PER_PAGE = 50
 
 
 class AuditFilterForm(forms.Form):
-    """The GET form above the table; every field may be empty. Dates are UTC days."""
+    """The GET form above the table; every field may be empty. Dates are days on the
+    organization's clocks (its time zone, A1), as its admins read them."""
 
     actor = forms.ChoiceField(label="Who", required=False)
     action = forms.ChoiceField(label="Action", required=False)
     product = forms.ChoiceField(label="Product", required=False)
     start = forms.DateField(
-        label="From (UTC)", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     end = forms.DateField(
-        label="To (UTC)", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
     def __init__(self, data, *, organization):
         super().__init__(data)
+        self.zone = ZoneInfo(organization.time_zone)
+        self.fields["start"].label = f"From ({organization.time_zone})"
+        self.fields["end"].label = f"To ({organization.time_zone})"
         events = AuditEvent.objects.filter(organization=organization)
         actor_ids = events.exclude(actor=None).values("actor").distinct()
         people = get_user_model().objects.filter(pk__in=actor_ids).order_by("username")
@@ -67,14 +72,18 @@ class AuditFilterForm(forms.Form):
         if data["product"]:
             events = events.filter(product_id=int(data["product"]))
         if data["start"]:
-            events = events.filter(created_at__gte=_utc_midnight(data["start"]))
+            events = events.filter(created_at__gte=_midnight(data["start"], self.zone))
         if data["end"]:
-            events = events.filter(created_at__lt=_utc_midnight(data["end"]) + timedelta(days=1))
+            events = events.filter(
+                created_at__lt=_midnight(data["end"] + timedelta(days=1), self.zone)
+            )
         return events
 
 
-def _utc_midnight(day) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
+def _midnight(day, zone: ZoneInfo) -> datetime:
+    """When `day` begins on the organization's clocks, in UTC (a day of 23 or 25 hours when
+    the clocks change is counted as it is)."""
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
 
 
 def _events(request):

@@ -189,3 +189,24 @@ def test_an_event_from_a_request_has_the_client_address(client, demo, settings):
     assert record_event(organization=demo.acme, action="x").client_address is None
     response = client.get(URLS[0])
     assert "198.51.100.4" in text(response.content)
+
+
+def test_days_are_the_organizations_days(client, demo):
+    """A1: the date filter reads days on the organization's clocks, not UTC's."""
+    demo.acme.time_zone = "Asia/Tokyo"  # UTC+9
+    demo.acme.save(update_fields=["time_zone"])
+    for when, action in [
+        (datetime(2026, 12, 2, 14, 59, tzinfo=UTC), "policy.created"),  # 2 Dec 23:59 Tokyo
+        (datetime(2026, 12, 2, 15, 0, tzinfo=UTC), "backup.started"),  # 3 Dec 00:00 Tokyo
+    ]:
+        with time_machine.travel(when, tick=False):
+            record_event(organization=demo.acme, action=action, target=demo.jira)
+    client.force_login(demo.alice)
+
+    response = client.get(URLS[0], {"start": "2026-12-03", "end": "2026-12-03"})
+    assert re.findall(r"<code>([a-z_.]+)</code>", response.content.decode()) == ["backup.started"]
+    assert "From (Asia/Tokyo)" in text(response.content)
+    rows = csv_rows(client.get(URLS[1], {"end": "2026-12-02"}))
+    assert [(r["action"], r["time_utc"]) for r in rows] == [
+        ("policy.created", "2026-12-02T14:59:00+00:00")
+    ]
