@@ -24,11 +24,21 @@ from .base import SiteModelAdmin, ViewOnlyAdmin
 
 @admin.register(Organization)
 class OrganizationAdmin(SiteModelAdmin):
-    list_display = ["name", "slug", "enrolled", "member_count", "product_count", "created_at"]
+    list_display = [
+        "name",
+        "slug",
+        "enrolled",
+        "time_zone",
+        "member_count",
+        "product_count",
+        "created_at",
+    ]
     list_filter = ["enrolled"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["created_at"]
+    # A1: the org admins set it on the policy page, through the service that moves every
+    # weekly policy's next slot with it; a plain save here would leave the slots behind.
+    readonly_fields = ["time_zone", "created_at"]
     actions = ["enroll", "unenroll"]
 
     def get_queryset(self, request):

@@ -9,7 +9,7 @@ import random
 import struct
 import zlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -19,6 +19,7 @@ from django.db import transaction
 from backups import credentials
 from backups.devsite import local_site
 from backups.models import (
+    BackupPolicy,
     JiraAttachment,
     JiraComment,
     JiraIssue,
@@ -35,6 +36,7 @@ from backups.models import (
     Space,
 )
 from backups.productdata import for_product
+from backups.rules.schedules import next_weekly_slot
 
 DEMO_PASSWORD = "backupsite-demo"  # noqa: S105 - documented in README; seed_demo refuses without DEBUG
 EPOCH = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
@@ -265,7 +267,8 @@ def seed_local_site_connection(
     `make run` starts the site (and in tests, where nothing listens there), so the check
     would wait out its retries for a refused connection. The token is encrypted as the
     service encrypts it (backups/credentials.py); the first "Check now" checks it (C1).
-    No backup policy, like the other demo products: the org admin creates one on the page.
+    No backup policy here: on a development server seed_demo adds a weekly one (A1,
+    seed_weekly_policy); elsewhere the org admin creates it on the page.
     """
     confluence = kind == Product.Kind.CONFLUENCE
     url = local_site.CONFLUENCE_URL if confluence else local_site.URL
@@ -286,13 +289,41 @@ def seed_local_site_connection(
     return connection
 
 
+def seed_weekly_policy(product: Product, actor) -> BackupPolicy:
+    """A1 in the demo: the local site's product is backed up weekly, on Sunday at 03:00 in
+    the organization's time zone (the other demo products keep no policy: tests and people
+    create theirs on the page)."""
+    policy, created = BackupPolicy.objects.get_or_create(
+        product=product,
+        defaults={
+            "created_by": actor,
+            "schedule": BackupPolicy.Schedule.WEEKLY,
+            "schedule_weekday": BackupPolicy.Weekday.SUNDAY,
+            "schedule_time": time(3, 0),
+        },
+    )
+    if created:
+        policy.next_run_at = next_weekly_slot(
+            after=datetime.now(UTC),
+            weekday=policy.schedule_weekday,
+            at=policy.schedule_time,
+            time_zone=product.organization.time_zone,
+        )
+        policy.save(update_fields=["next_run_at"])
+    return policy
+
+
 @transaction.atomic
-def seed_demo(*, with_local_site: bool | None = None) -> list[DemoLogin]:
+def seed_demo(
+    *, with_local_site: bool | None = None, with_weekly_policy: bool | None = None
+) -> list[DemoLogin]:
     """Create the demo organizations, users, groups, products and content; skip what exists.
 
     `with_local_site` adds the connected product of `make run`'s local test site. By default
     it does on a development server (DEBUG, which `manage.py seed_demo` requires), and not in
     the test suite (pytest-django runs with DEBUG off), whose tests count the demo's products.
+    `with_weekly_policy` (the same default) gives that product a weekly schedule (A1), so
+    `make run` shows a scheduled backup and its next run.
     """
     User = get_user_model()
     users = {}
@@ -346,8 +377,10 @@ def seed_demo(*, with_local_site: bool | None = None) -> list[DemoLogin]:
             ProductAccess.objects.get_or_create(group=group, product=products[product_name])
 
     if settings.DEBUG if with_local_site is None else with_local_site:
-        seed_local_site_connection(acme, users["alice"])
+        connection = seed_local_site_connection(acme, users["alice"])
         seed_local_site_connection(acme, users["alice"], kind=Product.Kind.CONFLUENCE)
+        if settings.DEBUG if with_weekly_policy is None else with_weekly_policy:
+            seed_weekly_policy(connection.product, users["alice"])
 
     if for_product(products["Acme Jira"]).is_empty():
         seed_jira(products["Acme Jira"])

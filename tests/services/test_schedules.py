@@ -432,3 +432,20 @@ def test_a1_two_schedulers_ticking_at_once_start_one_backup(acme):
     assert Backup.objects.filter(trigger=Backup.Trigger.SCHEDULE).count() == 1
     assert AuditEvent.objects.filter(action="backup.schedule_started").count() == 1
     assert BackupPolicy.objects.get().next_run_at == datetime(2026, 11, 9, 1, 0, tzinfo=UTC)
+
+
+def test_a1_the_demo_seed_schedules_the_local_sites_product_weekly(db):
+    from backups.demo import seed_demo
+    from backups.demo.seed import LOCAL_SITE_PRODUCT
+
+    with time_machine.travel(datetime(2026, 11, 4, 12, 0, tzinfo=UTC), tick=False):
+        seed_demo(with_local_site=True, with_weekly_policy=True)
+        seed_demo(with_local_site=True, with_weekly_policy=True)  # idempotent
+    policy = BackupPolicy.objects.get()
+    assert policy.product.name == LOCAL_SITE_PRODUCT
+    assert (policy.schedule, policy.schedule_weekday, policy.schedule_time) == (
+        "weekly",
+        SUNDAY,
+        time(3, 0),
+    )
+    assert policy.next_run_at == datetime(2026, 11, 8, 3, 0, tzinfo=UTC)  # acme is on UTC
