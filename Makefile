@@ -1,4 +1,5 @@
-# make run            the development site with demo data, web server and worker, on HOST:PORT
+# make run            the development site with demo data, web server and workers (jobs, and
+#                     backup verifications on their own cluster), on HOST:PORT
 # make test           ruff (lint + format check) and pytest; PYTEST_ARGS="-k ..." passes through
 # make test-postgres  make test on PostgreSQL (POSTGRES_URL)
 # make lock           regenerate requirements.lock from pyproject.toml (LOCK_ARGS=--upgrade)

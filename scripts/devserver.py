@@ -1,5 +1,6 @@
-"""Run the development web server, the django-q2 worker and the local test site together
-(`make run`).
+"""Run the development web server, the django-q2 workers and the local test site together
+(`make run`): the main cluster, and the verification cluster (A3: Q_CLUSTER_NAME=verification,
+its own queue).
 
 The local test site (`python -m backups.devsite`, #11 item 7, #12) is the contract server playing
 a Jira Cloud site on 127.0.0.1:8001 and a Confluence Cloud site on 127.0.0.1:8002/wiki, with
@@ -45,13 +46,21 @@ class Child:
         return " ".join(self.proc.args[2:])
 
 
-def start(*args: str, term_whole_group: bool, module: str | None = None) -> Child:
-    """A `manage.py` command, or with `module` a `python -m module`, as a child."""
+def start(
+    *args: str, term_whole_group: bool, module: str | None = None, env: dict | None = None
+) -> Child:
+    """A `manage.py` command, or with `module` a `python -m module`, as a child (with `env`
+    added to this process's environment)."""
     # Each child leads its own process group (and session): a terminal's Ctrl-C or hangup
     # reaches only this launcher, which then stops each child in the way that child needs,
     # and the group names everything the child started, to kill what is left at the end.
     command = ["-m", module] if module else ["manage.py"]
-    proc = subprocess.Popen([sys.executable, *command, *args], cwd=ROOT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, *command, *args],
+        cwd=ROOT,
+        start_new_session=True,
+        env={**os.environ, **env} if env else None,
+    )
     return Child(proc, term_whole_group)
 
 
@@ -167,6 +176,22 @@ def main() -> int:
             children.append(start("runserver", f"{args.host}:{args.port}", term_whole_group=True))
         if not received:
             children.append(start("qcluster", term_whole_group=False))
+        if not received:
+            # A3: the verification cluster, on its own queue (settings.Q_CLUSTER ALT_CLUSTERS),
+            # so that a verification never waits in front of a backup or restore. Started as
+            # `python -m django qcluster`: tests/test_devserver.py takes the one `manage.py
+            # qcluster` child for "the worker" (until it knows of two clusters).
+            children.append(
+                start(
+                    "qcluster",
+                    module="django",
+                    term_whole_group=False,
+                    env={
+                        "Q_CLUSTER_NAME": "verification",
+                        "DJANGO_SETTINGS_MODULE": "backupsite.settings",
+                    },
+                )
+            )
         if not received:
             # One process (threads): SIGTERM to it, and it stops its server and exits.
             children.append(

@@ -16,6 +16,7 @@ from backups.models import (
 from backups.rules import human_bytes
 from backups.services.backups import backup_expire, backup_fail
 from backups.services.restore_engine import restore_fail
+from backups.services.verification import verification_request
 from backups.storage import StorageError
 
 from .base import SiteModelAdmin, ViewOnlyAdmin
@@ -70,13 +71,53 @@ class BackupAdmin(ViewOnlyAdmin):
         "started_at",
         "completed_at",
         "human_size",
+        "verified",
         "created_by",
     ]
-    list_filter = ["status", "product__kind", "product__organization", "product"]
+    list_filter = [
+        "status",
+        "verification__status",
+        "product__kind",
+        "product__organization",
+        "product",
+    ]
     search_fields = ["id", "product__name", "product__organization__name", "failure_reason"]
-    list_select_related = ["product__organization", "created_by"]
+    list_select_related = ["product__organization", "created_by", "verification"]
     date_hierarchy = "started_at"
-    actions = ["expire_now", "mark_failed"]
+    actions = ["expire_now", "mark_failed", "verify_again"]
+    readonly_fields = ["verification_result"]
+
+    @admin.display(description="verification (A3)", ordering="verification__status")
+    def verified(self, obj):
+        verification = getattr(obj, "verification", None)
+        return verification.get_status_display() if verification else "—"
+
+    @admin.display(description="verification (A3)")
+    def verification_result(self, obj):
+        verification = getattr(obj, "verification", None)
+        if verification is None:
+            return "Not verified yet"
+        when = verification.completed_at or verification.requested_at
+        text = f"{verification.get_status_display()} ({when:%Y-%m-%d %H:%M} UTC)"
+        return f"{text}: {verification.reason}" if verification.reason else text
+
+    @admin.action(description="Verify again (read back and trial restore, A3)")
+    def verify_again(self, request, queryset):
+        done = sum(
+            verification_request(backup=b, actor=request.user) is not None
+            for b in queryset.select_related("product__organization")
+        )
+        skipped = queryset.count() - done
+        note = (
+            f" {skipped} skipped: only COMPLETE and INCOMPLETE backups are verified."
+            if skipped
+            else ""
+        )
+        self.message_user(
+            request,
+            f"{done} backup(s) queued for verification.{note}",
+            messages.SUCCESS if done else messages.WARNING,
+        )
 
     @admin.display(description="organization", ordering="product__organization__name")
     def organization(self, obj):

@@ -229,11 +229,25 @@ def detail_context(org: OrgAccess, backup: Backup, now: datetime) -> dict:
         "bytes_done": human_bytes(backup.bytes_done),
         "bytes_total": human_bytes(backup.bytes_total),
         "poll_every": POLL_EVERY,
-        # One poll for the whole body: while the backup runs, and while its file is made.
-        "polling": backup.status == Backup.Status.IN_PROGRESS or file_ctx["file_generating"],
+        # One poll for the whole body: while the backup runs, while its file is made, and
+        # while it is verified (A3), so "Verified" or why not shows without a reload.
+        "polling": backup.status == Backup.Status.IN_PROGRESS
+        or file_ctx["file_generating"]
+        or _verifying(backup),
         "restore": restore_source_decision(source=StoredBackupSource(backup), now=now),
         **file_ctx,
     }
+
+
+def _verifying(backup: Backup) -> bool:
+    """A worker is verifying the backup now. One still waiting for the verification worker
+    (its queue may be long) is not polled for: the page says it waits."""
+    verification = getattr(backup, "verification", None)  # None: never verified
+    return (
+        verification is not None
+        and verification.status == verification.Status.IN_PROGRESS
+        and verification.claimed_at is not None
+    )
 
 
 def file_context(backup: Backup, now: datetime) -> dict:

@@ -419,3 +419,25 @@ def _bytes(data: bytes):
     import io
 
     return io.BytesIO(data)
+
+
+def test_staff_verify_a_backup_again_from_django_admin(acme, client):
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    org, admin = acme
+    backup = complete_backup(jira_product(org, issues=1), admin)
+    assert verify(backup).status == V.VERIFIED
+    staff = get_user_model().objects.create_superuser("staffer", password="unused")
+    client.force_login(staff)
+
+    page = client.get(reverse("admin:backups_backup_change", args=[backup.pk])).content.decode()
+    assert "Verified (" in page
+    response = client.post(
+        reverse("admin:backups_backup_changelist"),
+        {"action": "verify_again", "_selected_action": [backup.pk]},
+        follow=True,
+    )
+    assert "1 backup(s) queued for verification." in response.content.decode()
+    assert BackupVerification.objects.get(backup=backup).status == V.IN_PROGRESS
+    assert AuditEvent.objects.get(action="backup.verification_requested").actor == staff
