@@ -34,7 +34,8 @@ from .pagination import Pagination
 
 
 def errors(*codes: int) -> dict:
-    return {code: OpenApiResponse(s.Error) for code in (401, 403, *codes)}
+    # 401 no valid token, 403 not an org admin (or not enrolled), 429 the rate limit (K3).
+    return {code: OpenApiResponse(s.Error) for code in (401, 403, 429, *codes)}
 
 
 def paginated(request, view, queryset, represent):

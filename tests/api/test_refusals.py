@@ -1,0 +1,113 @@
+"""K3: the API's refusals in the pages' words, its rate limit per token, its pages of rows; K2:
+a token's last use is written at most once a minute. Every response is validated against the
+OpenAPI document (conftest.py)."""
+
+from datetime import timedelta
+
+import time_machine
+from django.utils import timezone
+
+from backups.models import ApiToken, Backup
+
+from .conftest import error_of
+
+
+def test_the_rate_limit_is_per_token_with_retry_after(api, world, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"token": "3/min"},
+    }
+    for _ in range(3):
+        assert api.get("/api/v1/organization/", token=world.token).status_code == 200
+    refused = api.get("/api/v1/organization/", token=world.token)
+    assert refused.status_code == 429
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    error = error_of(refused)
+    assert error["code"] == "rate_limited"
+    assert error["message"].startswith("Too many requests with this token. Try again in ")
+    # Another token of the same organization has its own count.
+    assert api.get("/api/v1/organization/", token=world.globex_token).status_code == 200
+
+
+def test_last_use_is_written_at_most_once_a_minute(api, world):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        api.get("/api/v1/organization/", token=world.token)
+    token = ApiToken.objects.get(name="script")
+    assert token.last_used_at == start and token.last_used_address == "127.0.0.1"
+    with time_machine.travel(start + timedelta(seconds=59), tick=False):
+        api.get("/api/v1/organization/", token=world.token)
+    token.refresh_from_db()
+    assert token.last_used_at == start
+    with time_machine.travel(start + timedelta(seconds=61), tick=False):
+        api.get("/api/v1/organization/", token=world.token)
+    token.refresh_from_db()
+    assert token.last_used_at == start + timedelta(seconds=61)
+
+
+def test_a_second_policy_is_refused_with_p1s_words(api, world):
+    response = api.post("/api/v1/policies/", token=world.token, json={"product": world.jira.pk})
+    assert response.status_code == 409
+    assert error_of(response) == {
+        "code": "refused",
+        "message": "Acme Jira already has a backup policy.",
+        "not_before": None,
+    }
+
+
+def test_a_bad_request_names_the_field(api, world):
+    response = api.post("/api/v1/backups/", token=world.token, json={"product": "x"})
+    assert response.status_code == 400
+    error = error_of(response)
+    assert error["code"] == "invalid"
+    assert error["message"] == "product: A valid integer is required."
+    filtered = api.get("/api/v1/backups/?status=DONE", token=world.token)
+    assert error_of(filtered)["message"] == (
+        "status is one of IN_PROGRESS, COMPLETE, INCOMPLETE, FAILED, EXPIRED."
+    )
+
+
+def test_a_chunk_at_the_wrong_offset_409_says_where_to_resume(api, world):
+    started = api.post(
+        "/api/v1/uploads/", token=world.token, json={"file_name": "b.zip", "size": 10}
+    )
+    assert started.status_code == 201
+    chunk_url = started.json()["chunk_url"]
+    response = api.client.generic(
+        "PUT",
+        chunk_url,
+        b"12345",
+        content_type="application/octet-stream",
+        HTTP_X_UPLOAD_OFFSET="5",
+        HTTP_AUTHORIZATION=f"Bearer {world.token}",
+    )
+    from .conftest import check
+
+    check(api.openapi, response)
+    assert response.status_code == 409
+    assert error_of(response)["message"] == (
+        "Expected the chunk at byte 0, not at byte 5: resume from there."
+    )
+
+
+def test_backups_are_paged_with_next_links_and_filtered(api, world, settings):
+    # Two FAILED backups of the sandbox beside acme's COMPLETE one.
+    for _ in range(2):
+        now = timezone.now()
+        Backup.objects.create(
+            product=world.sandbox,
+            status=Backup.Status.FAILED,
+            started_at=now,
+            completed_at=now,
+            options={},
+        )
+    first = api.get("/api/v1/backups/?page_size=2", token=world.token).json()
+    assert first["count"] == 3 and len(first["results"]) == 2
+    assert first["next"].endswith("/api/v1/backups/?page=2&page_size=2")
+    second = api.get(first["next"].split("localhost", 1)[1], token=world.token).json()
+    ids = [b["id"] for b in first["results"] + second["results"]]
+    assert len(set(ids)) == 3
+    complete = api.get("/api/v1/backups/?status=COMPLETE", token=world.token).json()
+    assert [b["id"] for b in complete["results"]] == [world.backup.pk]
+    of_sandbox = api.get(f"/api/v1/backups/?product={world.sandbox.pk}", token=world.token)
+    assert of_sandbox.json()["count"] == 2
