@@ -22,8 +22,10 @@ import hashlib
 import hmac
 import json
 import stat
+import threading
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import BinaryIO
@@ -198,14 +200,38 @@ class ChecksumMismatch(Exception):
     """A stored object is not what its row says: the file must not be made."""
 
 
+# The attachment's own SHA-256 is computed on this thread while the caller writes the chunk
+# (and hashes the file it makes): hashlib releases the GIL, so the two hashes of every byte
+# run on two cores instead of one after the other, which was half the file's time (#16).
+_hasher: ThreadPoolExecutor | None = None
+_hasher_lock = threading.Lock()
+
+
+def _hashing_thread() -> ThreadPoolExecutor:
+    global _hasher
+    with _hasher_lock:
+        if _hasher is None:
+            _hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-sha256")
+        return _hasher
+
+
 def _verified(chunks: Iterable[bytes], path: str, sha256: str, size: int) -> Iterator[bytes]:
     # On S3 attachments are copied server-side, unhashed; the file is where they are proven.
+    # Chunks are bytes (immutable): one may be hashed there while the caller writes it here.
     digest = hashlib.sha256()
     n = 0
-    for chunk in chunks:
-        digest.update(chunk)
-        n += len(chunk)
-        yield chunk
+    pending: Future | None = None
+    hasher = _hashing_thread()
+    try:
+        for chunk in chunks:
+            if pending is not None:
+                pending.result()  # one chunk in flight: memory stays flat
+            pending = hasher.submit(digest.update, chunk)
+            n += len(chunk)
+            yield chunk
+    finally:
+        if pending is not None:
+            pending.result()
     if digest.hexdigest() != sha256 or n != size:
         raise ChecksumMismatch(
             f"{path} in the stored backup does not match its SHA-256 and size "

@@ -374,15 +374,24 @@ def _open_attachment(f: AttachmentFile):
     return storage.open_attachment(f.storage_name)
 
 
-def _read_attachment(src) -> Iterator[bytes]:
+# 64 KiB read into one reused buffer (#16): 1 MiB reads, each a new bytes object, measured
+# slower than `tar cf`, the bytes leaving the CPU's cache between the read, the write and the
+# hash; this way they measured 1.32x tar. Each chunk is a view of that buffer, valid until the
+# next one is asked for: storage.write_chunks writes and hashes it (or copies it into an S3
+# part) before that, and keeps no reference to it.
+READ_INTO = 64 * 1024
+
+
+def _read_attachment(src) -> Iterator[memoryview]:
+    buffer = memoryview(bytearray(READ_INTO))
     while True:
         try:
-            chunk = src.read(storage.CHUNK_SIZE)
+            n = src.readinto(buffer)
         except OSError as exc:
             raise AttachmentUnreadable(_why(exc))
-        if not chunk:
+        if not n:
             return
-        yield chunk
+        yield buffer[:n]
 
 
 def _mismatch(f: AttachmentFile, size: int) -> str:

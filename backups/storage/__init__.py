@@ -126,6 +126,8 @@ def write_chunks(name: str, chunks: Iterable[bytes]) -> Written:
 
     The name is used exactly; an object that already has it is never replaced (StorageError).
     If the iterator raises, its exception propagates and no object is left under the name.
+    A chunk may be a view of a buffer the iterator reuses (the engine's attachment copy):
+    each is written (or copied) and hashed before the next is asked for, never kept.
     """
     return backend(backup_storage()).write(name, chunks)
 

@@ -20,6 +20,7 @@ from backups.models import (
     PageComment,
 )
 from backups.productdata import ExportOptions, for_product
+from backups.productdata.base import datetime_adapter, parse_dt
 from tests.factories import attach, confluence_product, jira_product, org_with_admin
 
 pytestmark = pytest.mark.django_db
@@ -206,3 +207,28 @@ def test_confluence_export_bytes_are_what_they_were_before_16():
     attachments = PageAttachment.objects.filter(page__space__product=product).order_by("id")
     assert [r["created"] for r in rows["attachments"]] == [iso(a.created) for a in attachments]
     assert [r["created"] for r in rows["attachments"]] == [iso(m) for m in TRICKY[1:4]]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite keeps timestamps as text")
+def test_sqlite_restore_stores_the_text_django_would():
+    # The import hands SQLite the text Django's own adapter makes of the parsed time (#16),
+    # without parsing it when the row's spelling is isoformat's UTC one.
+    adapt = datetime_adapter()
+    values = [iso(m.astimezone(UTC)) for m in TRICKY] + [
+        "2026-09-01T09:00:00.000000+00:00",
+        "2026-09-01T09:00:00.5+00:00",
+        "2026-09-01T11:00:00+02:00",
+        "2026-09-01T09:00:00Z",
+    ]
+    django = [connection.ops.adapt_datetimefield_value(parse_dt(v)) for v in values]
+
+    assert [adapt(v) for v in values] == django
+    assert django[:3] == [
+        "2026-09-01 09:00:00",
+        "2026-09-01 09:00:00.120000",
+        "2026-09-01 09:00:00.000001",
+    ]
+    assert (
+        django[-4:]
+        == ["2026-09-01 09:00:00", "2026-09-01 09:00:00.500000"] + ["2026-09-01 09:00:00"] * 2
+    )
