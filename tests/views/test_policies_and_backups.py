@@ -264,8 +264,11 @@ def test_run_backup_runs_it_and_the_page_shows_it_complete(
 
     page = alice.get(org_url()).content
     assert "Backup of Acme Jira started." in text(page)
+    # The policy verifies by default (A3): with tasks run inline, it has been verified.
+    verified = backup.verification.completed_at
     assert text(row_for(page, "backups", "Acme Jira")) == (
-        f"Complete Acme Jira {when(backup.started_at)} {when(backup.completed_at)} "
+        f"Complete Verified {when(verified)} Acme Jira {when(backup.started_at)} "
+        f"{when(backup.completed_at)} "
         f"{human_bytes(backup.total_bytes)} in 13 days alice "
         f"Details of the backup of Acme Jira started {when(backup.started_at)}"
     )
