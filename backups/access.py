@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 
 from backups.models import (
+    ApiToken,
     Backup,
     BackupPolicy,
     Membership,
@@ -141,4 +142,15 @@ def access_connection(org_access: OrgAccess, connection_id: int) -> SiteConnecti
         "Connected site",
         pk=connection_id,
         product__organization=org_access.organization,
+    )
+
+
+def access_api_token(org_access: OrgAccess, token_id: int) -> ApiToken:
+    """An API token of the organization (K2); 404 otherwise."""
+    return _fetch(
+        org_access,
+        ApiToken.objects.select_related("organization", "created_by"),
+        "API token",
+        pk=token_id,
+        organization=org_access.organization,
     )

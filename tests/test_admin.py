@@ -56,6 +56,8 @@ def test_every_backups_model_is_registered():
         "WebhookEndpoint",
         "WebhookDelivery",
         "BackupExpiryNotice",
+        "BackupVerification",
+        "ApiToken",
     }
 
 
@@ -123,6 +125,10 @@ def rows_the_demo_lacks(demo, backup) -> None:
     )
     webhook_send_test(endpoint=endpoint, actor=demo.alice)
     BackupExpiryNotice.objects.create(backup=backup)
+    # K2: a token as the API tokens page makes it.
+    from backups.api.tokens import api_token_create
+
+    api_token_create(organization=demo.acme, actor=demo.alice, name="nightly check")
 
 
 def test_organization_search(staff_client, demo):
@@ -347,3 +353,36 @@ def test_mark_failed_action_on_a_stuck_restore(staff_client, demo):
     assert "1 restore(s) marked failed." in response.content.decode()
     stuck.refresh_from_db()
     assert (stuck.status, stuck.failure_reason) == ("FAILED", "Marked failed by staff (staff).")
+
+
+def test_staff_see_api_tokens_without_their_hash_and_can_revoke_one(staff_client, demo):
+    """K2: staff find a token by its name or prefix; its hash never reaches the page; revoking
+    stops it at once and is audited."""
+    from backups.api.tokens import (
+        TokenRefused,
+        api_token_authenticate,
+        api_token_create,
+        token_hash,
+    )
+    from backups.models import ApiToken
+
+    api_token, secret = api_token_create(
+        organization=demo.acme, actor=demo.alice, name="nightly check"
+    )
+    response = staff_client.get(admin_url(ApiToken, "changelist"), {"q": api_token.prefix})
+    assert list(response.context["cl"].result_list) == [api_token]
+    page = staff_client.get(admin_url(ApiToken, "change", api_token.pk)).content.decode()
+    assert "nightly check" in page
+    assert token_hash(secret) not in page and secret not in page
+
+    response = staff_client.post(
+        admin_url(ApiToken, "changelist"),
+        {"action": "revoke", "_selected_action": [api_token.pk]},
+        follow=True,
+    )
+    assert "1 token(s) revoked." in response.content.decode()
+    api_token.refresh_from_db()
+    assert api_token.revoked_at is not None
+    assert AuditEvent.objects.filter(action="token.revoked").count() == 1
+    with pytest.raises(TokenRefused, match="This API token was revoked on"):
+        api_token_authenticate(token=secret, address="127.0.0.1")

@@ -6,4 +6,4 @@ objects through `list_select_related` and edit them through `autocomplete_fields
 """
 
 # One module per aggregate; importing them registers their admins.
-from . import automation, content, jobs, organizations  # noqa: F401
+from . import automation, content, jobs, organizations, tokens  # noqa: F401

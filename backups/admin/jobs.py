@@ -9,6 +9,7 @@ from backups.models import (
     Backup,
     BackupFile,
     BackupPolicy,
+    BackupVerification,
     DownloadLink,
     Restore,
     Upload,
@@ -16,7 +17,7 @@ from backups.models import (
 from backups.rules import human_bytes
 from backups.services.backups import backup_expire, backup_fail
 from backups.services.restore_engine import restore_fail
-from backups.services.verification import verification_request
+from backups.services.verification import verification_fail, verification_request
 from backups.storage import StorageError
 
 from .base import SiteModelAdmin, ViewOnlyAdmin
@@ -157,6 +158,33 @@ class BackupAdmin(ViewOnlyAdmin):
         self.message_user(
             request,
             f"{done} backup(s) marked failed.{note}",
+            messages.SUCCESS if done else messages.WARNING,
+        )
+
+
+@admin.register(BackupVerification)
+class BackupVerificationAdmin(ViewOnlyAdmin):
+    """Read only: a verification is run by its worker (A3); staff re-run one from the backup's
+    page ("Verify again") or fail a stuck one here."""
+
+    list_display = ["backup", "status", "requested_at", "completed_at", "reason"]
+    list_filter = ["status"]
+    search_fields = ["backup__product__name", "reason"]
+    list_select_related = ["backup__product"]
+    date_hierarchy = "requested_at"
+    actions = ["mark_failed"]
+
+    @admin.action(description="Mark failed (a stuck verification)")
+    def mark_failed(self, request, queryset):
+        reason = f"Marked failed by staff ({request.user.get_username()})."
+        done = sum(
+            verification_fail(verification_id=v.pk, reason=reason, stopped=True) for v in queryset
+        )
+        skipped = queryset.count() - done
+        note = f" {skipped} skipped: only running verifications can fail." if skipped else ""
+        self.message_user(
+            request,
+            f"{done} verification(s) marked failed.{note}",
             messages.SUCCESS if done else messages.WARNING,
         )
 

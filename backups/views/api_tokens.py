@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from backups.access import OrgAccess, _fetch
+from backups.access import access_api_token
 from backups.api import tokens as service
 from backups.models import ApiToken
 from backups.services.errors import Refused
@@ -18,18 +18,6 @@ from backups.services.errors import Refused
 from .decorators import org_admin_required
 
 LIFETIMES = [7, 30, 90, 180, 365]  # days; 90 the default, a year the most (K2)
-
-
-def access_api_token(org: OrgAccess, token_id: int) -> ApiToken:
-    """A token of the organization; 404 otherwise, through access.py's one door. (Its home is
-    access.py, beside the other access_* helpers, when that file's owner takes it.)"""
-    return _fetch(
-        org,
-        ApiToken.objects.select_related("organization", "created_by"),
-        "API token",
-        pk=token_id,
-        organization=org.organization,
-    )
 
 
 class ApiTokenForm(forms.Form):
