@@ -41,7 +41,6 @@ urlpatterns = [
         name="connection_disconnect",
     ),
     path(ORG + "products/<int:product_id>/run-backup/", backups.backup_run_view, name="backup_run"),
-    path(ORG + "backups/table/", backups.backups_table, name="backups_table"),
     path(ORG + "backups/<int:backup_id>/", backups.backup_detail, name="backup_detail"),
     # A detail page's htmx polls: the same view, asked for the body alone.
     path(

@@ -43,7 +43,7 @@ def pages_of(demo):
     return [
         reverse("home"),
         reverse("org", args=[acme]),
-        reverse("backups_table", args=[acme]),
+        reverse("org", args=[acme]) + "?tab=backups&fragment=backups",
         reverse("policy_create", args=[acme]) + f"?product={demo.jira.pk}",
         reverse("restore_new", args=[acme]),
         reverse("upload_new", args=[acme]),
@@ -73,7 +73,10 @@ def test_every_signed_in_page_has_the_strict_policy_and_is_not_stored(alice, dem
 
 
 def test_an_htmx_fragment_a_redirect_and_a_404_are_not_stored_either(alice, demo):
-    fragment = alice.get(reverse("backups_table", args=[demo.acme.slug]), HTTP_HX_REQUEST="true")
+    fragment = alice.get(
+        reverse("org", args=[demo.acme.slug]) + "?tab=backups&fragment=backups",
+        HTTP_HX_REQUEST="true",
+    )
     redirect = alice.post(reverse("logout"))
 
     assert fragment.status_code == 200

@@ -14,8 +14,8 @@ from django.views.decorators.vary import vary_on_headers
 from backups.access import OrgAccess, access_backup, access_product
 from backups.models import Backup, BackupFile, BackupPolicy, Product
 from backups.productdata import KINDS
-from backups.rules import MAX_DOWNLOADS, Decision, format_when, human_bytes
-from backups.services.backups import backup_decision, backup_request
+from backups.rules import MAX_DOWNLOADS, Decision, human_bytes
+from backups.services.backups import backup_request
 from backups.services.downloads import download_decision
 from backups.services.errors import Refused
 from backups.services.files import backup_file_decision, file_name
@@ -23,7 +23,6 @@ from backups.services.restores import StoredBackupSource, restore_source_decisio
 
 from .decorators import org_admin_required
 
-BACKUPS_SHOWN = 50
 POLL_EVERY = "2s"
 NO_SIZE = (Backup.Status.IN_PROGRESS, Backup.Status.FAILED)
 
@@ -98,40 +97,6 @@ class BackupRow:
     run_by: str
 
 
-def policy_rows(org: OrgAccess, user, now: datetime) -> list[PolicyRow]:
-    policies = BackupPolicy.objects.filter(product__organization=org.organization).select_related(
-        "product__organization"
-    )
-    rows = []
-    for policy in sorted(policies, key=lambda p: (p.product.kind, p.product.name)):
-        last = Backup.objects.filter(product=policy.product).order_by("-started_at", "-id").first()
-        decision = backup_decision(product=policy.product, user=user, now=now)
-        if decision:
-            next_run = "Now"
-        elif decision.not_before:
-            next_run = f"After {format_when(decision.not_before)}"
-        elif last is not None and last.status == Backup.Status.IN_PROGRESS:
-            next_run = "When the running backup has ended"
-        else:
-            next_run = "Not now"
-        rows.append(
-            PolicyRow(
-                policy=policy,
-                options=options_in_words(policy.options(), policy.product.kind),
-                last_backup=last,
-                decision=decision,
-                next_run=next_run,
-            )
-        )
-    return rows
-
-
-def products_without_policy(org: OrgAccess) -> list[Product]:
-    return list(
-        org.organization.products.filter(backup_policy__isnull=True).order_by("kind", "name")
-    )
-
-
 def backup_row(backup: Backup, now: datetime) -> BackupRow:
     return BackupRow(
         backup=backup,
@@ -140,30 +105,6 @@ def backup_row(backup: Backup, now: datetime) -> BackupRow:
         size=human_bytes(backup.total_bytes) if backup.status not in NO_SIZE else "—",
         run_by=person(backup.created_by),
     )
-
-
-def backups_context(org: OrgAccess, now: datetime) -> dict:
-    backups = list(
-        Backup.objects.filter(product__organization=org.organization)
-        .select_related("product", "created_by")
-        .order_by("-started_at", "-id")[: BACKUPS_SHOWN + 1]
-    )
-    shown = backups[:BACKUPS_SHOWN]
-    return {
-        "backup_rows": [backup_row(b, now) for b in shown],
-        "backups_truncated": len(backups) > BACKUPS_SHOWN,
-        "backups_shown": BACKUPS_SHOWN,
-        "any_running": any(b.status == Backup.Status.IN_PROGRESS for b in shown),
-        "poll_every": POLL_EVERY,
-    }
-
-
-def policies_context(org: OrgAccess, user, now: datetime) -> dict:
-    return {
-        "policy_rows": policy_rows(org, user, now),
-        "products_without_policy": products_without_policy(org),
-        "has_products": org.organization.products.exists(),
-    }
 
 
 # --- Views -----------------------------------------------------------------------------------
@@ -185,20 +126,6 @@ def backup_run_view(request, product_id: int):
         f"Backup of {product.name} started. It runs in the background; its progress shows below.",
     )
     return redirect(f"{org_url}#backups")
-
-
-@require_GET
-@org_admin_required
-def backups_table(request):
-    """The backups table alone, for htmx polling; the policies table rides along (oob)."""
-    now = timezone.now()
-    context = {
-        "org": request.org,
-        **backups_context(request.org, now),
-        **policies_context(request.org, request.user, now),
-        "oob": True,
-    }
-    return render(request, "backups/_backups_fragment.html", context)
 
 
 def content_order(backup: Backup, content_type: str) -> int:

@@ -127,6 +127,20 @@ def pager(org: OrgAccess, tab: str, page: Page, noun: str) -> Pager | None:
     )
 
 
+def changing(backup: Backup) -> bool:
+    """Will this row read differently in a moment? A running backup, or a verification a
+    worker is on (A3: "Verifying…" turns to "Verified"). A verification waiting its turn on
+    the one verification worker is not polled for: it may wait behind others for a while."""
+    if backup.status == Backup.Status.IN_PROGRESS:
+        return True
+    verification = getattr(backup, "verification", None)
+    return bool(
+        verification
+        and verification.status == verification.Status.IN_PROGRESS
+        and verification.claimed_at
+    )
+
+
 def backups_context(org: OrgAccess, tab: str, page_number, now) -> dict:
     overview = tab == "overview"
     per_page = LATEST if overview else PER_PAGE
@@ -137,7 +151,7 @@ def backups_context(org: OrgAccess, tab: str, page_number, now) -> dict:
         "backups_count": page.paginator.count,
         "backups_pager": None if overview else pager(org, tab, page, "Backups"),
         "backups_more": overview and page.paginator.count > len(shown),
-        "any_running": any(b.status == Backup.Status.IN_PROGRESS for b in shown),
+        "any_running": any(changing(b) for b in shown),
         "backups_poll_url": tab_url(org, tab, page.number, "backups"),
         "poll_every": POLL_EVERY,
     }

@@ -248,7 +248,7 @@ def test_a_polling_fragment_after_the_session_ended_sends_the_page_to_login(clie
     """htmx follows redirects: without this the login form would land inside the table."""
     from django.urls import reverse
 
-    url = reverse("backups_table", args=["acme"])
+    url = reverse("org", args=["acme"]) + "?tab=backups&fragment=backups"
     response = client.get(
         url,
         HTTP_HX_REQUEST="true",
@@ -258,3 +258,30 @@ def test_a_polling_fragment_after_the_session_ended_sends_the_page_to_login(clie
     assert response["HX-Redirect"] == "/accounts/login/?next=/orgs/acme/backup-and-restore/"
     # A plain request is redirected as usual.
     assert client.get(url).status_code == 302
+
+
+def test_the_backups_table_polls_while_a_worker_verifies_a_backup_and_stops_after(client, demo):
+    """A3: "Verifying…" turns to "Verified" without a reload while a worker is on the check;
+    a check waiting its turn, or done, costs no polling."""
+    from django.utils import timezone
+
+    from backups.models import BackupVerification
+    from tests.services.helpers import run_backup_of
+
+    client.force_login(demo.alice)
+    backup = run_backup_of(demo.jira, demo.alice)
+    now = timezone.now()
+    BackupVerification.objects.update_or_create(
+        backup=backup, defaults={"status": "IN_PROGRESS", "requested_at": now, "claimed_at": None}
+    )
+    url = reverse("org", args=["acme"]) + "?tab=backups"
+    polls = 'hx-trigger="every 2s"'
+    assert polls not in client.get(url).content.decode()  # waiting its turn
+
+    BackupVerification.objects.filter(backup=backup).update(claimed_at=now, heartbeat_at=now)
+    page = client.get(url).content.decode()
+    assert polls in page
+    assert "?tab=backups&amp;fragment=backups" in page
+
+    BackupVerification.objects.filter(backup=backup).update(status="VERIFIED", completed_at=now)
+    assert polls not in client.get(url).content.decode()
