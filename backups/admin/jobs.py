@@ -47,13 +47,24 @@ class BackupPolicyAdmin(SiteModelAdmin):
         "include_attachments",
         "include_personal_spaces",
         "include_users_and_groups",
+        "schedule",
+        "next_run_at",
         "updated_at",
     ]
-    list_filter = ["include_attachments", "include_users_and_groups", "product__kind"]
+    list_filter = ["include_attachments", "include_users_and_groups", "schedule", "product__kind"]
     search_fields = ["product__name", "product__organization__name"]
     list_select_related = ["product__organization"]
     autocomplete_fields = ["product", "created_by"]
-    readonly_fields = ["created_at", "updated_at"]
+    # A1: set on the policy page, through the service that computes next_run_at from the slot
+    # and the organization's time zone; a hand edit here would leave next_run_at wrong.
+    readonly_fields = [
+        "schedule",
+        "schedule_weekday",
+        "schedule_time",
+        "next_run_at",
+        "created_at",
+        "updated_at",
+    ]
 
     @admin.display(description="organization", ordering="product__organization__name")
     def organization(self, obj):

@@ -15,6 +15,7 @@ from backups.access import OrgAccess, access_backup, access_product
 from backups.models import Backup, BackupFile, BackupPolicy, Product
 from backups.productdata import KINDS
 from backups.rules import MAX_DOWNLOADS, Decision, human_bytes
+from backups.selectors import run_by
 from backups.services.backups import backup_request
 from backups.services.downloads import download_decision
 from backups.services.errors import Refused
@@ -103,7 +104,7 @@ def backup_row(backup: Backup, now: datetime) -> BackupRow:
         expires_in=expires_in(backup, now),
         # A running backup has no size yet; a failed one keeps nothing (B5).
         size=human_bytes(backup.total_bytes) if backup.status not in NO_SIZE else "—",
-        run_by=person(backup.created_by),
+        run_by=run_by(backup, person),
     )
 
 

@@ -285,3 +285,18 @@ def test_the_backups_table_polls_while_a_worker_verifies_a_backup_and_stops_afte
 
     BackupVerification.objects.filter(backup=backup).update(status="VERIFIED", completed_at=now)
     assert polls not in client.get(url).content.decode()
+
+
+def test_a_scheduled_and_a_retried_backup_say_who_ran_them(client, demo):
+    """A1, A2: "Run by" names the schedule or the automatic retry, not a person (nor "—")."""
+    from backups.models import Backup
+    from tests.services.helpers import run_backup_of
+
+    client.force_login(demo.alice)
+    scheduled = run_backup_of(demo.jira, demo.alice)
+    retried = run_backup_of(demo.confluence, demo.alice)
+    Backup.objects.filter(pk=scheduled.pk).update(trigger="schedule", created_by=None)
+    Backup.objects.filter(pk=retried.pk).update(trigger="retry", created_by=None)
+    page = client.get(reverse("org", args=["acme"]) + "?tab=backups").content
+    assert "in 13 days Schedule Details" in row_text(page, "Acme Jira")
+    assert "in 13 days Automatic retry Details" in row_text(page, "Acme Confluence")
