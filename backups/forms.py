@@ -5,7 +5,7 @@ from zoneinfo import available_timezones
 from django import forms
 
 from backups.models import BackupPolicy, Product
-from backups.rules.schedules import time_zone_problem
+from backups.rules.schedules import schedule_problems, time_zone_problem
 
 PERSONAL_SPACES_HINT = "Users' personal spaces are backed up too. Ignored for a Jira product."
 
@@ -72,12 +72,14 @@ class PolicyOptionsForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("schedule") == BackupPolicy.Schedule.WEEKLY:
-            # policy_schedule_complete: a weekly policy says its day and time.
-            if cleaned.get("schedule_weekday") is None and "schedule_weekday" not in self.errors:
-                self.add_error("schedule_weekday", "Choose the day of the week backups run.")
-            if cleaned.get("schedule_time") is None and "schedule_time" not in self.errors:
-                self.add_error("schedule_time", "Choose the time of day backups run.")
+        problems = schedule_problems(
+            schedule=cleaned.get("schedule"),
+            weekday=cleaned.get("schedule_weekday"),
+            at=cleaned.get("schedule_time"),
+        )
+        for field, problem in problems.items():
+            if field not in self.errors:
+                self.add_error(field, problem)
         return cleaned
 
     def options(self) -> dict:

@@ -8,6 +8,7 @@ here for their form only (types, required fields); every rule is the services'.
 from rest_framework import serializers
 
 from backups.models import Backup, BackupFile, BackupPolicy, Product, Restore, Upload
+from backups.rules.schedules import schedule_problems
 
 # --- errors ----------------------------------------------------------------------------------
 
@@ -107,14 +108,33 @@ POLICY_OPTION_FIELDS = (
     "include_attachments",
     "include_personal_spaces",
     "include_users_and_groups",
+    "verify",  # A3
+    "schedule",  # A1: manual, or weekly on schedule_weekday (0 = Monday) at schedule_time
+    "schedule_weekday",
+    "schedule_time",
 )
 
 
 class PolicyOptionsSerializer(serializers.ModelSerializer):
+    """The options sent; on an edit (`instance` the policy) the ones not sent stay as they are."""
+
     class Meta:
         model = BackupPolicy
         fields = POLICY_OPTION_FIELDS
         extra_kwargs = {name: {"required": False} for name in POLICY_OPTION_FIELDS}
+
+    def validate(self, attrs):
+        def value(name):
+            return attrs.get(name, getattr(self.instance, name, None))
+
+        problems = schedule_problems(
+            schedule=value("schedule") or BackupPolicy.Schedule.MANUAL,
+            weekday=value("schedule_weekday"),
+            at=value("schedule_time"),
+        )
+        if problems:
+            raise serializers.ValidationError(problems)
+        return attrs
 
 
 class PolicyCreateSerializer(PolicyOptionsSerializer):
@@ -137,6 +157,7 @@ class PolicySerializer(serializers.ModelSerializer):
             "product",
             "product_name",
             *POLICY_OPTION_FIELDS,
+            "next_run_at",
             "storage",
             "created_at",
             "updated_at",

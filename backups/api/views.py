@@ -139,7 +139,7 @@ class PolicyDetail(APIView):
     def patch(self, request, policy_id: int):
         """Edit policy: later backups use the new options; running ones keep theirs (P3)."""
         policy = access_policy(request.org, policy_id)
-        form = s.PolicyOptionsSerializer(data=request.data, partial=True)
+        form = s.PolicyOptionsSerializer(policy, data=request.data, partial=True)
         form.is_valid(raise_exception=True)
         backup_policy_update(policy=policy, actor=request.user, **form.validated_data)
         return Response(_policy_json(request, policy))

@@ -15,6 +15,18 @@ def time_zone_problem(name: str) -> str | None:
     return f"“{name}” is not a time zone name this service knows (for example Europe/Paris)."
 
 
+def schedule_problems(*, schedule: str, weekday: int | None, at: time | None) -> dict[str, str]:
+    """A1: what a weekly schedule lacks, by field (the policy form and the API say the same);
+    the database's policy_schedule_complete constraint is the last line behind it."""
+    problems = {}
+    if schedule == "weekly":
+        if weekday is None:
+            problems["schedule_weekday"] = "Choose the day of the week backups run."
+        if at is None:
+            problems["schedule_time"] = "Choose the time of day backups run."
+    return problems
+
+
 def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)

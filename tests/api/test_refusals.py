@@ -111,3 +111,40 @@ def test_backups_are_paged_with_next_links_and_filtered(api, world, settings):
     assert [b["id"] for b in complete["results"]] == [world.backup.pk]
     of_sandbox = api.get(f"/api/v1/backups/?product={world.sandbox.pk}", token=world.token)
     assert of_sandbox.json()["count"] == 2
+
+
+def test_a_weekly_schedule_set_through_the_api_needs_its_day_and_time(api, world):
+    """A1 through K1: the policy form's words for an incomplete weekly schedule; a complete
+    one gives the next run; an edit that sends only the time keeps the day."""
+    policy_url = f"/api/v1/policies/{world.jira.backup_policy.pk}/"
+    refused = api.patch(policy_url, token=world.token, json={"schedule": "weekly"})
+    assert refused.status_code == 400
+    assert error_of(refused)["message"] == (
+        "schedule_weekday: Choose the day of the week backups run. "
+        "schedule_time: Choose the time of day backups run."
+    )
+    weekly = api.patch(
+        policy_url,
+        token=world.token,
+        json={
+            "schedule": "weekly",
+            "schedule_weekday": 6,
+            "schedule_time": "03:00",
+            "verify": False,
+        },
+    )
+    assert weekly.status_code == 200
+    body = weekly.json()
+    assert (body["schedule"], body["schedule_weekday"], body["schedule_time"]) == (
+        "weekly",
+        6,
+        "03:00:00",
+    )
+    assert body["verify"] is False
+    world.jira.backup_policy.refresh_from_db()
+    assert world.jira.backup_policy.next_run_at.weekday() == 6  # the organization's zone is UTC
+    assert body["next_run_at"].startswith(world.jira.backup_policy.next_run_at.strftime("%Y-%m-%d"))
+
+    moved = api.patch(policy_url, token=world.token, json={"schedule_time": "04:30"})
+    assert moved.status_code == 200
+    assert (moved.json()["schedule_weekday"], moved.json()["schedule_time"]) == (6, "04:30:00")
