@@ -3,7 +3,7 @@ files and downloads, and audit events (K1). Each fetches through access.py (anot
 organization's object: 404), asks the same service as the page, and answers a refusal with
 the service's words (errors.py)."""
 
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from django.urls import resolve, reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -23,9 +23,10 @@ from backups.services.downloads import (
     download_open,
     download_start,
 )
-from backups.services.files import backup_file_request, file_name
+from backups.services.files import backup_file_request
 from backups.services.policies import backup_policy_create, backup_policy_update
 from backups.views.audit_log import AuditFilterForm
+from backups.views.files import file_response
 
 from . import representations as rep
 from . import serializers as s
@@ -274,26 +275,7 @@ class DownloadView(APIView):
             response = HttpResponse(status=416)
             response["Content-Range"] = f"bytes */{exc.size}"
             return response
-        if download.url:
-            response = HttpResponse(status=302)
-            response["Location"] = download.url
-            return response
-        code = 206 if download.partial else 200
-        if download.transfer is None:  # a HEAD
-            response = HttpResponse(status=code, content_type="application/zip")
-        else:
-            response = StreamingHttpResponse(
-                download.transfer, status=code, content_type="application/zip"
-            )
-        if download.partial:
-            response["Content-Range"] = f"bytes {download.start}-{download.end}/{download.size}"
-        response["Content-Length"] = str(download.length)
-        response["Content-Disposition"] = f'attachment; filename="{file_name(backup)}"'
-        response["Accept-Ranges"] = "bytes"
-        response["ETag"] = download.etag
-        response["X-Backup-SHA256"] = link.backup_file.sha256
-        response["X-Accel-Buffering"] = "no"
-        return response
+        return file_response(download, backup, link)
 
 
 # --- audit events (A5) -----------------------------------------------------------------------

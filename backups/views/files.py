@@ -88,9 +88,14 @@ def download_link(request, token: str):
         response = HttpResponse(status=416)
         response["Content-Range"] = f"bytes */{exc.size}"
         return _private(response)
-    if download.url:
-        return _private(redirect(download.url))
+    return _private(file_response(download, backup, link))
 
+
+def file_response(download, backup, link) -> HttpResponse:
+    """The answer to a download opened by `download_open` — the page's link and the API's
+    alike: a redirect to the bucket's presigned URL, or the bytes (the range asked for)."""
+    if download.url:
+        return redirect(download.url)
     status = 206 if download.partial else 200
     if download.transfer is None:  # a HEAD
         response = HttpResponse(status=status, content_type="application/zip")
@@ -108,7 +113,7 @@ def download_link(request, token: str):
     # A proxy that buffers the response would take the whole file from us at once: the link
     # would count it delivered while the browser may still be cut off and need a resume.
     response["X-Accel-Buffering"] = "no"
-    return _private(response)
+    return response
 
 
 def _private(response):
