@@ -1,5 +1,6 @@
 from .audit import AuditEvent
 from .backups import RETENTION, Backup, BackupVerification
+from .blobs import AttachmentBlob, BackupBlob
 from .confluence import Page, PageAttachment, PageComment, Space
 from .connections import SiteConnection
 from .content import ContentState
@@ -16,8 +17,10 @@ from .webhooks import BackupExpiryNotice, WebhookDelivery, WebhookEndpoint, Webh
 
 __all__ = [
     "ApiToken",
+    "AttachmentBlob",
     "AuditEvent",
     "Backup",
+    "BackupBlob",
     "BackupExpiryNotice",
     "BackupFile",
     "BackupPolicy",

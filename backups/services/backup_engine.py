@@ -1,8 +1,11 @@
 """The backup engine: copy one product's content into the backup storage (B2, B5, B6, B8).
 
 Under the backup's prefix it writes, in this order:
-  attachments/<id>/<name>   one object per attachment, copied in chunks (no file in memory),
-                            or server-side when both storages are buckets on one S3 endpoint
+  attachments/<id>/<name>   a reference (BackupBlob) to the organization's one stored copy of
+                            the attachment's bytes under blobs/<org>/ (#16 item 2), copied in
+                            chunks (no file in memory), or server-side when both storages are
+                            buckets on one S3 endpoint, only when no backup holds them yet;
+                            a connected site's files stay objects under the prefix
   entities/<type>.jsonl     one JSON object per line, streamed from the product data layer
   entities/groups.jsonl     the organization's groups, members and access, when the policy says
   manifest.json             last: a prefix without a manifest is not a finished backup
@@ -26,6 +29,7 @@ from backups.productdata import AttachmentFile, ExportOptions, for_product
 
 from .audit import record_event
 from .backups import backup_fail
+from .blobs import blob_hold, blobs_release
 from .connections import connection_check
 from .jobs import BACKUP, JobEnded, Progress, claim, finish
 from .notifications import notify_backup_finished
@@ -57,6 +61,7 @@ def backup_execute(*, backup_id: int) -> str | None:
         return _Engine(backup).run()
     except JobEnded:
         storage.delete_prefix(backup.storage_prefix)
+        blobs_release(backup_id=backup_id)
         log.warning("Backup %s was ended while it ran; removed what it wrote", backup_id)
         return None
     except Exception as exc:
@@ -115,6 +120,7 @@ class _Engine:
         self.progress = Progress(BACKUP, backup.pk)
         self.data_bytes = 0
         self.attachment_bytes = 0
+        self.stored_bytes = 0  # attachment bytes this backup wrote (not held already)
         self.counted_in_prepare = getattr(self.data, "counts_items_in_prepare", False)
 
     # --- progress --------------------------------------------------------------------------
@@ -217,8 +223,10 @@ class _Engine:
         # Confluence: a space with an unreadable file is left out whole, and its copied files
         # removed, so the backup never holds half a space.
         for space_key, problems in sorted(bad_spaces.items()):
-            for path in copied_by_space.get(space_key, []):
-                storage.delete_object(self.prefix + path)
+            paths = copied_by_space.get(space_key, [])
+            for path in paths:
+                storage.delete_object(self.prefix + path)  # a connected site's own copy
+            blobs_release(backup_id=self.backup.pk, paths=paths)
             missing.append(
                 {
                     "what": f"space {space_key}",
@@ -232,8 +240,24 @@ class _Engine:
         name = self.prefix + f.path
         if f.stored:  # already written there as it was downloaded from a connected site
             return storage.Written(name, f.size, f.sha256)
+        # The recorded SHA-256 names the bytes before they are read: a backup of an unchanged
+        # product reads and writes no attachment at all (B2 holds: the backup still has every
+        # file, by reference). The manifest and B6 count the attachment's size either way.
+        held = blob_hold(
+            backup=self.backup,
+            path=f.path,
+            sha256=f.sha256,
+            size=f.size,
+            write=lambda blob: self.copy_bytes(f, blob),
+        )
+        self.stored_bytes += held.written
+        return storage.Written(name, f.size, f.sha256)
+
+    def copy_bytes(self, f: AttachmentFile, name: str) -> None:
+        """Write the attachment's bytes to `name`, checked; nothing is left there if it fails."""
         if storage.server_side_copy_available():
-            return self.copy_server_side(f, name)
+            self.copy_server_side(f, name)
+            return
         try:
             src = _open_attachment(f)
         except OSError as exc:
@@ -247,9 +271,8 @@ class _Engine:
         if written.sha256 != f.sha256 or written.size != f.size:
             storage.delete_object(name)
             raise AttachmentUnreadable(_mismatch(f, written.size))
-        return written
 
-    def copy_server_side(self, f: AttachmentFile, name: str) -> storage.Written:
+    def copy_server_side(self, f: AttachmentFile, name: str) -> None:
         """Both storages are buckets on one S3 endpoint: CopyObject, no bytes through here.
 
         The copy's size is checked now. Its SHA-256 is the recorded one, not recomputed (S3
@@ -263,7 +286,6 @@ class _Engine:
         if size != f.size:
             storage.delete_object(name)
             raise AttachmentUnreadable(_mismatch(f, size))
-        return storage.Written(name, size, f.sha256)
 
     def write_entities(self, content_type: str, rows, *, count_items: bool) -> dict:
         counter = {"rows": 0}

@@ -12,6 +12,7 @@ from backups.models import Backup, BackupFile, Membership, Product, Restore
 from backups.productdata import content_summary
 
 from .audit import record_event
+from .blobs import blobs_release
 from .errors import Refused
 from .jobs import BACKUP, enqueue_on_commit, finish, transition
 from .notifications import notify_backup_finished
@@ -173,6 +174,11 @@ def backup_fail(*, backup_id: int, reason: str, actor=None, transient: bool = Fa
             # Often the very storage that failed the backup: what is left has no manifest, so
             # it can never pass for a finished backup; the admin still hears of the failure.
             log.exception("Backup %s failed; its partial objects could not be removed", backup_id)
+    try:
+        blobs_release(backup_id=backup_id)  # its attachments: the copies only it held go
+    except storage.StorageError:
+        # The copies stay DELETING; the next release in the organization deletes them.
+        log.exception("Backup %s failed; its attachment copies could not be removed", backup_id)
     record_event(
         action="backup.failed",
         actor=actor,
@@ -199,6 +205,10 @@ def backup_expire(*, backup: Backup, now: datetime, actor=None, force: bool = Fa
     if backup.storage_prefix:
         # Past 14 days the rules already refuse every use of it, so nothing reads it now.
         storage.delete_prefix(backup.storage_prefix)
+    # Its attachments are shared (#16 item 2): a stored copy goes only with the last backup
+    # that holds it. A StorageError here leaves the backup as it is, and the next run
+    # finishes the job (blobs_release retries the copies it had marked for deletion).
+    blobs_release(backup_id=backup.pk)
     # started_at never changes, so "taken 14 days ago" still holds: only the status can race.
     if not transition(Backup, backup.pk, expirable, Backup.Status.EXPIRED, expired_at=now):
         return False

@@ -20,6 +20,7 @@ Every failure of a storage is raised as StorageError, whose message names the st
 or bucket and endpoint), so a FAILED backup tells the admin which storage failed.
 """
 
+import re
 import weakref
 from collections.abc import Iterable
 from datetime import timedelta
@@ -62,6 +63,7 @@ __all__ = [
     "open_attachment",
     "open_object",
     "presigned_url",
+    "resolve",
     "server_side_copy_available",
     "storage_label",
     "upload_discard",
@@ -129,7 +131,7 @@ def write_chunks(name: str, chunks: Iterable[bytes]) -> Written:
     A chunk may be a view of a buffer the iterator reuses (the engine's attachment copy):
     each is written (or copied) and hashed before the next is asked for, never kept.
     """
-    return backend(backup_storage()).write(name, chunks)
+    return backend(backup_storage()).write(resolve(name), chunks)
 
 
 def server_side_copy_available() -> bool:
@@ -151,6 +153,38 @@ def copy_attachment(source_name: str, name: str, *, size: int) -> int:
 
 # --- reads ----------------------------------------------------------------------------------
 
+# A backup's attachment, as every reader names it: the backup's prefix, then the path its
+# attachments row gives (backup_prefix above, productdata.attachments.backup_path).
+_BACKUP_ATTACHMENT = re.compile(r"backups/\d+/\d+/(\d+)/(attachments/.+)")
+
+
+def resolve(name: str) -> str:
+    """The object that holds a backup object's bytes.
+
+    A backup's `attachments/<id>/<name>` is a reference (BackupBlob) to the organization's one
+    copy of those bytes (#16 item 2); every reader (the backup file, verification, restores)
+    opens it through here, so the backup file (SPEC §7) and restores read the same bytes as
+    before. A backup with no reference at that path is read at the name itself: backups taken
+    before the attachment store, and a connected site's files, which stay under the prefix —
+    so no data migration is needed for old backups.
+
+    Every operation on one object resolves its name (open, size, exists, write, delete), so a
+    name means one object whoever uses it; a prefix (list_prefix, delete_prefix) is the
+    backup's own objects only, which is why expiry lets go of the shared copies separately
+    (services/blobs.blobs_release).
+    """
+    found = _BACKUP_ATTACHMENT.fullmatch(name)
+    if found is None:
+        return name
+    from backups.models import BackupBlob  # here: the models never need the storage's import
+
+    held = (
+        BackupBlob.objects.filter(backup_id=int(found[1]), path=found[2])
+        .values_list("blob__storage_name", flat=True)
+        .first()
+    )
+    return held or name
+
 
 def open_attachment(storage_name: str):
     """Open a product attachment in STORAGES["default"] for reading, as a stream."""
@@ -163,12 +197,12 @@ def presigned_url(name: str, *, filename: str, expires: timedelta) -> str | None
 
 
 def object_size(name: str) -> int:
-    return backend(backup_storage()).size(name)
+    return backend(backup_storage()).size(resolve(name))
 
 
 def open_object(name: str, mode: str = "rb"):
     """Open a backup object for reading, as a stream (iterating it gives lines)."""
-    return backend(backup_storage()).open(name, mode)
+    return backend(backup_storage()).open(resolve(name), mode)
 
 
 def free_bytes() -> int | None:
@@ -177,13 +211,13 @@ def free_bytes() -> int | None:
 
 
 def exists(name: str) -> bool:
-    return backend(backup_storage()).exists(name)
+    return backend(backup_storage()).exists(resolve(name))
 
 
 def local_file(name: str):
     """A seekable local file of a backup object (zipfile needs to seek), as a context manager:
     the file itself on a folder; on S3 a temporary copy, streamed down, deleted afterwards."""
-    return backend(backup_storage()).local_file(name)
+    return backend(backup_storage()).local_file(resolve(name))
 
 
 # --- product attachments (STORAGES["default"]): what a restore writes back --------------------
@@ -213,7 +247,7 @@ def attachment_list(prefix: str) -> list[str]:
 
 def delete_object(name: str) -> None:
     """Delete one object; deleting a missing object is not an error."""
-    backend(backup_storage()).delete(name)
+    backend(backup_storage()).delete(resolve(name))
 
 
 def list_prefix(prefix: str) -> list[str]:

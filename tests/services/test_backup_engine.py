@@ -7,8 +7,10 @@ from django.core.files.storage import default_storage
 
 from backups import storage
 from backups.models import (
+    AttachmentBlob,
     AuditEvent,
     Backup,
+    BackupBlob,
     JiraAttachment,
     JiraComment,
     JiraIssue,
@@ -49,7 +51,9 @@ def test_b2_jira_backup_holds_every_project_issue_comment_and_file(demo):
         assert sha256_of(name) == entry["sha256"]
         assert default_storage is not storage.backup_storage()
         assert storage.backup_storage().size(name) == entry["bytes"]
-    # Each attachment is its own object with the product's bytes.
+    # Each attachment is held in the organization's attachment store (#16 item 2) and reads,
+    # at its path in the backup, as the product's bytes.
+    assert BackupBlob.objects.filter(backup=backup).count() == expected_rows["attachments"]
     for row in read_rows(backup, "attachments"):
         att = JiraAttachment.objects.get(
             product=demo.jira, issue__key=row["issue"], name=row["name"]
@@ -70,9 +74,10 @@ def test_b2_jira_backup_holds_every_project_issue_comment_and_file(demo):
     }
     assert backup.completed_at >= backup.started_at
     assert backup.counts["issues"]["rows"] == expected_rows["issues"]
+    # B8: its own objects, and the attachments it holds (stored once, counted in each backup).
     assert backup.total_bytes == sum(
         storage.backup_storage().size(n) for n in storage.list_prefix(backup.storage_prefix)
-    )
+    ) + sum(BackupBlob.objects.filter(backup=backup).values_list("blob__size", flat=True))
     assert backup.progress_percent == 100
     assert manifest["status"] == "COMPLETE" and manifest["missing"] == []
     assert manifest["organization"] == {"id": demo.acme.id, "name": "Acme"}
@@ -106,6 +111,8 @@ def test_p2_attachments_excluded_when_the_policy_says_so(demo):
     assert backup.status == Backup.Status.COMPLETE
     names = storage.list_prefix(backup.storage_prefix)
     assert not [n for n in names if "/attachments/" in n]
+    assert not BackupBlob.objects.filter(backup=backup).exists()
+    assert storage.list_prefix("blobs/") == []
     assert read_rows(backup, "attachments") == []
     assert read_manifest(backup)["attachments"] == {"count": 0, "bytes": 0}
 
@@ -165,6 +172,14 @@ def test_b5_confluence_space_with_an_unreadable_file_is_left_out_whole(demo):
         }
         & hr_paths
     )
+    assert not BackupBlob.objects.filter(backup=backup, path__in=hr_paths).exists()
+    assert not [p for p in hr_paths if storage.exists(backup.storage_prefix + p)]
+    # The HR files copied before the bad one were let go of: no stored copy outlives them.
+    held = set(
+        BackupBlob.objects.filter(backup=backup).values_list("blob__storage_name", flat=True)
+    )
+    assert set(AttachmentBlob.objects.values_list("storage_name", flat=True)) == held
+    assert set(storage.list_prefix("blobs/")) == held
     assert Space.objects.filter(product=demo.confluence, key="HR").exists()  # untouched
 
 
@@ -187,6 +202,9 @@ def test_b5_storage_error_midway_fails_the_backup_and_removes_what_it_wrote(demo
     assert nxt.failure_reason.startswith("The backup storage (folder ")
     assert "entities" in nxt.failure_reason
     assert storage.list_prefix(nxt.storage_prefix) == []
+    # Its attachments were copied into the store first; no other backup held them, so they went.
+    assert not BackupBlob.objects.exists() and not AttachmentBlob.objects.exists()
+    assert storage.list_prefix("blobs/") == []
     assert AuditEvent.objects.filter(action="backup.failed", target=str(nxt)).exists()
     assert "Failed" in mail.outbox[-1].subject
 
@@ -206,6 +224,7 @@ def test_b6_a_backup_that_crosses_the_data_limit_while_running_fails(demo, setti
     assert backup.status == Backup.Status.FAILED
     assert backup.failure_reason.startswith("The backup crossed the Jira data limit of ")
     assert storage.list_prefix(backup.storage_prefix) == []
+    assert storage.list_prefix("blobs/") == []
 
 
 def test_a_second_delivery_of_the_task_does_not_run_a_second_copy(demo):

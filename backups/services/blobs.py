@@ -1,0 +1,159 @@
+"""The attachment store (#16 item 2): a backup holds an attachment by reference, and its bytes
+are stored once per organization, under `blobs/<org>/`, keyed by SHA-256.
+
+- blob_hold: a backup takes a reference to the live blob of (organization, SHA-256), or, when
+  there is none, writes the bytes once and makes it live.
+- blobs_release: a backup lets go of its blobs (E1 expiry, B5 a failed backup's cleanup); a
+  blob that no backup refers to any more is deleted, object and row.
+
+Races (proven on PostgreSQL in tests/services/test_blobs_pg.py): the holder and the collector
+both lock the blob's row before they decide. The holder inserts its reference while it holds
+the lock, and only to a LIVE blob; the collector marks a blob DELETING only after it got the
+lock and, in a later statement (a fresh snapshot under READ COMMITTED), found no reference.
+So a blob is either referred to or DELETING, never both, and a DELETING blob is never referred
+to again: a backup that meets one writes a new copy. On SQLite the transactions are IMMEDIATE
+(settings), so the two simply run one after the other.
+"""
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+
+from backups import storage
+from backups.models import AttachmentBlob, Backup, BackupBlob
+
+log = logging.getLogger(__name__)
+
+LIVE = AttachmentBlob.State.LIVE
+DELETING = AttachmentBlob.State.DELETING
+RETIRED = AttachmentBlob.State.RETIRED
+
+
+@dataclass(frozen=True)
+class Held:
+    blob: AttachmentBlob
+    written: int  # bytes this backup wrote (0: it referred to a copy already stored)
+
+
+def blob_name(*, organization_id: int, sha256: str) -> str:
+    """A new object name for a blob: its own token, so a new copy never meets an old one that
+    is still being deleted (a DELETING blob of the same content)."""
+    return f"blobs/{organization_id}/{sha256[:2]}/{sha256}-{uuid.uuid4().hex[:12]}"
+
+
+def blob_hold(
+    *,
+    backup: Backup,
+    path: str,
+    sha256: str,
+    size: int,
+    write: Callable[[str], None],
+) -> Held:
+    """`backup` holds the attachment at `path`: a reference to its stored copy, which is
+    written first (by `write(name)`, which checks the bytes and leaves nothing behind when it
+    raises) only when the organization has no live copy of these bytes."""
+    organization_id = backup.product.organization_id
+    for _ in range(3):
+        held = _refer_to_live(backup, path, organization_id, sha256, size)
+        if held:
+            return held
+        # The bytes are written to a name of their own, and checked, before any row names
+        # them: a copy that fails leaves no blob, and there is nothing to move afterwards.
+        name = blob_name(organization_id=organization_id, sha256=sha256)
+        write(name)
+        try:
+            with transaction.atomic():
+                blob = AttachmentBlob.objects.create(
+                    organization_id=organization_id,
+                    sha256=sha256,
+                    size=size,
+                    storage_name=name,
+                    state=LIVE,
+                )
+                BackupBlob.objects.create(backup=backup, blob=blob, path=path)
+            return Held(blob, size)
+        except IntegrityError:
+            # Another backup made these bytes live while we copied them: refer to its copy.
+            storage.delete_object(name)
+    raise storage.StorageError(f"The attachment store could not settle on a copy of {path}.")
+
+
+def _refer_to_live(backup, path, organization_id, sha256, size) -> Held | None:
+    with transaction.atomic():
+        # The lock makes the collector wait until the reference below is committed (or this
+        # wait until the collector marked the blob DELETING, and the row no longer matches).
+        blob = (
+            AttachmentBlob.objects.select_for_update()
+            .filter(organization_id=organization_id, sha256=sha256, state=LIVE)
+            .first()
+        )
+        if blob is None:
+            return None
+        if blob.size != size or not storage.exists(blob.storage_name):
+            # Its object went missing (or a SHA-256 collision): no new reference to it; the
+            # backups holding it keep their rows until they expire.
+            AttachmentBlob.objects.filter(pk=blob.pk).update(state=RETIRED)
+            log.warning("Attachment blob %s retired: its object is missing", blob.storage_name)
+            return None
+        BackupBlob.objects.create(backup=backup, blob=blob, path=path)
+        return Held(blob, 0)
+
+
+def blobs_release(*, backup_id: int, paths: list[str] | None = None) -> int:
+    """The backup lets go of its blobs (all, or those at `paths`); each blob left with no
+    reference is deleted. Returns how many blobs were deleted. Raises StorageError when an
+    object could not be deleted: its blob stays DELETING and the next release retries it."""
+    refs = BackupBlob.objects.filter(backup_id=backup_id)
+    if paths is not None:
+        refs = refs.filter(path__in=paths)
+    blob_ids = set(refs.values_list("blob_id", flat=True))
+    organization_ids = set(
+        AttachmentBlob.objects.filter(pk__in=blob_ids).values_list("organization_id", flat=True)
+    )
+    refs.delete()
+    # Blobs a release before this one marked DELETING but could not delete (a storage fault).
+    blob_ids |= set(
+        AttachmentBlob.objects.filter(
+            organization_id__in=organization_ids, state=DELETING
+        ).values_list("pk", flat=True)
+    )
+    return sum(blob_collect(blob_id=blob_id) for blob_id in sorted(blob_ids))
+
+
+def blob_collect(*, blob_id: int) -> bool:
+    """Delete one blob if no backup refers to it (E1). True if this call deleted it."""
+    with transaction.atomic():
+        blob = AttachmentBlob.objects.select_for_update().filter(pk=blob_id).first()
+        if blob is None:
+            return False
+        if blob.state != DELETING:
+            # A statement after the lock: under READ COMMITTED it sees a reference that a
+            # holder committed while this waited for the lock.
+            if BackupBlob.objects.filter(blob_id=blob_id).exists():
+                return False
+            AttachmentBlob.objects.filter(pk=blob_id).update(state=DELETING)
+    storage.delete_object(blob.storage_name)
+    # RESTRICT on BackupBlob.blob: were a reference there, this would refuse, not orphan it.
+    deleted, _ = AttachmentBlob.objects.filter(pk=blob_id, state=DELETING).delete()
+    return bool(deleted)
+
+
+def storage_used(*, organization_id: int) -> int:
+    """Bytes the organization's backups occupy in the backup storage: each stored attachment
+    once, plus every unexpired backup's own objects (entities, manifest) and backup file."""
+    blobs = AttachmentBlob.objects.filter(organization_id=organization_id).aggregate(
+        total=Sum("size")
+    )["total"]
+    kept = Backup.objects.filter(
+        product__organization_id=organization_id,
+        status__in=[Backup.Status.COMPLETE, Backup.Status.INCOMPLETE, Backup.Status.IN_PROGRESS],
+    )
+    own = 0
+    for total, counts, file_size in kept.values_list("total_bytes", "counts", "file__size"):
+        attachments = (counts or {}).get("attachments") or {}
+        own += (total or 0) - attachments.get("files_bytes", 0) + (file_size or 0)
+    return (blobs or 0) + own

@@ -1,0 +1,249 @@
+"""Attachments stored once (#16 item 2): content-addressed, reference-counted by the backups
+that hold them, deleted with the last one (E1, B5); the backup file (SPEC §7) and restores read
+the same bytes as before."""
+
+import hashlib
+import io
+import zipfile
+from datetime import timedelta
+
+import time_machine
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from backups import storage
+from backups.models import (
+    AttachmentBlob,
+    Backup,
+    BackupBlob,
+    JiraAttachment,
+    JiraIssue,
+    Restore,
+)
+from backups.services.backups import backup_expire
+from backups.services.blobs import storage_used
+from backups.services.files import backup_file_generate, backup_file_request
+from backups.services.restore_engine import restore_execute
+from backups.services.restores import restore_request
+from tests.factories import attach, complete_backup, jira_product, org_with_admin
+
+from .helpers import read_manifest, read_rows
+
+
+def stored_blob_bytes() -> int:
+    return sum(storage.backup_storage().size(n) for n in storage.list_prefix("blobs/"))
+
+
+def next_week(backup: Backup):
+    """B3: the next backup of the product may run 7 days after this one completed."""
+    return time_machine.travel(backup.completed_at + timedelta(days=7, seconds=1), tick=False)
+
+
+def zip_entries(backup: Backup, user) -> dict[str, bytes]:
+    backup_file = backup_file_request(backup=backup, actor=user)
+    assert backup_file_generate(file_id=backup_file.pk) == "READY"
+    backup_file.refresh_from_db()
+    with storage.open_object(backup_file.storage_name) as f:
+        archive = zipfile.ZipFile(io.BytesIO(f.read()))
+    return {n: archive.read(n) for n in archive.namelist() if n.startswith("attachments/")}
+
+
+def test_a_second_backup_of_an_unchanged_product_stores_no_attachment_again(db):
+    org, admin = org_with_admin()
+    product = jira_product(org, issues=5, attachments=2)
+    first = complete_backup(product, admin)
+    blobs_after_first = storage.list_prefix(f"blobs/{org.pk}/")
+    assert len(blobs_after_first) == 10
+    stored = stored_blob_bytes()
+    assert stored == sum(JiraAttachment.objects.values_list("size", flat=True))
+
+    with next_week(first):
+        second = complete_backup(product, admin)
+
+    # Not one new attachment byte; each backup still holds all ten, by reference.
+    assert storage.list_prefix(f"blobs/{org.pk}/") == blobs_after_first
+    assert stored_blob_bytes() == stored
+    assert BackupBlob.objects.filter(backup=first).count() == 10
+    assert BackupBlob.objects.filter(backup=second).count() == 10
+    # The manifests still count every attachment (SPEC §7 unchanged): the same figures.
+    assert read_manifest(second)["attachments"] == read_manifest(first)["attachments"]
+    assert second.total_bytes == first.total_bytes
+    for row in read_rows(second, "attachments"):
+        with storage.open_object(second.storage_prefix + row["path"]) as f:
+            assert hashlib.sha256(f.read()).hexdigest() == row["sha256"]
+
+
+def test_only_a_changed_attachment_is_stored_again(db):
+    org, admin = org_with_admin()
+    product = jira_product(org, issues=3, attachments=1)
+    first = complete_backup(product, admin)
+    before = stored_blob_bytes()
+    issue = JiraIssue.objects.get(key="P1-2")
+    added = attach(JiraAttachment, product, "new-design.txt", issue=issue)
+
+    with next_week(first):
+        complete_backup(product, admin)
+
+    assert stored_blob_bytes() == before + added.size
+    assert AttachmentBlob.objects.count() == 4
+
+
+def test_the_same_file_twice_in_one_product_is_stored_once(db):
+    org, admin = org_with_admin()
+    product = jira_product(org, issues=2)
+    for key in ("P1-1", "P1-2"):
+        attach(JiraAttachment, product, "same.txt", issue=JiraIssue.objects.get(key=key))
+
+    backup = complete_backup(product, admin)
+
+    assert len(read_rows(backup, "attachments")) == 2
+    assert AttachmentBlob.objects.count() == 1
+    assert len(storage.list_prefix("blobs/")) == 1
+
+
+def test_organizations_keep_their_own_copies(db):
+    # Tenants stay apart: the same bytes in two organizations are two blobs, each counted.
+    acme, acme_admin = org_with_admin("acme")
+    globex, globex_admin = org_with_admin("globex")
+    complete_backup(jira_product(acme, attachments=1), acme_admin)
+    complete_backup(jira_product(globex, attachments=1), globex_admin)
+
+    assert AttachmentBlob.objects.filter(organization=acme).count() == 2
+    assert AttachmentBlob.objects.filter(organization=globex).count() == 2
+    assert len(storage.list_prefix(f"blobs/{acme.pk}/")) == 2
+    assert len(storage.list_prefix(f"blobs/{globex.pk}/")) == 2
+
+
+def test_e1_a_shared_copy_goes_with_the_last_backup_that_holds_it(db):
+    org, admin = org_with_admin()
+    product = jira_product(org, issues=2, attachments=1)
+    first = complete_backup(product, admin)
+    with next_week(first):
+        second = complete_backup(product, admin)
+    blobs = storage.list_prefix("blobs/")
+    assert len(blobs) == 2
+
+    assert backup_expire(backup=first, now=timezone.now(), force=True)
+
+    # The second backup still holds both files: nothing of them is deleted.
+    assert storage.list_prefix("blobs/") == blobs
+    assert storage.list_prefix(first.storage_prefix) == []
+    assert not BackupBlob.objects.filter(backup=first).exists()
+    entries = zip_entries(second, admin)
+    assert len(entries) == 2
+    for row in read_rows(second, "attachments"):
+        assert hashlib.sha256(entries[row["path"]]).hexdigest() == row["sha256"]
+
+    assert backup_expire(backup=second, now=timezone.now(), force=True)
+
+    assert storage.list_prefix("blobs/") == []
+    assert not AttachmentBlob.objects.exists()
+    assert storage_used(organization_id=org.pk) == 0
+
+
+def test_b5_a_failed_backup_removes_only_the_copies_no_other_backup_holds(db, backups_root):
+    org, admin = org_with_admin()
+    product = jira_product(org, issues=2, attachments=1)
+    first = complete_backup(product, admin)
+    shared = storage.list_prefix("blobs/")
+    added = attach(JiraAttachment, product, "added.txt", issue=JiraIssue.objects.get(key="P1-1"))
+
+    with next_week(first):
+        from backups.models import BackupPolicy
+        from backups.services.backup_engine import backup_execute
+        from backups.services.backups import backup_request
+
+        BackupPolicy.objects.filter(product=product).update(verify=False)
+        nxt = backup_request(product=product, actor=admin)
+        # A plain file where the entities folder must go: the attachments are in, then it fails.
+        blocker = backups_root / nxt.storage_prefix / "entities"
+        blocker.parent.mkdir(parents=True)
+        blocker.write_bytes(b"in the way")
+        assert backup_execute(backup_id=nxt.pk) == Backup.Status.FAILED
+
+    assert storage.list_prefix("blobs/") == shared  # the first backup's copies stay
+    assert not AttachmentBlob.objects.filter(sha256=added.sha256).exists()
+    assert not BackupBlob.objects.filter(backup=nxt).exists()
+    assert len(zip_entries(first, admin)) == 2
+
+
+def test_a_copy_whose_object_went_missing_is_not_referred_to_again(db):
+    org, admin = org_with_admin()
+    product = jira_product(org, issues=1, attachments=1)
+    first = complete_backup(product, admin)
+    lost = AttachmentBlob.objects.get()
+    storage.delete_object(lost.storage_name)
+
+    with next_week(first):
+        second = complete_backup(product, admin)
+
+    lost.refresh_from_db()
+    assert lost.state == AttachmentBlob.State.RETIRED
+    fresh = BackupBlob.objects.get(backup=second).blob
+    assert fresh.state == AttachmentBlob.State.LIVE and fresh.pk != lost.pk
+    assert storage.exists(fresh.storage_name)
+    # The retired copy goes with the backup that held it.
+    assert backup_expire(backup=first, now=timezone.now(), force=True)
+    assert list(AttachmentBlob.objects.all()) == [fresh]
+
+
+def test_a_backup_from_before_the_store_is_read_at_its_own_objects(db):
+    # Backups taken before #16 kept each attachment under their prefix and have no BackupBlob
+    # rows: they stay readable (no data migration), and expire as they always did.
+    org, admin = org_with_admin()
+    product = jira_product(org, issues=2, attachments=1)
+    backup = complete_backup(product, admin)
+    old_layout = {}
+    for ref in BackupBlob.objects.filter(backup=backup).select_related("blob"):
+        with storage.open_object(ref.blob.storage_name) as f:
+            old_layout[backup.storage_prefix + ref.path] = f.read()
+    BackupBlob.objects.filter(backup=backup).delete()
+    for name, data in old_layout.items():
+        storage.write_chunks(name, [data])
+    for blob in AttachmentBlob.objects.all():
+        storage.delete_object(blob.storage_name)
+    AttachmentBlob.objects.all().delete()
+
+    entries = zip_entries(backup, admin)
+
+    assert {hashlib.sha256(b).hexdigest() for b in entries.values()} == set(
+        JiraAttachment.objects.values_list("sha256", flat=True)
+    )
+    assert backup_expire(backup=backup, now=timezone.now(), force=True)
+    assert storage.list_prefix(backup.storage_prefix) == []
+
+
+def test_r8_a_restore_of_a_backup_whose_files_are_shared_writes_the_same_bytes(db):
+    org, admin = org_with_admin()
+    product = jira_product(org, issues=2, attachments=1)
+    first = complete_backup(product, admin)
+    with next_week(first):
+        second = complete_backup(product, admin)
+        destination = jira_product(org, "Jira sandbox", projects=0)
+        restore = restore_request(backup=second, destination=destination, actor=admin)
+        restore_execute(restore_id=restore.pk)
+    restore.refresh_from_db()
+
+    assert restore.status == Restore.Status.COMPLETE, restore.failure_reason
+    restored = JiraAttachment.objects.filter(product=destination)
+    assert restored.count() == 2
+    for att in restored:
+        with default_storage.open(att.file.name) as f:
+            assert hashlib.sha256(f.read()).hexdigest() == att.sha256
+    assert sorted(restored.values_list("sha256", flat=True)) == sorted(
+        JiraAttachment.objects.filter(product=product).values_list("sha256", flat=True)
+    )
+
+
+def test_storage_used_counts_each_stored_copy_once(db):
+    org, admin = org_with_admin()
+    product = jira_product(org, issues=2, attachments=1)
+    first = complete_backup(product, admin)
+    files = sum(JiraAttachment.objects.values_list("size", flat=True))
+    own = first.total_bytes - files
+    assert storage_used(organization_id=org.pk) == own + files
+
+    with next_week(first):
+        second = complete_backup(product, admin)
+
+    assert storage_used(organization_id=org.pk) == own + (second.total_bytes - files) + files

@@ -1,0 +1,167 @@
+"""The attachment store under concurrency (#16 item 2, E1): an expiry and a backup at once.
+
+Two connections (threads), real row locks on PostgreSQL. Whatever the interleaving, no
+reference ever names a copy whose object is gone: a backup either refers to a LIVE copy the
+expiry then keeps, or meets it DELETING and writes a new one.
+"""
+
+import hashlib
+import threading
+import time
+
+import pytest
+from django.db import connection, connections
+from django.utils import timezone
+
+from backups import storage
+from backups.models import AttachmentBlob, Backup, BackupBlob, JiraAttachment, JiraIssue
+from backups.services import blobs as blobs_service
+from backups.services.backups import backup_expire
+from tests.components import need_postgres
+from tests.factories import attach, complete_backup, jira_product, org_with_admin
+
+from .helpers import read_rows, run_backup_of
+
+WAIT = 30  # seconds a step may take before the test says which one hung
+
+
+def two_products_with_one_same_file():
+    """Two Jira products of one organization, each with one file of the same bytes, the
+    first backed up: its copy is the organization's one live copy of those bytes."""
+    org, admin = org_with_admin()
+    first = jira_product(org, "Jira", issues=1)
+    other = jira_product(org, "Jira two", issues=1)
+    for product in (first, other):
+        issue = JiraIssue.objects.get(product=product)
+        attach(JiraAttachment, product, "design.txt", issue=issue)
+    backup = complete_backup(first, admin, verify=False)
+    return admin, backup, other
+
+
+def assert_every_reference_reads_its_bytes():
+    for ref in BackupBlob.objects.select_related("blob"):
+        with storage.open_object(ref.blob.storage_name) as f:
+            assert hashlib.sha256(f.read()).hexdigest() == ref.blob.sha256
+        assert ref.blob.state == AttachmentBlob.State.LIVE
+
+
+def _run(target, results: dict, key: str) -> None:
+    try:
+        results[key] = target()
+    except BaseException as exc:  # reported by the test, not lost in the thread
+        results[key] = exc
+    finally:
+        connections.close_all()
+
+
+def in_thread(target, results: dict, key: str, name: str = "") -> threading.Thread:
+    thread = threading.Thread(target=_run, args=(target, results, key), name=name or key)
+    thread.start()
+    return thread
+
+
+@pytest.mark.django_db(transaction=True)
+def test_e1_a_backup_that_meets_a_copy_being_deleted_writes_a_new_one(monkeypatch):
+    # The expiry marked the copy DELETING (no backup referred to it) and committed; before it
+    # deletes the object, a backup of another product with the same file runs to its end.
+    admin, expiring, other = two_products_with_one_same_file()
+    [old] = AttachmentBlob.objects.all()
+    marked, go = threading.Event(), threading.Event()
+    real_delete = storage.delete_object
+
+    def paused_delete(name):
+        if name == old.storage_name:
+            marked.set()
+            assert go.wait(WAIT), "the test never let the expiry go on"
+        real_delete(name)
+
+    monkeypatch.setattr(storage, "delete_object", paused_delete)
+    results: dict = {}
+    expiry = in_thread(
+        lambda: backup_expire(backup=expiring, now=timezone.now(), force=True), results, "expiry"
+    )
+    assert marked.wait(WAIT), "the expiry never reached the object delete"
+    assert AttachmentBlob.objects.get(pk=old.pk).state == AttachmentBlob.State.DELETING
+
+    backup = run_backup_of(other, admin, verify=False)
+
+    go.set()
+    expiry.join(WAIT)
+    assert results["expiry"] is True
+    assert backup.status == Backup.Status.COMPLETE, backup.failure_reason
+    [ref] = BackupBlob.objects.select_related("blob")
+    assert ref.backup_id == backup.pk and ref.blob_id != old.pk  # a new copy, not the doomed one
+    assert not AttachmentBlob.objects.filter(pk=old.pk).exists()
+    assert storage.list_prefix("blobs/") == [ref.blob.storage_name]
+    assert_every_reference_reads_its_bytes()
+    [row] = read_rows(backup, "attachments")
+    with storage.open_object(backup.storage_prefix + row["path"]) as f:
+        assert hashlib.sha256(f.read()).hexdigest() == row["sha256"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_e1_an_expiry_waits_for_a_backup_taking_a_reference_and_keeps_the_copy(monkeypatch):
+    # The backup holds the copy's row lock (it checks the object is there) while the expiry of
+    # the only other backup that holds it asks to delete it: the expiry waits on the lock, then
+    # sees the new reference and keeps the copy.
+    need_postgres()
+    admin, expiring, other = two_products_with_one_same_file()
+    [blob] = AttachmentBlob.objects.all()
+    locked, go = threading.Event(), threading.Event()
+    real_exists = storage.exists
+
+    def paused_exists(name):
+        if name == blob.storage_name and threading.current_thread().name == "backup":
+            locked.set()
+            assert go.wait(WAIT), "the test never let the backup go on"
+        return real_exists(name)
+
+    monkeypatch.setattr(storage, "exists", paused_exists)
+    results: dict = {}
+    backup_thread = in_thread(lambda: run_backup_of(other, admin, verify=False), results, "backup")
+    assert locked.wait(WAIT), "the backup never reached the copy"
+    expiry = in_thread(
+        lambda: backup_expire(backup=expiring, now=timezone.now(), force=True), results, "expiry"
+    )
+    _wait_until_a_connection_waits_on_a_lock()
+    assert AttachmentBlob.objects.get(pk=blob.pk).state == AttachmentBlob.State.LIVE
+
+    go.set()
+    backup_thread.join(WAIT)
+    expiry.join(WAIT)
+
+    assert connection.vendor == "postgresql"
+    assert results["expiry"] is True
+    backup = results["backup"]
+    assert backup.status == Backup.Status.COMPLETE, backup.failure_reason
+    [ref] = BackupBlob.objects.all()
+    assert (ref.backup_id, ref.blob_id) == (backup.pk, blob.pk)  # the same copy, kept
+    assert storage.list_prefix("blobs/") == [blob.storage_name]
+    assert_every_reference_reads_its_bytes()
+
+
+def _wait_until_a_connection_waits_on_a_lock():
+    deadline = time.monotonic() + WAIT
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.01)
+    pytest.fail("the expiry never waited for the backup's lock")
+
+
+def test_the_collector_keeps_a_copy_that_a_backup_still_holds(db):
+    # The logic both databases share: a copy with a reference is never marked DELETING.
+    admin, expiring, other = two_products_with_one_same_file()
+    [blob] = AttachmentBlob.objects.all()
+
+    assert blobs_service.blob_collect(blob_id=blob.pk) is False
+
+    blob.refresh_from_db()
+    assert blob.state == AttachmentBlob.State.LIVE
+    assert storage.exists(blob.storage_name)
