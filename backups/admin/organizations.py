@@ -14,6 +14,8 @@ from backups.models import (
     SiteConnection,
 )
 from backups.models.products import ProductAccessDecision
+from backups.rules import human_bytes
+from backups.services.blobs import storage_used
 from backups.services.connections import connection_check
 from backups.services.organizations import organization_set_enrolled
 
@@ -31,6 +33,7 @@ class OrganizationAdmin(SiteModelAdmin):
         "time_zone",
         "member_count",
         "product_count",
+        "backup_storage",
         "created_at",
     ]
     list_filter = ["enrolled"]
@@ -58,6 +61,11 @@ class OrganizationAdmin(SiteModelAdmin):
     @admin.display(description="products", ordering="_product_count")
     def product_count(self, obj):
         return obj._product_count
+
+    @admin.display(description="backup storage")
+    def backup_storage(self, obj):
+        # #16 item 2: each attachment shared between backups counted once.
+        return human_bytes(storage_used(organization_id=obj.pk))
 
     def save_model(self, request, obj, form, change):
         # The flag changes only through the service, so that it is audited like the actions.
