@@ -1,0 +1,85 @@
+"""Attachments stored once (#16 item 2): the bytes a second backup of an unchanged site stores.
+
+    .venv/bin/python benchmarks/dedup.py --attachment-mb 500 --file-mb 1 --issues 2000
+
+Makes a Jira product with random (incompressible) attachment files (--attachment-mb of them,
+--file-mb each) in a fresh folder and
+SQLite database, then runs the backup engine twice (the second a week later, B3): for each,
+the bytes it added to the backup storage (everything under blobs/ and its prefix), the
+attachment bytes among them, and the time. Target: the second stores < 1% new bytes.
+Every backup is full (B2), so its entities files and manifest are written again each time:
+the second backup's new bytes are those, and no attachment byte (the attachment column).
+Figures, not a pass/fail.
+"""
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from backup_throughput import make_product, setup_django  # noqa: E402
+
+
+def stored_bytes(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--attachment-mb", type=int, default=500)
+    parser.add_argument("--file-mb", type=int, default=1)
+    parser.add_argument("--issues", type=int, default=2000)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bench-dedup-") as tmp:
+        var_dir = Path(tmp)
+        setup_django(var_dir)
+        import time_machine
+        from django.conf import settings
+        from django.core.management import call_command
+
+        from backups.models import Backup, BackupPolicy
+        from backups.services.backup_engine import backup_execute
+        from backups.services.backups import backup_request
+
+        call_command("migrate", verbosity=0)
+        product, user, _ = make_product(
+            "Dedup Jira", issues=args.issues, attachment_mb=args.attachment_mb, file_mb=args.file_mb
+        )
+        BackupPolicy.objects.filter(product=product).update(verify=False)
+        root = Path(settings.STORAGES["backups"]["OPTIONS"]["location"])
+        blobs = root / "blobs"
+
+        def one_backup() -> tuple[Backup, float, int, int]:
+            before, blobs_before = stored_bytes(root), stored_bytes(blobs)
+            backup = backup_request(product=product, actor=user)
+            started = time.perf_counter()
+            backup_execute(backup_id=backup.pk)
+            took = time.perf_counter() - started
+            backup.refresh_from_db()
+            assert backup.status == Backup.Status.COMPLETE, backup.failure_reason
+            return backup, took, stored_bytes(root) - before, stored_bytes(blobs) - blobs_before
+
+        first, t1, new1, att1 = one_backup()
+        with time_machine.travel(first.completed_at + timedelta(days=7, seconds=1)):
+            second, t2, new2, att2 = one_backup()
+
+        files = first.counts["attachments"]["files_bytes"]
+        print(f"product: {first.counts['attachments']['rows']} attachments, {files / 1e6:.1f} MB")
+        print(f"{'backup':<8}{'seconds':>9}{'new bytes':>14}{'attachment bytes':>18}{'of 1st':>9}")
+        for label, took, new, att in (("first", t1, new1, att1), ("second", t2, new2, att2)):
+            print(f"{label:<8}{took:>9.2f}{new:>14,}{att:>18,}{100 * new / new1:>8.2f}%")
+        share = 100 * new2 / new1
+        verdict = "met" if share < 1 else "NOT met"
+        print(
+            f"second backup of the unchanged site stores {share:.2f}% new bytes (target < 1%: "
+            f"{verdict}); its own entities and manifest are the rest"
+        )
+
+
+if __name__ == "__main__":
+    main()
