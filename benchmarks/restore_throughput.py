@@ -1,7 +1,8 @@
-"""Restore throughput and peak memory, beside plain Django bulk_create (issue #5).
+"""Restore throughput and peak memory, beside plain Django bulk_create (issues #5, #16).
 
     .venv/bin/python benchmarks/restore_throughput.py --issues 100000,1000000
-    .venv/bin/python benchmarks/restore_throughput.py --issues 100000 --postgres
+    .venv/bin/python benchmarks/restore_throughput.py --issues 100000 --postgres --repeat 3
+    .venv/bin/python benchmarks/restore_throughput.py --issues 100000 --compare-with /tmp/base
 
 For each size it makes a Jira product with that many issues (one comment each, no
 attachments), backs it up, then in the same run:
@@ -10,42 +11,58 @@ attachments), backs it up, then in the same run:
   2. restore_execute: restores the backup into another empty product, in a child process whose
      peak RSS (VmHWM) is read at the end.
 It prints rows/s and MB/s (of the entities files) for both, the ratio, and the peak memory.
---postgres runs on a scratch database `backupsite_bench` at 127.0.0.1:5432 (dropped first).
+--repeat N runs the pair N times back to back and prints medians (the machine is shared:
+single runs scatter). --compare-with DIR (a checkout of the code before a change, e.g. `git
+archive HEAD | tar -x -C DIR`) also restores with DIR's code in each pair, so before and after
+are measured under the same load. --postgres runs on a scratch database (BENCH_DATABASE_URL,
+default postgres://postgres@127.0.0.1:5432/bs_restore_bench; dropped and made again first).
 """
 
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 
 from backup_throughput import make_product, peak_rss_mb, setup_django  # noqa: E402
 
-PG_URL = "postgres://postgres@127.0.0.1:5432/backupsite_bench"
+PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bs_restore_bench")
 
 
-def child(restore_id: int, var_dir: Path) -> None:
+def child(restore_id: int, var_dir: Path, code_root: str | None) -> None:
+    if code_root:
+        sys.path.insert(0, code_root)  # `backups` from the compared checkout
     setup_django(var_dir)
+    from django.db import connection
+
     from backups.models import Restore
     from backups.services.restore_engine import restore_execute
 
+    connection.ensure_connection()
     profiler = None
     if os.environ.get("BENCH_PROFILE"):
-        from pyinstrument import Profiler
+        import cProfile
 
-        profiler = Profiler()
-        profiler.start()
+        profiler = cProfile.Profile()
+        profiler.enable()
     start = time.perf_counter()
     status = restore_execute(restore_id=restore_id)
     elapsed = time.perf_counter() - start
-    if profiler:
-        profiler.stop()
-        Path(os.environ["BENCH_PROFILE"]).write_text(profiler.output_text(color=False))
+    if profiler:  # cumulative times, top 60 (pyinstrument is not a dependency)
+        import io
+        import pstats
+
+        profiler.disable()
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(60)
+        Path(os.environ["BENCH_PROFILE"]).write_text(text.getvalue())
     restore = Restore.objects.get(pk=restore_id)
     print(
         json.dumps(
@@ -97,27 +114,46 @@ def baseline(backup, product) -> tuple[float, int]:
     return time.perf_counter() - start, len(issues) + len(comments)
 
 
+def run_child(restore_id: int, var_dir: Path, root: str | None, postgres: bool) -> dict:
+    command = [sys.executable, __file__, "--child", str(restore_id), "--var-dir", str(var_dir)]
+    command += ["--code-root", root] if root else []
+    command += ["--postgres"] if postgres else []
+    out = subprocess.run(command, check=True, capture_output=True, text=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if result["status"] != "COMPLETE":
+        raise SystemExit(f"restore failed: {result['reason']}")
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--issues", default="100000", help="issue counts, comma-separated")
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--compare-with", help="a checkout of the code before a change")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--var-dir", help=argparse.SUPPRESS)
+    parser.add_argument("--code-root", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.postgres:
         os.environ["DATABASE_URL"] = PG_URL
     if args.child:
-        child(args.child, Path(args.var_dir))
+        child(args.child, Path(args.var_dir), args.code_root)
         return
     if args.postgres:
-        for sql in ("DROP DATABASE IF EXISTS backupsite_bench", "CREATE DATABASE backupsite_bench"):
+        name = PG_URL.rsplit("/", 1)[1]
+        for sql in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
             subprocess.run(
                 ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql],
                 check=True,
                 capture_output=True,
             )
+    roots: list[tuple[str, str | None]] = [("now", None)]
+    if args.compare_with:
+        roots.insert(0, ("before", str(Path(args.compare_with).resolve())))
+    figures = []
 
     with tempfile.TemporaryDirectory(
         prefix="bench-restore-", dir=os.environ.get("BENCH_TMP")
@@ -127,52 +163,72 @@ def main() -> None:
         from django.core.management import call_command
         from django.db import connection
 
-        from backups.models import Product
+        from backups.models import JiraAttachment, Product, Restore
         from backups.services.backup_engine import backup_execute
         from backups.services.backups import backup_request
         from backups.services.restores import restore_request
 
         call_command("migrate", verbosity=0)
-        print(f"Restore benchmark on {connection.vendor}")
-        header = ["issues", "bulk rows/s", "restore rows/s", "ratio", "restore MB/s", "peak RSS"]
+        print(f"Restore benchmark on {connection.vendor}: medians of {args.repeat} paired run(s)")
+        header = ["issues", "code", "bulk rows/s", "restore rows/s", "ratio", "restore MB/s"]
+        header += ["peak RSS"]
         print("  ".join(f"{h:>14}" for h in header))
         for n in (int(s) for s in args.issues.split(",")):
             product, user, _ = make_product(f"Bench {n}", issues=n, attachment_mb=0, file_mb=1)
+            # Rows only: the one file make_product adds would tie the compared checkout to
+            # this one's attachment storage.
+            JiraAttachment.objects.filter(product=product).delete()
             backup = backup_request(product=product, actor=user)
             backup_execute(backup_id=backup.id)
             backup.refresh_from_db()
             data_mb = sum(e["bytes"] for e in backup.counts.values()) / 1e6
-
-            plain = Product.objects.create(
-                organization=product.organization, kind="jira", name=f"Plain {n}"
+            first: dict | None = None
+            bulk_rates: list[float] = []
+            runs: dict[str, list[dict]] = {label: [] for label, _ in roots}
+            for k in range(args.repeat):
+                plain = Product.objects.create(
+                    organization=product.organization, kind="jira", name=f"Plain {n}/{k}"
+                )
+                bulk_seconds, bulk_rows = baseline(backup, plain)
+                bulk_rates.append(bulk_rows / bulk_seconds)
+                for label, root in roots:
+                    target = Product.objects.create(
+                        organization=product.organization, kind="jira", name=f"{label} {n}/{k}"
+                    )
+                    if first is None:
+                        restore = restore_request(backup=backup, destination=target, actor=user)
+                        first = {
+                            f.attname: getattr(restore, f.attname)
+                            for f in Restore._meta.concrete_fields
+                            if f.attname not in ("id", "destination_id")
+                        }
+                    else:  # R5 allows one restore of a backup a week: the same request again
+                        restore = Restore.objects.create(**first, destination=target)
+                    runs[label].append(run_child(restore.pk, var_dir, root, args.postgres))
+            bulk_rate = statistics.median(bulk_rates)
+            for label, results in runs.items():
+                rate = statistics.median(r["rows"] / r["seconds"] for r in results)
+                mb_rate = statistics.median(data_mb / r["seconds"] for r in results)
+                cells = [
+                    f"{n}",
+                    label,
+                    f"{bulk_rate:.0f}",
+                    f"{rate:.0f}",
+                    f"{rate / bulk_rate:.2f}x",
+                    f"{mb_rate:.1f}",
+                    f"{max(r['peak_rss_mb'] for r in results):.0f} MB",
+                ]
+                print("  ".join(f"{c:>14}" for c in cells))
+                if label == "now":
+                    figures.append((n, rate / bulk_rate))
+        print()
+        print("| figure | now | target |")
+        print("|---|---|---|")
+        for n, ratio in figures:
+            print(
+                f"| restore on {'PostgreSQL' if connection.vendor == 'postgresql' else 'SQLite'} "
+                f"vs bulk_create, {n} issues | {ratio:.2f}x | >= 6x |"
             )
-            bulk_seconds, bulk_rows = baseline(backup, plain)
-
-            target = Product.objects.create(
-                organization=product.organization, kind="jira", name=f"Target {n}"
-            )
-            restore = restore_request(backup=backup, destination=target, actor=user)
-            out = subprocess.run(
-                [sys.executable, __file__, "--child", str(restore.pk), "--var-dir", str(var_dir)]
-                + (["--postgres"] if args.postgres else []),
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            result = json.loads(out.stdout.strip().splitlines()[-1])
-            if result["status"] != "COMPLETE":
-                raise SystemExit(f"restore failed: {result['reason']}")
-            bulk_rate = bulk_rows / bulk_seconds
-            rate = result["rows"] / result["seconds"]
-            cells = [
-                f"{n}",
-                f"{bulk_rate:.0f}",
-                f"{rate:.0f}",
-                f"{rate / bulk_rate:.2f}x",
-                f"{data_mb / result['seconds']:.1f}",
-                f"{result['peak_rss_mb']:.0f} MB",
-            ]
-            print("  ".join(f"{c:>14}" for c in cells))
 
 
 if __name__ == "__main__":

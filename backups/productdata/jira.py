@@ -12,7 +12,7 @@ from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce, Length
 
 from backups import rules
-from backups.models import JiraAttachment, JiraComment, JiraIssue, JiraProject
+from backups.models import JiraAttachment, JiraComment, JiraIssue, JiraProject, Product
 
 from .attachments import export_attachments, import_attachments
 from .base import (
@@ -30,6 +30,7 @@ from .base import (
     db_json,
     delete_in_batches,
     export_paged,
+    foreign_keys_checked_here,
     in_id_order,
     insert_into,
     insert_rows,
@@ -166,6 +167,11 @@ class JiraData(ProductData):
                 )
                 for r in counted(source.rows("issues"), report, "issues")
             ),
+            # Each issue points at this product and one of the projects just made (#16).
+            points_at={
+                Product._meta.db_table: [p.id],
+                JiraProject._meta.db_table: project_ids.values(),
+            },
         )
 
         self._import_comments(source, report, dt)
@@ -206,13 +212,21 @@ class JiraData(ProductData):
         # In slices of the staged sequence, each its own transaction outside a restore's
         # atomic block: SQLite's write lock is never held for all the comments at once.
         step = INSERT_SLICE if connection.vendor == "postgresql" else SQLITE_SLICE
+        # On PostgreSQL the join locks each issue it finds FOR KEY SHARE, which is what the
+        # comment's foreign key trigger would do, so the triggers are skipped (#16,
+        # foreign_keys_checked_here: it is given no rows to lock here, the join does it).
+        lock = " FOR KEY SHARE OF i" if pg else ""
         for start in range(0, staged, step):
-            with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+            with (
+                transaction.atomic(savepoint=False),
+                foreign_keys_checked_here({} if pg else None),
+                connection.cursor() as cursor,
+            ):
                 cursor.execute(
                     f"INSERT INTO {comments} (issue_id, author, body, created) "  # noqa: S608
                     f"SELECT i.id, s.author, s.body, s.created FROM {STAGING} s "
                     f"JOIN {issues} i ON i.product_id = %s AND i.key = s.issue_key "
-                    f"WHERE s.seq >= %s AND s.seq < %s ORDER BY s.seq",
+                    f"WHERE s.seq >= %s AND s.seq < %s ORDER BY s.seq{lock}",
                     [self.product.id, start, start + step],
                 )
                 inserted += cursor.rowcount
@@ -234,8 +248,11 @@ class JiraData(ProductData):
         return None if still else still.reason
 
     def move_content_to(self, destination) -> None:
-        for model in (JiraProject, JiraIssue, JiraAttachment):
-            model.objects.filter(product=self.product).update(product=destination)
+        # Every row moved points at the destination (locked by the caller) and nothing else
+        # changes: one check for the destination, not one per row (#16).
+        with foreign_keys_checked_here({Product._meta.db_table: [destination.pk]}):
+            for model in (JiraProject, JiraIssue, JiraAttachment):
+                model.objects.filter(product=self.product).update(product=destination)
 
     def delete_content(self) -> None:
         p = self.product

@@ -13,6 +13,7 @@ from django.db import transaction
 from backups import storage
 from backups.models import Product, Restore
 from backups.productdata import ImportOptions, for_product
+from backups.productdata.base import ReferenceGone
 from backups.selectors import refresh_content_summary
 
 from . import jobs
@@ -245,7 +246,7 @@ def _discard(restore: Restore) -> None:
 
 
 def _describe(exc: Exception) -> str:
-    if isinstance(exc, DestinationChanged):
+    if isinstance(exc, DestinationChanged | ReferenceGone):
         return str(exc)
     if isinstance(exc, OSError | storage.StorageError):
         return f"The restore could not read or write its files: {exc}"
