@@ -12,7 +12,7 @@ import time_machine
 from django.core.management import call_command
 
 from backups import archive, storage
-from backups.models import Backup
+from backups.models import AttachmentBlob, Backup, BackupBlob
 from backups.services.backups import backup_request
 from benchmarks.backup_throughput import make_product
 
@@ -45,6 +45,8 @@ def test_a_worker_killed_mid_backup_is_failed_cleaned_up_and_a_new_backup_runs(
         backup = backup_request(product=product, actor=admin)
         prefix = backup.storage_prefix
         manifest = prefix + archive.MANIFEST_NAME
+        # #16 item 2: the attachments go to the organization's shared copies, not the prefix.
+        copies = f"blobs/{product.organization_id}/"
 
         def mid_backup() -> bool:
             backup.refresh_from_db()
@@ -52,7 +54,7 @@ def test_a_worker_killed_mid_backup_is_failed_cleaned_up_and_a_new_backup_runs(
                 backup.status == Backup.Status.IN_PROGRESS
                 and backup.claimed_at is not None
                 and backup.heartbeat_at is not None
-                and len(storage.list_prefix(prefix + "attachments/")) >= 2
+                and len(storage.list_prefix(copies)) >= 2
             )
 
         wait_for(
@@ -66,7 +68,7 @@ def test_a_worker_killed_mid_backup_is_failed_cleaned_up_and_a_new_backup_runs(
         doomed.signal_group(signal.SIGSTOP)
         backup.refresh_from_db()
         assert backup.status == Backup.Status.IN_PROGRESS
-        written = storage.list_prefix(prefix)
+        written = storage.list_prefix(prefix) + storage.list_prefix(copies)
         assert manifest not in written
         assert 2 <= len(written) < files, f"{len(written)} objects written of {files}"
         killed_at = time.monotonic()
@@ -78,7 +80,7 @@ def test_a_worker_killed_mid_backup_is_failed_cleaned_up_and_a_new_backup_runs(
         backup.refresh_from_db()
         assert backup.status == Backup.Status.IN_PROGRESS
         assert backup.heartbeat_at == heartbeat
-        assert storage.list_prefix(prefix) == written
+        assert storage.list_prefix(prefix) + storage.list_prefix(copies) == written
 
         with time_machine.travel(heartbeat + timedelta(seconds=STALE_AFTER + 1), tick=False):
             out = fail_stale_jobs("--stale-after", str(STALE_AFTER))
@@ -92,6 +94,11 @@ def test_a_worker_killed_mid_backup_is_failed_cleaned_up_and_a_new_backup_runs(
         assert backup.failure_reason.endswith("(the limit is 1 minute(s)).")
         assert storage.list_prefix(prefix) == []
         assert not (Path(filesystem_location("backups")) / prefix).exists()
+        # Its copies went with its references (B5); at most the one being written when the
+        # worker died stays, never referred to (no row names it): space, not a wrong byte.
+        assert not BackupBlob.objects.filter(backup=backup).exists()
+        assert not AttachmentBlob.objects.filter(organization=product.organization).exists()
+        assert len(storage.list_prefix(copies)) <= 1
 
         # E3: the product is not blocked; a fresh worker runs the new backup to the end.
         again = backup_request(product=product, actor=admin)

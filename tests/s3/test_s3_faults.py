@@ -64,13 +64,15 @@ def stop_during_attachment_copies(monkeypatch, s3, backup):
 
     def copy_then_stop(source_name, name, **kwargs):
         if len(copied) == 2:
-            assert len(objects_in_bucket(s3, backup.storage_prefix)) == 2  # the first copies
+            # The first copies, as the organization's shared copies (#16 item 2).
+            org = backup.product.organization_id
+            assert len(objects_in_bucket(s3, f"blobs/{org}/")) == 2
             s3.server.stop()
         copied.append(name)
         return real(source_name, name, **kwargs)
 
     monkeypatch.setattr(storage, "copy_attachment", copy_then_stop)
-    return r"copy backups/\S+/attachments/\S+"
+    return r"copy blobs/\S+"
 
 
 def stop_while_streaming_entities(monkeypatch, s3, backup):
@@ -84,7 +86,7 @@ def stop_while_streaming_entities(monkeypatch, s3, backup):
             for i, chunk in enumerate(chunks):
                 yield chunk
                 if i == 0:
-                    assert objects_in_bucket(s3, backup.storage_prefix)  # attachments, projects
+                    assert objects_in_bucket(s3, "")  # the attachments' copies, projects
                     s3.server.stop()
 
         return real(name, stop_after_the_first_chunk())
@@ -137,8 +139,9 @@ def test_the_s3_server_stopped_mid_backup_fails_it_naming_the_storage(
     assert sorted(storage.list_prefix(again.storage_prefix)) == sorted(
         [again.storage_prefix + "manifest.json"]
         + [again.storage_prefix + e["file"] for e in manifest["entities"].values()]
-        + [again.storage_prefix + r["path"] for r in rows]
     )
+    # Its attachments are the organization's shared copies, each there (#16 item 2).
+    assert all(storage.exists(again.storage_prefix + r["path"]) for r in rows)
 
 
 def test_the_s3_server_stopped_mid_multipart_upload_leaves_no_object(own_s3):

@@ -95,7 +95,7 @@ def test_an_opened_object_iterates_by_line_across_read_boundaries(storage_backen
 
 def test_delete_prefix_pages_through_and_leaves_nothing(storage_backend, monkeypatch, s3_log):
     monkeypatch.setattr(storage, "PAGE_SIZE", 3)  # several list and delete pages
-    names = [f"backups/9/9/9/attachments/{i}/f.txt" for i in range(8)]
+    names = [f"backups/9/9/9/entities/{i}.jsonl" for i in range(8)]
     for name in names:
         storage.write_chunks(name, [name.encode()])
     storage.write_chunks("backups/9/9/10/manifest.json", [b"{}"])  # a neighbour
