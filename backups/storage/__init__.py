@@ -168,10 +168,10 @@ def resolve(name: str) -> str:
     before the attachment store, and a connected site's files, which stay under the prefix —
     so no data migration is needed for old backups.
 
-    Every operation on one object resolves its name (open, size, exists, write, delete), so a
-    name means one object whoever uses it; a prefix (list_prefix, delete_prefix) is the
-    backup's own objects only, which is why expiry lets go of the shared copies separately
-    (services/blobs.blobs_release).
+    Reading and writing one object resolve its name (open, size, exists, write), so a name
+    means one object whoever reads it; deleting does not (delete_object), nor does a prefix
+    (list_prefix, delete_prefix): they touch the backup's own objects only, which is why expiry
+    lets go of the shared copies separately (services/blobs.blobs_release).
     """
     found = _BACKUP_ATTACHMENT.fullmatch(name)
     if found is None:
@@ -246,8 +246,12 @@ def attachment_list(prefix: str) -> list[str]:
 
 
 def delete_object(name: str) -> None:
-    """Delete one object; deleting a missing object is not an error."""
-    backend(backup_storage()).delete(resolve(name))
+    """Delete one object; deleting a missing object is not an error.
+
+    Never resolved (unlike reads): a backup's `attachments/<id>/<name>` deletes only an object
+    the backup holds itself (a connected site's download). A shared copy may be held by other
+    backups too; it goes only when its last reference does (services/blobs.blob_collect)."""
+    backend(backup_storage()).delete(name)
 
 
 def list_prefix(prefix: str) -> list[str]:

@@ -32,8 +32,9 @@ def test_the_verified_badge_and_the_not_verified_reason(page, live_server, demo)
     bad = run_backup_of(demo.confluence, demo.alice)
     with storage.open_object(bad.storage_prefix + "entities/attachments.jsonl") as f:
         path = json.loads(f.readline())["path"]
-    storage.delete_object(bad.storage_prefix + path)
-    storage.write_chunks(bad.storage_prefix + path, [b"not what was backed up"])
+    stored = storage.resolve(bad.storage_prefix + path)  # the organization's copy (#16 item 2)
+    storage.delete_object(stored)
+    storage.write_chunks(stored, [b"not what was backed up"])
     assert verified(bad).status == BackupVerification.Status.FAILED
 
     off = run_backup_of(demo.jira_sandbox, demo.alice, verify=False)

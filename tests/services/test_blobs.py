@@ -247,3 +247,39 @@ def test_storage_used_counts_each_stored_copy_once(db):
         second = complete_backup(product, admin)
 
     assert storage_used(organization_id=org.pk) == own + (second.total_bytes - files) + files
+
+
+def test_b5_a_space_left_out_never_deletes_a_copy_an_earlier_backup_holds(demo):
+    """A space with one unreadable file is left out whole (B5); its other files, which the
+    earlier backup holds by the same copies, stay readable for that backup."""
+    from backups.models import PageAttachment
+
+    from .helpers import run_backup_of
+
+    first = run_backup_of(demo.confluence, demo.alice)
+    assert first.status == Backup.Status.COMPLETE
+    hr = PageAttachment.objects.filter(page__space__key="HR").select_related("page").first()
+    hr_path = f"attachments/{hr.id}/{hr.name}"
+    # A file added to HR since, whose bytes are gone from the product's storage.
+    lost = PageAttachment.objects.create(
+        product=hr.product,
+        page=hr.page,
+        name="lost.txt",
+        size=4,
+        sha256="0" * 64,
+        file="attachments/lost/lost.txt",
+        created=hr.created,
+    )
+
+    with next_week(first):
+        second = run_backup_of(demo.confluence, demo.alice)
+
+    assert second.status == Backup.Status.INCOMPLETE
+    assert [m["what"] for m in second.missing] == ["space HR"]
+    assert "lost.txt" in second.missing[0]["reason"]
+    assert not BackupBlob.objects.filter(backup=second, path=hr_path).exists()
+    # The first backup's copy of the HR file is still there, byte for byte.
+    with storage.open_object(first.storage_prefix + hr_path) as f:
+        assert hashlib.sha256(f.read()).hexdigest() == hr.sha256
+    assert BackupBlob.objects.filter(backup=first, path=hr_path).exists()
+    assert not BackupBlob.objects.filter(backup=second, path=f"attachments/{lost.pk}/lost.txt")

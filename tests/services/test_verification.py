@@ -152,8 +152,10 @@ def test_an_attachment_altered_after_the_backup_fails_it_by_name_with_webhook_an
     # Same size, other bytes: only the SHA-256 can tell.
     with storage.open_object(backup.storage_prefix + path) as f:
         data = f.read()
-    storage.delete_object(backup.storage_prefix + path)
-    storage.write_chunks(backup.storage_prefix + path, [data.upper()])
+    # The stored copy the backup refers to (#16 item 2: the organization's copy of the bytes).
+    stored = storage.resolve(backup.storage_prefix + path)
+    storage.delete_object(stored)
+    storage.write_chunks(stored, [data.upper()])
     mail.outbox.clear()
 
     verification = verify(backup)
@@ -200,7 +202,7 @@ def test_a_missing_attachment_fails_naming_it(acme):
     [path] = [
         json.loads(line)["path"] for line in read_rows_bytes(backup, "attachments").splitlines()
     ]
-    storage.delete_object(backup.storage_prefix + path)
+    storage.delete_object(storage.resolve(backup.storage_prefix + path))
 
     verification = verify(backup)
 
