@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce, Length
 
-from backups.models import Page, PageAttachment, PageComment, Space
+from backups.models import Page, PageAttachment, PageComment, Product, Space
 
 from .attachments import export_attachments, import_attachments
 from .base import (
@@ -26,6 +26,7 @@ from .base import (
     datetime_adapter,
     delete_in_batches,
     export_paged,
+    foreign_keys_checked_here,
     in_id_order,
     insert_rows,
     parse_dt,
@@ -35,6 +36,7 @@ from .base import (
 class ConfluenceData(ProductData):
     kind = "confluence"
     content_types = ("spaces", "pages", "comments", "attachments")
+    bulk_models = (Page, PageComment, PageAttachment)
 
     # --- what is there -------------------------------------------------------------------
 
@@ -228,10 +230,13 @@ class ConfluenceData(ProductData):
         for batch in batched(source.rows("comments")):
             rows = [r for r in batch if r["page"] in page_ids]
             report.add(report.skipped, "comments", len(batch) - len(rows))
+            values = [(page_ids[r["page"]], r["author"], r["body"], dt(r["created"])) for r in rows]
             insert_rows(
                 PageComment,
                 ["page", "author", "body", "created"],
-                [(page_ids[r["page"]], r["author"], r["body"], dt(r["created"])) for r in rows],
+                values,
+                # One lock per page of the batch, not a trigger per comment (#16).
+                points_at={Page._meta.db_table: [v[0] for v in values]},
             )
             report.add(report.restored, "comments", len(rows))
 
@@ -260,8 +265,11 @@ class ConfluenceData(ProductData):
         )
 
     def move_content_to(self, destination) -> None:
-        Space.objects.filter(product=self.product).update(product=destination)
-        PageAttachment.objects.filter(product=self.product).update(product=destination)
+        # The moved rows point at the destination (locked by the caller) and nothing else
+        # changes: one check for the destination, not one per row (#16).
+        with foreign_keys_checked_here({Product._meta.db_table: [destination.pk]}):
+            Space.objects.filter(product=self.product).update(product=destination)
+            PageAttachment.objects.filter(product=self.product).update(product=destination)
 
     def delete_content(self) -> None:
         p = self.product

@@ -25,6 +25,7 @@ from .base import (
     ImportReport,
     ProductData,
     RowSource,
+    batched,
     counted,
     datetime_adapter,
     db_json,
@@ -32,16 +33,14 @@ from .base import (
     export_paged,
     foreign_keys_checked_here,
     in_id_order,
-    insert_into,
     insert_rows,
 )
-
-STAGING = "backupsite_restore_comments"
 
 
 class JiraData(ProductData):
     kind = "jira"
     content_types = ("projects", "issues", "comments", "attachments")
+    bulk_models = (JiraIssue, JiraComment, JiraAttachment)
 
     # --- what is there -------------------------------------------------------------------
 
@@ -187,55 +186,31 @@ class JiraData(ProductData):
         )
 
     def _import_comments(self, source: RowSource, report: ImportReport, dt) -> None:
-        """Comments name their issue by key. They go into a staging table first, then into
-        their table with one INSERT … SELECT joined on (product, key): no per-batch lookups
-        and no key -> id map in memory, however many issues there are."""
+        """Comments name their issue by key. Each slice of comments looks its issues up in
+        one query (the (product, key) index), then goes in by one COPY (or executemany): no
+        key -> id map of the whole product in memory, however many issues there are, and
+        each comment written once (#16: it went through a staging table before, written
+        twice and joined by a plan that depended on fresh statistics)."""
         pg = connection.vendor == "postgresql"
-        comments = connection.ops.quote_name(JiraComment._meta.db_table)
-        issues = connection.ops.quote_name(JiraIssue._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE {STAGING} (seq bigint, issue_key varchar(40), "
-                f"author varchar(200), body text, created {'timestamptz' if pg else 'text'})"
-            )
-        staged = 0
-
-        def rows():
-            nonlocal staged
-            for r in counted(source.rows("comments"), report, "comments"):
-                yield (staged, r["issue"], r["author"], r["body"], dt(r["created"]))
-                staged += 1
-
-        insert_into(STAGING, ["seq", "issue_key", "author", "body", "created"], rows())
-        inserted = 0
-        # In slices of the staged sequence, each its own transaction outside a restore's
-        # atomic block: SQLite's write lock is never held for all the comments at once.
-        step = INSERT_SLICE if connection.vendor == "postgresql" else SQLITE_SLICE
-        # On PostgreSQL the join locks each issue it finds FOR KEY SHARE, which is what the
-        # comment's foreign key trigger would do, so the triggers are skipped (#16,
-        # foreign_keys_checked_here: it is given no rows to lock here, the join does it).
-        lock = " FOR KEY SHARE OF i" if pg else ""
-        for start in range(0, staged, step):
-            with (
-                transaction.atomic(savepoint=False),
-                foreign_keys_checked_here({} if pg else None),
-                connection.cursor() as cursor,
-            ):
-                cursor.execute(
-                    f"INSERT INTO {comments} (issue_id, author, body, created) "  # noqa: S608
-                    f"SELECT i.id, s.author, s.body, s.created FROM {STAGING} s "
-                    f"JOIN {issues} i ON i.product_id = %s AND i.key = s.issue_key "
-                    f"WHERE s.seq >= %s AND s.seq < %s ORDER BY s.seq{lock}",
-                    [self.product.id, start, start + step],
+        missing = 0
+        rows = counted(source.rows("comments"), report, "comments")
+        for batch in batched(rows, INSERT_SLICE if pg else SQLITE_SLICE):
+            # The lookup and the COPY share a transaction: on PostgreSQL the lookup locks
+            # each issue FOR KEY SHARE, what each comment's foreign key trigger would do,
+            # so the COPY skips the triggers (points_at={}: nothing more to lock).
+            with transaction.atomic(savepoint=False):
+                ids = self._issue_ids((r["issue"] for r in batch), lock=pg)
+                values = [
+                    (ids[r["issue"]], r["author"], r["body"], dt(r["created"]))
+                    for r in batch
+                    if r["issue"] in ids
+                ]
+                missing += len(batch) - len(values)
+                insert_rows(
+                    JiraComment, ["issue", "author", "body", "created"], values, points_at={}
                 )
-                inserted += cursor.rowcount
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE {STAGING}")
-        if inserted != staged:
-            raise ValueError(
-                f"{staged - inserted} comment(s) of the backup name an issue that is not in it."
-            )
+        if missing:
+            raise ValueError(f"{missing} comment(s) of the backup name an issue that is not in it.")
 
     # --- a restore's staging product ----------------------------------------------------
 
@@ -261,9 +236,20 @@ class JiraData(ProductData):
         delete_in_batches(JiraIssue.objects.filter(product=p))
         delete_in_batches(JiraProject.objects.filter(product=p))
 
-    def _issue_ids(self, keys) -> dict[str, int]:
-        return dict(
-            JiraIssue.objects.filter(product=self.product, key__in=set(keys)).values_list(
-                "key", "id"
+    def _issue_ids(self, keys, *, lock: bool = False) -> dict[str, int]:
+        """The ids of this product's issues with these keys; `lock`: FOR KEY SHARE them."""
+        keys = list(set(keys))
+        if not lock:
+            return dict(
+                JiraIssue.objects.filter(product=self.product, key__in=keys).values_list(
+                    "key", "id"
+                )
             )
-        )
+        issues = connection.ops.quote_name(JiraIssue._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT key, id FROM {issues} WHERE product_id = %s "  # noqa: S608 - quoted
+                f"AND key = ANY(%s) FOR KEY SHARE",
+                [self.product.id, keys],
+            )
+            return dict(cursor.fetchall())

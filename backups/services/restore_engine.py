@@ -82,6 +82,7 @@ def restore_execute(*, restore_id: int) -> str | None:
             ),
         )
         _publish(restore, staged, report.as_dict(), source, progress)
+        _analyze(staged)
         # The org page shows stored counts (#13 item 11): the destination's changed now.
         refresh_content_summary(restore.destination)
     except JobEnded:
@@ -215,6 +216,16 @@ def _publish(restore: Restore, staged, result: dict, source, progress: Progress)
         staged.move_content_to(destination)
         _complete(restore, destination, result, source, progress)
         Product.all_objects.filter(pk=staged.product.pk, is_staging=True).delete()
+
+
+def _analyze(staged) -> None:
+    """Statistics for the tables the restore filled (#16: the first export after a bulk load
+    is quadratic without them). The restore is COMPLETE by now: a failure here is logged,
+    never turned into a failed restore (which would discard what was published)."""
+    try:
+        staged.analyze()
+    except Exception:
+        log.exception("ANALYZE after restore into %s failed", staged.product)
 
 
 def _complete(restore: Restore, destination, result: dict, source, progress) -> None:
