@@ -223,7 +223,9 @@ def test_a1_a_slot_held_by_b3_starts_exactly_when_the_seven_days_have_passed(acm
 
         assert run_backup_of(acme.jira, acme.alice).status == Backup.Status.COMPLETE
 
-    tick_through(taken, taken + timedelta(days=7) - UTC_TICK)
+    # Hourly through the week, then every 15 minutes up to the moment B3 allows.
+    tick_through(taken, taken + timedelta(days=6, hours=23), step=timedelta(hours=1))
+    tick_through(taken + timedelta(days=6, hours=23), taken + timedelta(days=7) - UTC_TICK)
     assert started_at() == []  # due since Monday 01:00, held back all week
     policy.refresh_from_db()
     assert policy.next_run_at == datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
