@@ -33,8 +33,11 @@ from .base import (
     export_paged,
     foreign_keys_checked_here,
     in_id_order,
+    insert_into,
     insert_rows,
 )
+
+STAGING = "backupsite_restore_comments"  # SQLite: see _import_comments_sqlite
 
 
 class JiraData(ProductData):
@@ -186,20 +189,22 @@ class JiraData(ProductData):
         )
 
     def _import_comments(self, source: RowSource, report: ImportReport, dt) -> None:
-        """Comments name their issue by key. Each slice of comments looks its issues up in
-        one query (the (product, key) index), then goes in by one COPY (or executemany): no
+        """Comments name their issue by key. On PostgreSQL each slice of comments looks its
+        issues up in one query (the (product, key) index), then goes in by one COPY: no
         key -> id map of the whole product in memory, however many issues there are, and
         each comment written once (#16: it went through a staging table before, written
         twice and joined by a plan that depended on fresh statistics)."""
-        pg = connection.vendor == "postgresql"
+        if connection.vendor != "postgresql":
+            self._import_comments_sqlite(source, report, dt)
+            return
         missing = 0
         rows = counted(source.rows("comments"), report, "comments")
-        for batch in batched(rows, INSERT_SLICE if pg else SQLITE_SLICE):
+        for batch in batched(rows, INSERT_SLICE):
             # The lookup and the COPY share a transaction: on PostgreSQL the lookup locks
             # each issue FOR KEY SHARE, what each comment's foreign key trigger would do,
             # so the COPY skips the triggers (points_at={}: nothing more to lock).
             with transaction.atomic(savepoint=False):
-                ids = self._issue_ids((r["issue"] for r in batch), lock=pg)
+                ids = self._issue_ids((r["issue"] for r in batch), lock=True)
                 values = [
                     (ids[r["issue"]], r["author"], r["body"], dt(r["created"]))
                     for r in batch
@@ -211,6 +216,48 @@ class JiraData(ProductData):
                 )
         if missing:
             raise ValueError(f"{missing} comment(s) of the backup name an issue that is not in it.")
+
+    def _import_comments_sqlite(self, source: RowSource, report: ImportReport, dt) -> None:
+        """SQLite: comments go into a temporary table, then into their table with one
+        INSERT ... SELECT joined on (product, key) per slice. SQLite plans that join by the
+        index whatever it knows, and it measured faster here than a lookup per slice
+        (#16: 76k against 71k rows/s for 100k issues + comments)."""
+        comments = connection.ops.quote_name(JiraComment._meta.db_table)
+        issues = connection.ops.quote_name(JiraIssue._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {STAGING} (seq integer PRIMARY KEY, "
+                f"issue_key varchar(40), author varchar(200), body text, created text)"
+            )
+        staged = 0
+
+        def rows():
+            nonlocal staged
+            for r in counted(source.rows("comments"), report, "comments"):
+                yield (staged, r["issue"], r["author"], r["body"], dt(r["created"]))
+                staged += 1
+
+        insert_into(STAGING, ["seq", "issue_key", "author", "body", "created"], rows())
+        inserted = 0
+        # In slices of the staged sequence, each its own transaction outside a restore's
+        # atomic block: SQLite's write lock is never held for all the comments at once.
+        for start in range(0, staged, SQLITE_SLICE):
+            with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {comments} (issue_id, author, body, created) "  # noqa: S608
+                    f"SELECT i.id, s.author, s.body, s.created FROM {STAGING} s "
+                    f"JOIN {issues} i ON i.product_id = %s AND i.key = s.issue_key "
+                    f"WHERE s.seq >= %s AND s.seq < %s ORDER BY s.seq",
+                    [self.product.id, start, start + SQLITE_SLICE],
+                )
+                inserted += cursor.rowcount
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE {STAGING}")
+        if inserted != staged:
+            raise ValueError(
+                f"{staged - inserted} comment(s) of the backup name an issue that is not in it."
+            )
 
     # --- a restore's staging product ----------------------------------------------------
 
