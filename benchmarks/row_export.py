@@ -76,6 +76,11 @@ def main() -> None:
     parser.add_argument("--issues", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument(
+        "--analyze",
+        action="store_true",
+        help="ANALYZE the tables first, as a restore now does (#16); else no statistics",
+    )
     parser.add_argument("--compare-with", help="a checkout of the code before the change")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--var-dir", help=argparse.SUPPRESS)
@@ -104,6 +109,15 @@ def main() -> None:
 
         call_command("migrate", verbosity=0)
         product, _, _ = make_product("Bench rows", issues=args.issues, attachment_mb=0, file_mb=1)
+        if args.analyze and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE backups_jiraissue, backups_jiracomment")
+        elif connection.vendor == "postgresql":
+            # Autovacuum may analyze a freshly loaded table at any moment: keep it off
+            # these tables, so "no statistics" stays that for every run.
+            with connection.cursor() as cursor:
+                for table in ("backups_jiraissue", "backups_jiracomment"):
+                    cursor.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = false)")
         connection.close()
         roots = [("now", ROOT)]
         if args.compare_with:
@@ -112,9 +126,12 @@ def main() -> None:
         for _ in range(args.repeat):
             for label, root in roots:
                 results[label].append(run_child(product.id, var_dir, root, args.postgres))
+        stats = ""
+        if connection.vendor == "postgresql":
+            stats = ", with statistics" if args.analyze else ", without statistics"
         print(
-            f"Row export on {connection.vendor}: {args.issues} issues + {args.issues} comments, "
-            f"median of {args.repeat} paired runs"
+            f"Row export on {connection.vendor}{stats}: {args.issues} issues + {args.issues} "
+            f"comments, median of {args.repeat} paired runs"
         )
         print(f"{'code':>8}  {'rows/s':>10}  {'seconds':>8}  sha256 of the rows")
         for label, runs in results.items():
