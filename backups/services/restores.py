@@ -83,7 +83,9 @@ class StoredBackupSource:
         if info is None:
             return
         with storage.open_object(self.prefix + info["file"]) as f:
-            for line in f:
+            # The file under Django's File wrapper, when there is one: its lines are split in
+            # C, not by File.__iter__ in Python (0.2-0.45 s per 200k rows of a restore, #16).
+            for line in getattr(f, "file", f):
                 yield orjson.loads(line)
 
     def open_attachment(self, path: str):
