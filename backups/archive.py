@@ -120,31 +120,45 @@ class Entry:
 
 
 class _Sink:
-    """Where zipfile writes; the generator drains it, so nothing accumulates."""
+    """Where zipfile writes; the generator drains it, so nothing accumulates.
+
+    A part is kept as zipfile wrote it, not copied: an attachment's data is a view of the
+    reader's buffer (_attachment_chunks), handed on as it is (#16: a copy of every byte was
+    the one thing `tar` does not also do). Headers are small bytes, joined when several wait.
+    """
 
     def __init__(self):
-        self._parts: list[bytes] = []
+        self._parts: list = []
 
     def write(self, data) -> int:
-        self._parts.append(bytes(data))
+        self._parts.append(data)
         return len(data)
 
     def flush(self) -> None:
         pass
 
-    def drain(self) -> Iterator[bytes]:
-        if self._parts:
-            data = b"".join(self._parts)
-            self._parts.clear()
-            yield data
+    def drain(self) -> Iterator:
+        parts = self._parts
+        if len(parts) == 1:
+            self._parts = []
+            yield parts[0]
+        elif parts:
+            self._parts = []
+            yield b"".join(parts)
 
 
 # A fixed time for every entry: the same backup always makes the same bytes.
 ENTRY_TIME = (2020, 1, 1, 0, 0, 0)
 
 
-def zip_chunks(entries: Iterable[Entry]) -> Iterator[bytes]:
-    """Stream a ZIP of `entries` as byte chunks, never holding an entry whole in memory."""
+def zip_chunks(entries: Iterable[Entry]) -> Iterator[bytes | memoryview]:
+    """Stream a ZIP of `entries` as byte chunks, never holding an entry whole in memory.
+
+    An attachment's chunks are views of a buffer its reader reuses: each is valid until the
+    chunk after the next one is asked for, so the caller writes (and hashes) a chunk before
+    going on and keeps no reference to it (storage.write_chunks does exactly that); to keep
+    the bytes, copy them (`bytes(chunk)`).
+    """
     sink = _Sink()
     with zipfile.ZipFile(sink, "w", allowZip64=True) as zf:
         for entry in entries:
@@ -153,6 +167,7 @@ def zip_chunks(entries: Iterable[Entry]) -> Iterator[bytes]:
             info.file_size = entry.size  # lets zipfile choose ZIP64 for a large entry
             info.external_attr = (stat.S_IFREG | 0o644) << 16
             with zf.open(info, "w") as out:
+                yield from sink.drain()  # the local header alone: a chunk after it is not joined
                 for chunk in entry.chunks():
                     out.write(chunk)
                     yield from sink.drain()
@@ -164,6 +179,25 @@ def read_chunks(fileobj: BinaryIO) -> Iterator[bytes]:
     with fileobj:
         while chunk := fileobj.read(CHUNK):
             yield chunk
+
+
+# An attachment is read into two buffers of this size in turn (#16). Each byte is then touched
+# while it is still in the CPU's cache by its SHA-256 (on the hashing thread), zipfile's CRC-32,
+# the write and the file's own SHA-256; 1 MiB of new bytes per read left the cache between
+# them. Two buffers because the chunk just yielded may still be hashed while the next is read.
+ATTACHMENT_CHUNK = 1024 * 1024
+
+
+def _attachment_chunks(fileobj: BinaryIO) -> Iterator[memoryview]:
+    buffers = (
+        memoryview(bytearray(ATTACHMENT_CHUNK)),
+        memoryview(bytearray(ATTACHMENT_CHUNK)),
+    )
+    turn = 0
+    with fileobj:
+        while n := fileobj.readinto(buffers[turn]):
+            yield buffers[turn][:n]
+            turn ^= 1
 
 
 def archive_entries(
@@ -191,7 +225,7 @@ def archive_entries(
                     path,
                     size,
                     lambda path=path, sha=sha, size=size: _verified(
-                        read_chunks(open_object(path)), path, sha, size
+                        _attachment_chunks(open_object(path)), path, sha, size
                     ),
                 )
 
@@ -215,9 +249,11 @@ def _hashing_thread() -> ThreadPoolExecutor:
         return _hasher
 
 
-def _verified(chunks: Iterable[bytes], path: str, sha256: str, size: int) -> Iterator[bytes]:
+def _verified(chunks: Iterable, path: str, sha256: str, size: int) -> Iterator:
     # On S3 attachments are copied server-side, unhashed; the file is where they are proven.
-    # Chunks are bytes (immutable): one may be hashed there while the caller writes it here.
+    # A chunk is hashed there while the caller writes it here; it is a view of one of two
+    # buffers (_attachment_chunks), and its hash is waited for before the next chunk is handed
+    # on, so the buffer is never refilled under the hash (nor under the caller: see zip_chunks).
     digest = hashlib.sha256()
     n = 0
     pending: Future | None = None

@@ -388,3 +388,68 @@ def test_r9_verify_backup_file_prints_not_ok_instead_of_a_traceback(backup_zip, 
         call_command("verify_backup_file", str(path), stdout=io.StringIO())
     assert str(failed.value).startswith("NOT OK: ")
     assert (ENTITY if variant != "method-99" else "manifest.json") in str(failed.value)
+
+
+# --- the writer's bytes do not depend on how it reads (#16) -------------------------------------
+
+
+def _fixed_backup() -> tuple[bytes, dict[str, bytes]]:
+    """A stored backup made of fixed bytes: attachments around and across the reader's buffer
+    size (empty, one byte, one buffer, one byte over, several buffers), and entities files."""
+    import random
+
+    rng = random.Random(16)
+    chunk = 256 * 1024
+    objects: dict[str, bytes] = {}
+    rows = []
+    for k, size in enumerate((0, 1, chunk - 1, chunk, chunk + 1, 5 * chunk // 2, 1024 * 1024 + 7)):
+        path = f"attachments/{k}/file-{k}.bin"
+        objects[path] = data = rng.randbytes(size)
+        rows.append({"path": path, "sha256": hashlib.sha256(data).hexdigest(), "size": size})
+    objects["entities/attachments.jsonl"] = b"".join(
+        json.dumps(row, sort_keys=True).encode() + b"\n" for row in rows
+    )
+    objects["entities/issues.jsonl"] = b"".join(
+        json.dumps({"key": f"FIX-{i}", "summary": "x" * (i % 97)}).encode() + b"\n"
+        for i in range(20000)
+    )
+    entities = {
+        kind: {"file": f"entities/{kind}.jsonl", "bytes": len(objects[f"entities/{kind}.jsonl"])}
+        for kind in ("issues", "attachments")
+    }
+    manifest = json.dumps({"entities": entities}, sort_keys=True).encode()
+    return manifest, objects
+
+
+def _fixed_file(consume) -> bytes:
+    manifest, objects = _fixed_backup()
+    entries = archive.archive_entries(
+        manifest_data=manifest,
+        secret_key="a fixed key",
+        open_object=lambda path: io.BytesIO(objects[path]),
+    )
+    return consume(archive.zip_chunks(entries))
+
+
+# The SHA-256 of _fixed_file made by the writer before #16's single pass (commit bc7eb86:
+# whole 1 MiB `bytes` reads, each chunk copied into the sink). SPEC §7: the same backup makes
+# the same bytes, whatever the reader's buffers.
+FIXED_FILE_SHA256 = "8aee0101a36432f5d059f8066e2f02af29a7531783ef024b22c69bf676f42637"
+
+
+def test_the_backup_file_is_byte_identical_to_the_one_made_before_the_single_pass():
+    def write_like_storage(chunks) -> bytes:
+        # As storage.write_chunks: each chunk written (here copied) before the next is asked for.
+        out = io.BytesIO()
+        for chunk in chunks:
+            out.write(chunk)
+        return out.getvalue()
+
+    data = _fixed_file(write_like_storage)
+    assert hashlib.sha256(data).hexdigest() == FIXED_FILE_SHA256
+    # Every entry comes out as it went in, across the reused buffers, CRC-32s right.
+    _, objects = _fixed_backup()
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert zf.testzip() is None
+        for path, content in objects.items():
+            assert zf.read(path) == content, path
