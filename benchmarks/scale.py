@@ -1,0 +1,357 @@
+"""Scale benchmark (#16 item 3): 1M issues + 1M comments + 20 GB of attachments, on disk.
+
+    .venv/bin/python benchmarks/scale.py --issues 1000000 --attachment-gb 20 --postgres
+
+Figures so far (2026-11-30 03:08 UTC, this 2-core / 23 GB RAM VM shared with another engineer
+and CI, load 2.6-3.2; page cache dropped before each step; code at c226938; PostgreSQL):
+50,000 issues + 50,000 comments, 256 attachments of 1.07 GB (the script's end-to-end check)
+  step                           seconds  MB/s  rows/s  peak RSS  CPU  written
+  tar cf of the attachments      1.4      778   -       3 MB      1 s  1.07 GB
+  backup                         7.2      153   13,840  87 MB     3 s  1.11 GB
+  second backup, unchanged       4.5      245   22,236  87 MB     2 s  0.03 GB
+  backup file                    3.5      311   28,977  85 MB     4 s  1.07 GB
+  restore into an empty product  4.9      224   20,293  99 MB     3 s  1.07 GB
+
+It makes one Jira product (backup_throughput.make_product: --issues issues, a comment each,
+random incompressible attachment files of --file-mb each, written to disk), then times, each in
+a child process whose peak RSS is read with os.wait4 (the child's own rusage, not this one's):
+  1. `tar cf` of the product's attachment folder (the baseline: reads and writes every byte,
+     hashes nothing);
+  2. the backup (backup_execute): every attachment read, hashed and written once under blobs/;
+  3. a second backup of the unchanged product: it holds the same attachments by reference
+     (#16 item 2) and writes only its rows again;
+  4. the backup file of the first backup (backup_file_generate, SPEC §7);
+  5. a restore of the first backup into an empty product (restore_execute).
+Before each step it syncs and drops the page cache (`echo 3 > /proc/sys/vm/drop_caches`) and
+says whether that worked; if not, the files were (partly) in the cache and RAM is printed
+beside the size. The load average and `uptime` are printed with each figure: the machine is
+shared. Each output is deleted as soon as it is measured, the source attachments once the two
+backups are done (the later steps read the backup storage, not them), so the peak disk use is
+about twice the attachments; the run refuses to start, and stops before a step, if it would
+leave less than --keep-free-gb free. Everything lives under --dir (default /work/scale, made
+and removed) and, with --postgres, in its own database (BENCH_DATABASE_URL, default
+postgres://postgres@127.0.0.1:5432/bs_scale; dropped and made again first, dropped at the end).
+Figures, not a pass/fail.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from backup_throughput import make_product, peak_rss_mb, setup_django  # noqa: E402
+from engine_vs_tar import tree_bytes  # noqa: E402
+
+PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bs_scale")
+GB = 1024**3
+
+
+# --- the child: one step, its figures as a JSON line --------------------------------------------
+
+
+def child(kind: str, pk: int, var_dir: Path) -> None:
+    setup_django(var_dir)
+    from backups.models import Backup, BackupFile, Restore
+    from backups.services.backup_engine import backup_execute
+    from backups.services.files import backup_file_generate
+    from backups.services.restore_engine import restore_execute
+
+    start = time.perf_counter()
+    if kind == "backup":
+        status = backup_execute(backup_id=pk)
+        seconds = time.perf_counter() - start
+        backup = Backup.objects.get(pk=pk)
+        figures = {
+            "bytes": backup.total_bytes,
+            "rows": sum(e["rows"] for e in backup.counts.values()),
+            "reason": backup.failure_reason,
+        }
+    elif kind == "file":
+        status = backup_file_generate(file_id=pk)
+        seconds = time.perf_counter() - start
+        backup_file = BackupFile.objects.select_related("backup").get(pk=pk)
+        counts = backup_file.backup.counts
+        figures = {
+            "bytes": backup_file.size,
+            "rows": sum(e["rows"] for e in counts.values()),
+            "reason": getattr(backup_file, "failure_reason", ""),
+        }
+    else:
+        status = restore_execute(restore_id=pk)
+        seconds = time.perf_counter() - start
+        restore = Restore.objects.select_related("backup").get(pk=pk)
+        figures = {
+            "bytes": restore.backup.total_bytes,
+            "rows": sum(restore.report.get("restored", {}).values()),
+            "reason": restore.failure_reason,
+        }
+    print(json.dumps({"status": status, "seconds": seconds, "hwm_mb": peak_rss_mb(), **figures}))
+
+
+# --- the parent -----------------------------------------------------------------------------------
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def cached_mb() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("Cached:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def drop_cache() -> str:
+    """Sync and drop the page cache; say whether it worked (a container may refuse it)."""
+    subprocess.run(["sync"], check=True)
+    before = cached_mb()
+    try:
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+    except OSError as exc:
+        return f"cache NOT dropped ({exc.strerror}): files (partly) cached, {before:.0f} MB cached"
+    return f"cache dropped ({before:.0f} -> {cached_mb():.0f} MB cached)"
+
+
+def run_measured(command: list[str], out_path: Path) -> tuple[float, float, float]:
+    """Run a command; return (seconds, its peak RSS in MB, its CPU seconds).
+
+    The figures are the child's own rusage, read by /usr/bin/time: a child forked straight
+    from this process would inherit this process's high-water mark through exec (Linux keeps
+    the larger), so every step would show at least this parent's size.
+    """
+    usage = out_path.with_suffix(".rusage")
+    timed = ["/usr/bin/time", "-f", "%M %U %S", "-o", str(usage), *command]
+    with out_path.open("w") as out:
+        start = time.perf_counter()
+        process = subprocess.run(timed, stdout=out, check=False)
+        seconds = time.perf_counter() - start
+    if process.returncode:
+        raise SystemExit(f"{command[:4]} exited with {process.returncode}")
+    max_kb, user, system = usage.read_text().split()[-3:]
+    return seconds, int(max_kb) / 1024, float(user) + float(system)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--issues", type=int, default=1_000_000)
+    parser.add_argument("--attachment-gb", type=float, default=20)
+    parser.add_argument("--file-mb", type=int, default=4)
+    parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--dir", default="/work/scale")
+    parser.add_argument("--keep-free-gb", type=float, default=15)
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--var-dir", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.postgres:
+        os.environ["DATABASE_URL"] = PG_URL
+    else:
+        os.environ.pop("DATABASE_URL", None)
+    os.environ.pop("REDIS_URL", None)  # jobs go to this run's own database, not a shared queue
+    if args.child:
+        child(args.child[0], int(args.child[1]), Path(args.var_dir))
+        return
+
+    var_dir = Path(args.dir)
+    if var_dir.exists():
+        raise SystemExit(f"{var_dir} exists: remove it or pass another --dir")
+    parent = var_dir.parent
+    size_mb = int(args.attachment_gb * 1024)
+    free = shutil.disk_usage(parent).free
+    # Peak: the source files and one copy of them (tar's output, then the stored blobs with
+    # the backup file or the restore's copies), plus the rows (~3 GB for 1M issues, twice).
+    need = 2 * size_mb * 2**20 + 6 * GB * args.issues / 1e6
+    if free - need < args.keep_free_gb * GB:
+        fits = (free - args.keep_free_gb * GB - 6 * GB * args.issues / 1e6) / 2 / GB
+        raise SystemExit(
+            f"{args.attachment_gb} GB of attachments does not fit: {free / GB:.0f} GB free, "
+            f"about {need / GB:.0f} GB needed at the peak and {args.keep_free_gb} GB kept free; "
+            f"the largest that fits is about {fits:.0f} GB"
+        )
+    if args.postgres:
+        name = PG_URL.rsplit("/", 1)[1]
+        for sql in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
+            subprocess.run(
+                ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql],
+                check=True,
+                capture_output=True,
+            )
+    var_dir.mkdir(parents=True)
+    try:
+        run(args, var_dir, size_mb)
+    finally:
+        shutil.rmtree(var_dir, ignore_errors=True)
+        if args.postgres:
+            from django.db import connections
+
+            connections.close_all()
+            subprocess.run(
+                ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE {name}"],
+                check=False,
+                capture_output=True,
+            )
+
+
+def run(args, var_dir: Path, size_mb: int) -> None:
+    setup_django(var_dir)
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+
+    from backups import storage
+    from backups.models import Backup, BackupFile, BackupPolicy, Product
+    from backups.services.backups import backup_request
+    from backups.services.files import backup_file_request
+    from backups.services.restores import restore_request
+
+    call_command("migrate", verbosity=0)
+    connection.ensure_connection()
+    ram = subprocess.run(["free", "-g"], capture_output=True, text=True).stdout.splitlines()[1]
+    print(f"scale benchmark, {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
+    print(f"machine: {os.cpu_count()} cores; free -g: {' '.join(ram.split())}")
+    print(f"database: {connection.vendor}; folder: {var_dir}")
+    print(f"before: {uptime()}")
+
+    start = time.perf_counter()
+    product, user, folder = make_product(
+        f"Scale {args.issues}", issues=args.issues, attachment_mb=size_mb, file_mb=args.file_mb
+    )
+    BackupPolicy.objects.filter(product=product).update(verify=False)  # no check queued after
+    source_bytes = tree_bytes(folder)
+    files = sum(1 for _ in folder.iterdir())
+    print(
+        f"made: {args.issues:,} issues + {args.issues:,} comments, {files:,} attachment files, "
+        f"{source_bytes / 1e9:.2f} GB, in {time.perf_counter() - start:.0f} s "
+        f"(disk free {shutil.disk_usage(var_dir).free / GB:.0f} GB)"
+    )
+    backups_root = Path(settings.BACKUPS_ROOT)
+    media_root = Path(settings.MEDIA_ROOT)
+    rows: list[list[str]] = []
+    notes: list[str] = []
+
+    def guard(step: str, writes: int) -> None:
+        free = shutil.disk_usage(var_dir).free
+        if free - writes < args.keep_free_gb * GB:
+            raise SystemExit(
+                f"stopped before {step}: {free / GB:.1f} GB free, it writes up to "
+                f"{writes / GB:.1f} GB and {args.keep_free_gb} GB are kept free"
+            )
+
+    def step(label: str, command: list[str], writes: int) -> dict:
+        guard(label, writes)
+        cache = drop_cache()
+        load = "/".join(f"{x:.2f}" for x in os.getloadavg())
+        out = var_dir / "child.json"
+        seconds, rss, cpu = run_measured(command, out)
+        lines = out.read_text().strip().splitlines()
+        result = json.loads(lines[-1]) if lines else {}
+        result.update(seconds_wall=seconds, rss=rss, cpu=cpu, load=load)
+        hwm = f" (VmHWM {result['hwm_mb']:.0f} MB)" if "hwm_mb" in result else ""
+        print(f"  {label}: {seconds:.1f} s, peak RSS {rss:.0f} MB{hwm}; {cache}; after: {uptime()}")
+        if result.get("status") not in (None, "COMPLETE", "READY"):
+            raise SystemExit(f"{label}: {result['status']}: {result.get('reason')}")
+        return result
+
+    def row(label: str, result: dict, nbytes: int, nrows: int | None, written: int) -> None:
+        # The child's own clock when it has one (Django set-up is not the step's time).
+        seconds = result.get("seconds", result["seconds_wall"])
+        rows.append(
+            [
+                label,
+                f"{seconds:.1f}",
+                f"{nbytes / 1e6 / seconds:.0f}",
+                f"{nrows / seconds:,.0f}" if nrows is not None else "-",
+                f"{result['rss']:.0f} MB",
+                f"{result['cpu']:.0f} s",
+                f"{written / 1e9:.2f} GB",
+                result["load"],
+            ]
+        )
+
+    me = [sys.executable, __file__, "--var-dir", str(var_dir)]
+    me += ["--postgres"] if args.postgres else []
+
+    # 1. tar cf of the attachments.
+    tar_out = var_dir / "attachments.tar"
+    result = step("tar cf", ["tar", "cf", str(tar_out), "-C", str(folder), "."], source_bytes)
+    row("tar cf of the attachments", result, tar_out.stat().st_size, None, tar_out.stat().st_size)
+    tar_out.unlink()
+
+    # 2. The first backup: every attachment new.
+    backup = backup_request(product=product, actor=user)
+    template = {
+        f.attname: getattr(backup, f.attname)
+        for f in Backup._meta.concrete_fields
+        if not f.primary_key
+    }
+    before = tree_bytes(backups_root)
+    result = step("backup", [*me, "--child", "backup", str(backup.pk)], source_bytes + GB)
+    row("backup", result, result["bytes"], result["rows"], tree_bytes(backups_root) - before)
+    backup.refresh_from_db()
+
+    # 3. The second backup of the unchanged product. B3 allows one a day: the same request
+    # again, under its own prefix (as engine_vs_tar does).
+    second = Backup.objects.create(**template)
+    second.storage_prefix = storage.backup_prefix(
+        organization_id=product.organization_id, product_id=product.pk, backup_id=second.pk
+    )
+    second.save(update_fields=["storage_prefix"])
+    before = tree_bytes(backups_root)
+    result = step("second backup", [*me, "--child", "backup", str(second.pk)], 2 * GB)
+    new = tree_bytes(backups_root) - before
+    row("second backup, unchanged", result, result["bytes"], result["rows"], new)
+    notes.append(
+        f"second backup of the unchanged product stored {new / 1e6:.1f} MB new "
+        f"({100 * new / max(1, result['bytes']):.2f}% of its {result['bytes'] / 1e9:.2f} GB; "
+        f"target < 1%); its MB/s is of the bytes it holds, by reference"
+    )
+
+    # The source files are not read again: free their space for the next steps.
+    shutil.rmtree(folder)
+    notes.append("the source attachments were deleted after the second backup (disk space)")
+
+    # 4. The backup file of the first backup.
+    backup_file = backup_file_request(backup=backup, actor=user)
+    result = step("backup file", [*me, "--child", "file", str(backup_file.pk)], source_bytes + GB)
+    backup_file.refresh_from_db()
+    row("backup file", result, result["bytes"], result["rows"], result["bytes"])
+    storage.delete_object(backup_file.storage_name)
+    BackupFile.objects.filter(pk=backup_file.pk).delete()
+
+    # 5. A restore of the first backup into an empty product.
+    target = Product.objects.create(
+        organization=product.organization, kind="jira", name="Scale restore"
+    )
+    restore = restore_request(backup=backup, destination=target, actor=user)
+    before = tree_bytes(media_root)
+    result = step("restore", [*me, "--child", "restore", str(restore.pk)], source_bytes + GB)
+    row("restore into an empty product", result, result["bytes"], result["rows"], 0)
+    rows[-1][6] = f"{(tree_bytes(media_root) - before) / 1e9:.2f} GB"
+
+    header = ["step", "seconds", "MB/s", "rows/s", "peak RSS", "CPU", "written", "load before"]
+    print()
+    print(
+        f"{args.issues:,} issues + {args.issues:,} comments, {files:,} attachments of "
+        f"{source_bytes / 1e9:.2f} GB, {connection.vendor}"
+    )
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    for note in notes:
+        print(f"- {note}")
+    print(f"after: {uptime()}")
+
+
+if __name__ == "__main__":
+    main()
