@@ -58,10 +58,23 @@ class BackupBlob(models.Model):
     # relies on it); deleting a whole organization still takes both.
     blob = models.ForeignKey(AttachmentBlob, on_delete=models.RESTRICT, related_name="references")
     path = models.CharField(max_length=300)
+    # A connected site's file as the site names it (Jira: attachment id, size and created;
+    # Confluence: attachment id, version and size), so that a later backup of the same
+    # product finds the copy it held without downloading the file again (#16 item 2).
+    # Empty for an embedded product's files (their SHA-256 is recorded before they are read).
+    source_key = models.CharField(max_length=200, null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["backup", "path"], name="backup_blob_one_per_path"),
+        ]
+        indexes = [
+            # One query per batch of a site's files: which of these did an earlier backup hold?
+            models.Index(
+                fields=["source_key"],
+                condition=models.Q(source_key__isnull=False),
+                name="backup_blob_source_key",
+            ),
         ]
 
     def __str__(self):

@@ -25,6 +25,7 @@ import orjson
 from backups import storage
 from backups.connectors.confluence import ConfluenceCloud, body_text
 from backups.connectors.http import SiteAuthError, SiteBadResponse, SiteError
+from backups.services.blobs import blobs_release
 
 from .attachments import backup_path
 from .base import ExportOptions
@@ -49,14 +50,16 @@ def site_time(value: str | None) -> str | None:
 class _SpacePart:
     """One space's rows and files while it is read; joins the spool only when whole."""
 
-    def __init__(self, folder: Path, content_types):
+    def __init__(self, folder: Path, content_types, backup_id: int):
         self.folder = folder
+        self.backup_id = backup_id
         folder.mkdir()
         self.files = {ct: (folder / f"{ct}.jsonl").open("wb") for ct in content_types}
         self.counts: dict[str, int] = {}
         self.data_bytes = 0
         self.attachment_bytes = 0
-        self.stored: list[str] = []  # names written to the backup's storage
+        self.pending: set[str] = set()  # files downloaded, not yet held by the backup
+        self.held: list[str] = []  # the backup's paths this space's files hold
         self.lock = threading.Lock()
 
     def write(self, content_type: str, row: dict) -> None:
@@ -78,9 +81,12 @@ class _SpacePart:
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def discard(self) -> None:
+        """The space is left out (B5): its files' references go, and with them the copies
+        only they held; a copy an earlier backup still holds stays (#16 item 2)."""
         self.close()
-        for name in self.stored:
+        for name in self.pending:
             storage.delete_object(name)
+        blobs_release(backup_id=self.backup_id, paths=self.held)
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -110,7 +116,9 @@ class ConnectedConfluenceData(ConfluenceSiteRestore, ConnectedData):
 
     # --- backup --------------------------------------------------------------------------
 
-    def prepare_backup(self, *, prefix: str, options: ExportOptions, progress) -> list[dict]:
+    def prepare_backup(
+        self, *, backup, prefix: str, options: ExportOptions, progress
+    ) -> list[dict]:
         """Read the whole site, space by space; return the spaces that could not be read."""
         missing: list[dict] = []
         client: ConfluenceCloud = self.client()
@@ -120,9 +128,9 @@ class ConnectedConfluenceData(ConfluenceSiteRestore, ConnectedData):
                 personal = space.get("type") == "personal"
                 if personal and not options.include_personal_spaces:
                     continue
-                part = _SpacePart(self._spool / f"space-{n}", self.content_types)
+                part = _SpacePart(self._spool / f"space-{n}", self.content_types, backup.pk)
                 try:
-                    self._read_space(client, space, part, prefix, options, progress)
+                    self._read_space(client, space, part, backup, options, progress)
                 except SiteAuthError:
                     part.discard()
                     raise
@@ -144,7 +152,7 @@ class ConnectedConfluenceData(ConfluenceSiteRestore, ConnectedData):
             client.http.close()
         return missing
 
-    def _read_space(self, client, space: dict, part: _SpacePart, prefix, options, progress):
+    def _read_space(self, client, space: dict, part: _SpacePart, backup, options, progress):
         key = space["key"]
         part.write(
             "spaces",
@@ -162,12 +170,12 @@ class ConnectedConfluenceData(ConfluenceSiteRestore, ConnectedData):
             for item in listing(space["id"]):
                 batch.append(item)
                 if len(batch) == BATCH:
-                    self._read_batch(client, kind, key, batch, part, prefix, options, progress)
+                    self._read_batch(client, kind, key, batch, part, backup, options, progress)
                     batch = []
             if batch:
-                self._read_batch(client, kind, key, batch, part, prefix, options, progress)
+                self._read_batch(client, kind, key, batch, part, backup, options, progress)
 
-    def _read_batch(self, client, kind, space_key, items, part, prefix, options, progress):
+    def _read_batch(self, client, kind, space_key, items, part, backup, options, progress):
         """Labels, comments and attachments of a batch of pages, side by side; the rows are
         written here, in the listing's order."""
         found: dict[int, tuple] = {}
@@ -178,17 +186,15 @@ class ConnectedConfluenceData(ConfluenceSiteRestore, ConnectedData):
             comments = [(False, c) for c in client.comments(kind, item["id"], inline=False)]
             if kind == "page":
                 comments += [(True, c) for c in client.comments(kind, item["id"], inline=True)]
-            files = []
-            if options.include_attachments:
-                for attachment in client.attachments(kind, item["id"]):
-                    files.append(
-                        self._fetch_file(client, space_key, item, attachment, part, prefix)
-                    )
-            found[n] = (labels, comments, files)
+            listed = (
+                list(client.attachments(kind, item["id"])) if options.include_attachments else []
+            )
+            found[n] = (labels, comments, listed)
 
         in_parallel(enumerate(items), work=fetch)
+        files = self._hold_files(client, items, found, part, backup)
         for n, item in enumerate(items):
-            labels, comments, files = found[n]
+            labels, comments, _ = found[n]
             version = item.get("version") or {}
             created = site_time(item.get("createdAt")) or _now()
             parent = item.get("parentId") if item.get("parentType") in (None, "page") else None
@@ -222,43 +228,85 @@ class ConnectedConfluenceData(ConfluenceSiteRestore, ConnectedData):
                     },
                 )
                 progress(items=1)
-            for attachment, path, written in files:
+            for attachment, path, sha256, size in files.get(n, ()):
                 part.write(
                     "attachments",
                     {
                         "page": item["id"],
                         "space": space_key,
                         "name": attachment["title"],
-                        "size": written.size,
-                        "sha256": written.sha256,
+                        "size": size,
+                        "sha256": sha256,
                         "path": path,
                         "media_type": attachment.get("mediaType"),
                         "created": site_time(attachment.get("createdAt")) or created,
                     },
                 )
-                part.attachment_bytes += written.size
-                progress(items=1, nbytes=written.size)
+                part.attachment_bytes += size
+                progress(items=1, nbytes=size)
 
-    def _fetch_file(self, client, space_key, item, attachment, part, prefix):
-        """Download one attachment into the backup's storage; a file that cannot be read
+    def _hold_files(self, client, items, found, part, backup) -> dict[int, list[tuple]]:
+        """The backup holds the attachments of a batch of pages (#16 item 2): a file whose
+        id, version and size an earlier backup holds is not downloaded, the others are,
+        side by side. By page: (attachment, path, SHA-256, size). A file that cannot be read
         whole fails its space (SiteError)."""
-        name = attachment["title"]
-        path = backup_path(attachment["id"], name)
-        what = f"{item['title']} / {name}"
-        written, problem = self.download(
-            lambda: client.attachment_chunks(item["id"], attachment["id"]), prefix + path, what
-        )
-        if written is None:
-            raise SiteError(f"The attachment {what} could not be read: {problem['reason']}")
-        with part.lock:
-            part.stored.append(prefix + path)
-        expected = attachment.get("fileSize")
-        if expected is not None and written.size != expected:
-            raise SiteError(
-                f"The site sent {written.size} bytes of the attachment {what}, "
-                f"which has {expected}."
-            )
-        return attachment, path, written
+        entries = [
+            (n, item, a, backup_path(a["id"], a["title"]), source_key(a))
+            for n, item in enumerate(items)
+            for a in found[n][2]
+        ]
+        known = self.held_before([e[4] for e in entries if e[4]])
+        downloaded: dict[int, tuple] = {}
+
+        def chunks(item, attachment):
+            return lambda: client.attachment_chunks(item["id"], attachment["id"])
+
+        def fetch(i: int) -> None:
+            _, item, attachment, path, _ = entries[i]
+            what = f"{item['title']} / {attachment['title']}"
+            name = self.download_name(path)
+            written, problem = self.download(chunks(item, attachment), name, what)
+            if written is None:
+                raise SiteError(f"The attachment {what} could not be read: {problem['reason']}")
+            with part.lock:
+                part.pending.add(name)
+            expected = attachment.get("fileSize")
+            if expected is not None and written.size != expected:
+                raise SiteError(
+                    f"The site sent {written.size} bytes of the attachment {what}, "
+                    f"which has {expected}."
+                )
+            downloaded[i] = (name, written)
+
+        in_parallel([i for i, e in enumerate(entries) if e[4] not in known], work=fetch)
+        files: dict[int, list[tuple]] = {}
+        for i, (n, item, attachment, path, skey) in enumerate(entries):
+            if i in downloaded:
+                name, written = downloaded[i]
+                part.pending.discard(name)  # held now, or deleted by adopt if it fails
+                self.adopt(backup, path, skey, name, written)
+                sha256, size = written.sha256, written.size
+            else:
+                what = f"{item['title']} / {attachment['title']}"
+                try:
+                    self.keep(backup, path, skey, known[skey], chunks(item, attachment), what)
+                except SiteAuthError:
+                    raise
+                except SiteError as exc:
+                    raise SiteError(f"The attachment {what} could not be read: {exc}")
+                sha256, size = known[skey]
+            part.held.append(path)
+            files.setdefault(n, []).append((attachment, path, sha256, size))
+        return files
+
+
+def source_key(attachment: dict) -> str | None:
+    """A Confluence attachment's identity on its site: a new version of a file keeps its id,
+    so the id, version number and size name its bytes (#16 item 2)."""
+    number = (attachment.get("version") or {}).get("number")
+    if attachment.get("id") is None or number is None or attachment.get("fileSize") is None:
+        return None
+    return f"confluence:{attachment['id']}:v{number}:{attachment['fileSize']}"
 
 
 def _now() -> str:

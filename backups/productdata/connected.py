@@ -1,11 +1,15 @@
 """What a connected site's data layer (Jira Cloud, Confluence Cloud) has in common (SPEC C4, C5).
 
 A backup reads the site once, through its client, into a spool: one JSON-lines file per
-content type in a temporary folder, each attachment streamed straight into the backup's
-storage with its SHA-256 computed on the way. The backup engine then reads the spool like any
-product's rows, so the backup format, the manifest and everything after (files, downloads,
-restores) are the same as for an embedded product (C5). Memory stays flat: one page of the
-API at a time, files on disk.
+content type in a temporary folder. Attachments are stored once per organization (#16 item 2,
+services/blobs.py): a file whose identity on the site (`source_key`: the site's attachment id
+with what changes when its bytes do) is the one an earlier backup of the product holds is not
+downloaded again — the backup refers to that copy by its SHA-256; a new or changed file is
+streamed straight into a blob object of its own, hashed on the way, then held (or, when the
+organization already has those bytes, that copy is held and the download deleted). The
+backup engine then reads the spool like any product's rows, so the backup format, the
+manifest and everything after (files, downloads, restores) are the same as for an embedded
+product (C5). Memory stays flat: one page of the API at a time, files on disk.
 
 What the pages show of a connected product is what its last backup read (the site is never
 asked to draw a page); R6 for a restore into it asks the site (`live_summary`).
@@ -22,6 +26,7 @@ import orjson
 from backups import storage
 from backups.connectors.http import SiteAuthError, SiteError
 from backups.credentials import CredentialError
+from backups.services.blobs import blob_adopt, blob_hold, held_before, site_blob_name
 from backups.services.errors import Refused
 
 from .attachments import _HashingReader as HashingReader
@@ -59,6 +64,8 @@ class ConnectedData(ProductData):
         self.data_bytes = 0
         self.states: dict[str, int] = {}
         self.personal_spaces = 0
+        self.downloaded_bytes = 0  # attachment bytes downloaded from the site
+        self.stored_bytes = 0  # of those, bytes stored as new copies
 
     # --- what is there -------------------------------------------------------------------
 
@@ -130,7 +137,7 @@ class ConnectedData(ProductData):
             )
 
     def download(self, chunks: Callable[[], Iterable[bytes]], name_in_storage: str, what: str):
-        """Stream one attachment into the backup's storage; a transfer cut off midway is
+        """Stream one attachment into the backup storage (a blob name); a transfer cut off midway is
         started again (the client retries only until the first byte). Returns
         (storage.Written or None, problem or None): None when it could not be read, with the
         reason for the missing list."""
@@ -145,6 +152,60 @@ class ConnectedData(ProductData):
                 if attempt == DOWNLOAD_ATTEMPTS:
                     return None, {"what": what, "reason": str(exc)}
         raise AssertionError("unreachable")  # pragma: no cover
+
+    # --- attachments stored once (#16 item 2) ------------------------------------------
+
+    def held_before(self, source_keys: list[str]) -> dict[str, tuple[str, int]]:
+        """Which of these files an earlier backup of the product holds: key -> (SHA-256,
+        size). Asked in the backup's own thread (the database is never used from the
+        download threads)."""
+        return held_before(product_id=self.product.pk, source_keys=source_keys)
+
+    def download_name(self, path: str) -> str:
+        """Where a new or changed file is downloaded to: a blob object of its own."""
+        return site_blob_name(organization_id=self.product.organization_id, path=path)
+
+    def adopt(self, backup, path: str, source_key: str | None, name: str, written) -> None:
+        """The file downloaded to `name` becomes the backup's attachment at `path`."""
+        held = blob_adopt(
+            backup=backup,
+            path=path,
+            name=name,
+            sha256=written.sha256,
+            size=written.size,
+            source_key=source_key,
+        )
+        self.downloaded_bytes += written.size
+        self.stored_bytes += held.written
+
+    def keep(self, backup, path, source_key, known: tuple[str, int], chunks, what) -> None:
+        """The file is unchanged on the site since an earlier backup: hold that backup's copy,
+        by its SHA-256, without downloading it. Only when that copy went away meanwhile (its
+        object missing, or its last holder expired) is the file downloaded again, checked
+        against the SHA-256 and size recorded. Raises SiteError when it cannot be."""
+        sha256, size = known
+
+        def download(name: str) -> None:
+            written, problem = self.download(chunks, name, what)
+            if written is None:
+                raise SiteError(problem["reason"])
+            if written.sha256 != sha256 or written.size != size:
+                storage.delete_object(name)
+                raise SiteError(
+                    f"the site sent other bytes than before for the same version of the file "
+                    f"({written.size} bytes, {size} expected)"
+                )
+            self.downloaded_bytes += written.size
+
+        held = blob_hold(
+            backup=backup,
+            path=path,
+            sha256=sha256,
+            size=size,
+            write=download,
+            source_key=source_key,
+        )
+        self.stored_bytes += held.written
 
     def finish_backup(self, *, completed: bool) -> None:
         """Drop the spool; after a finished backup, keep what the site held for the pages."""
@@ -198,13 +259,14 @@ def upload_attachments(
     """
     lock = threading.Lock()
 
-    def send(row: dict) -> None:
+    def send(job: tuple[dict, Callable]) -> None:
+        row, open_file = job
         target = owner(row)
         if target is None:
             with lock:
                 report.add(report.skipped, "attachments")
             return
-        with source.open_attachment(row["path"]) as fileobj:
+        with open_file() as fileobj:
             reader = HashingReader(fileobj)
             upload(target, row["name"], reader)
         if reader.sha256.hexdigest() != row["sha256"] or reader.size != row["size"]:
@@ -221,4 +283,19 @@ def upload_attachments(
         for _ in rows:
             report.add(report.skipped, "attachments")
         return
-    in_parallel(rows, key=lambda r: owner(r) or "", work=send)
+    in_parallel(
+        ((row, _opener(source, row["path"])) for row in rows),
+        key=lambda job: owner(job[0]) or "",
+        work=send,
+    )
+
+
+def _opener(source: RowSource, path: str) -> Callable:
+    """How a sending thread opens the file at `path`. A stored backup's file is a reference
+    to the organization's copy (#16 item 2): it is looked up here, in the restore's own thread
+    (its database connection and transaction), never from the sending threads."""
+    prefix = getattr(source, "prefix", None)
+    if prefix is None:
+        return lambda: source.open_attachment(path)
+    name = storage.resolve(prefix + path)
+    return lambda: storage.open_object(name)

@@ -1,7 +1,9 @@
 """A connected Jira Cloud site as a product's home (SPEC §8, C4, C5).
 
 A backup reads the site once, through the Jira client (backups/connectors/jira.py), into the
-spool of connected.py; the engine writes the backup from it like any product's rows.
+spool of connected.py; the engine writes the backup from it like any product's rows. An
+attachment an earlier backup of the product holds (same id, size and time) is not downloaded
+again: Jira attachments never change in place (#16 item 2).
 
 An item still unreadable after the client's retries (an issue's comments, an attachment, a
 project's issue list) is left out and named in the backup's missing list: the backup is
@@ -62,7 +64,7 @@ class ConnectedJiraData(SiteRestore, ConnectedData):
     # --- backup: read the site into the spool --------------------------------------------
 
     def prepare_backup(
-        self, *, prefix: str, options: ExportOptions, progress: Callable[..., None]
+        self, *, backup, prefix: str, options: ExportOptions, progress: Callable[..., None]
     ) -> list[dict]:
         """Read the whole site; return what could not be read (the missing list)."""
         missing: list[dict] = []
@@ -81,7 +83,7 @@ class ConnectedJiraData(SiteRestore, ConnectedData):
         pending: list[tuple[str, dict]] = []  # attachments to download: (issue key, metadata)
 
         def download_pending() -> None:
-            self._download_all(client, pending, prefix, write, missing, progress)
+            self._download_all(client, backup, pending, write, missing, progress)
             pending.clear()
 
         try:
@@ -152,51 +154,92 @@ class ConnectedJiraData(SiteRestore, ConnectedData):
         except SiteError as exc:
             missing.append({"what": f"{key} comments", "reason": str(exc)})
 
-    def _download_all(self, client, jobs, prefix, write, missing, progress) -> None:
-        """Download attachments side by side (WORKERS at once) into the backup's storage;
-        record them here, in this thread (the spool, the missing list, progress)."""
-        results: dict[int, tuple] = {}
-
-        def fetch(job: tuple[int, str, dict]) -> None:
-            n, key, attachment = job
+    def _download_all(self, client, backup, jobs, write, missing, progress) -> None:
+        """The attachments of a batch of issues: those unchanged since an earlier backup held
+        by reference (#16 item 2), the others downloaded side by side (WORKERS at once) into
+        blob objects of their own; recorded here, in this thread (the database, the spool,
+        the missing list, progress)."""
+        entries = []
+        for key, attachment in jobs:
             name = attachment.get("filename") or "file"
             path = backup_path(int(attachment["id"]), name)
-            written, problem = self.download(
-                lambda: client.attachment_chunks(attachment["id"]),
-                prefix + path,
-                f"{key} / {name}",
-            )
-            results[n] = (key, attachment, name, path, written, [problem] if problem else [])
+            entries.append((key, attachment, name, path, source_key(attachment)))
+        known = self.held_before([e[4] for e in entries if e[4]])
+        results: dict[int, tuple] = {}  # downloaded, not yet held: deleted if this stops
 
-        numbered = [(n, key, a) for n, (key, a) in enumerate(jobs)]
-        in_parallel(numbered, work=fetch)
-        for n in range(len(numbered)):
-            key, attachment, name, path, written, problems = results[n]
-            missing.extend(problems)
-            if written is None:
-                continue
-            if attachment.get("size") is not None and written.size != attachment["size"]:
-                storage.delete_object(prefix + path)
-                missing.append(
-                    {
-                        "what": f"{key} / {name}",
-                        "reason": f"the site sent {written.size} bytes of {attachment['size']}",
-                    }
-                )
-                continue
-            write(
-                "attachments",
-                {
-                    "issue": key,
-                    "name": name,
-                    "size": written.size,
-                    "sha256": written.sha256,
-                    "path": path,
-                    "created": jira_time(attachment.get("created")),
-                },
+        def fetch(n: int) -> None:
+            key, attachment, name, path, _ = entries[n]
+            target = self.download_name(path)
+            written, problem = self.download(
+                lambda: client.attachment_chunks(attachment["id"]), target, f"{key} / {name}"
             )
-            self.attachment_bytes += written.size
-            progress(items=1, nbytes=written.size)
+            results[n] = (target, written, problem)
+
+        try:
+            in_parallel(
+                [n for n, e in enumerate(entries) if e[4] not in known],
+                work=fetch,
+            )
+            for n, (key, attachment, name, path, skey) in enumerate(entries):
+                what = f"{key} / {name}"
+                if n in results:
+                    target, written, problem = results.pop(n)
+                    if written is None:
+                        missing.append(problem)
+                        continue
+                    if attachment.get("size") is not None and written.size != attachment["size"]:
+                        storage.delete_object(target)
+                        missing.append(
+                            {
+                                "what": what,
+                                "reason": f"the site sent {written.size} bytes of "
+                                f"{attachment['size']}",
+                            }
+                        )
+                        continue
+                    self.adopt(backup, path, skey, target, written)
+                    sha256, size = written.sha256, written.size
+                else:
+                    sha256, size = known[skey]
+                    try:
+                        self.keep(
+                            backup,
+                            path,
+                            skey,
+                            known[skey],
+                            lambda a=attachment: client.attachment_chunks(a["id"]),
+                            what,
+                        )
+                    except SiteAuthError:
+                        raise
+                    except SiteError as exc:
+                        missing.append({"what": what, "reason": str(exc)})
+                        continue
+                write(
+                    "attachments",
+                    {
+                        "issue": key,
+                        "name": name,
+                        "size": size,
+                        "sha256": sha256,
+                        "path": path,
+                        "created": jira_time(attachment.get("created")),
+                    },
+                )
+                self.attachment_bytes += size
+                progress(items=1, nbytes=size)
+        finally:
+            for target, written, _ in results.values():
+                if written is not None:
+                    storage.delete_object(target)
+
+
+def source_key(attachment: dict) -> str | None:
+    """A Jira attachment's identity on its site: its bytes never change (a new upload is a
+    new id), so the id, with its size and time, names them (#16 item 2)."""
+    if attachment.get("id") is None or attachment.get("size") is None:
+        return None
+    return f"jira:{attachment['id']}:{attachment['size']}:{attachment.get('created') or ''}"
 
 
 __all__ = ["NOT_SETTABLE", "ConnectedJiraData", "jira_time"]

@@ -5,7 +5,9 @@ Under the backup's prefix it writes, in this order:
                             the attachment's bytes under blobs/<org>/ (#16 item 2), copied in
                             chunks (no file in memory), or server-side when both storages are
                             buckets on one S3 endpoint, only when no backup holds them yet;
-                            a connected site's files stay objects under the prefix
+                            a connected site's files are held the same way as they are read
+                            (productdata/connected.py: one unchanged since an earlier backup
+                            is not downloaded again)
   entities/<type>.jsonl     one JSON object per line, streamed from the product data layer
   entities/groups.jsonl     the organization's groups, members and access, when the policy says
   manifest.json             last: a prefix without a manifest is not a finished backup
@@ -158,10 +160,13 @@ class _Engine:
         self.start()
         read_missing: list[dict] = []
         if hasattr(self.data, "prepare_backup"):
-            # A connected site: read it once into a spool (its attachments straight into the
-            # backup's storage); what could not be read is named (B5, C4).
+            # A connected site: read it once into a spool (its attachments held by the backup
+            # as they are read); what could not be read is named (B5, C4).
             read_missing = self.data.prepare_backup(
-                prefix=self.prefix, options=self.options, progress=self.progress.add
+                backup=self.backup,
+                prefix=self.prefix,
+                options=self.options,
+                progress=self.progress.add,
             )
         failed_paths, missing, skip_spaces = self.copy_attachments()
         missing = read_missing + missing
@@ -238,7 +243,7 @@ class _Engine:
 
     def copy_one(self, f: AttachmentFile) -> storage.Written:
         name = self.prefix + f.path
-        if f.stored:  # already written there as it was downloaded from a connected site
+        if f.stored:  # a connected site's file, held as it was read (prepare_backup)
             return storage.Written(name, f.size, f.sha256)
         # The recorded SHA-256 names the bytes before they are read: a backup of an unchanged
         # product reads and writes no attachment at all (B2 holds: the backup still has every

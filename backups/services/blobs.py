@@ -3,6 +3,11 @@ are stored once per organization, under `blobs/<org>/`, keyed by SHA-256.
 
 - blob_hold: a backup takes a reference to the live blob of (organization, SHA-256), or, when
   there is none, writes the bytes once and makes it live.
+- blob_adopt: bytes already written under a blob name of their own (a connected site's new
+  file, whose SHA-256 is known only once it is downloaded) become the backup's: a reference to
+  the live copy of those bytes if there is one (and the download is deleted), else a new blob.
+- held_before: which of a connected site's files (by the site's identity of each) an earlier
+  backup of the same product holds, with their SHA-256: those are not downloaded again.
 - blobs_release: a backup lets go of its blobs (E1 expiry, B5 a failed backup's cleanup); a
   blob that no backup refers to any more is deleted, object and row.
 
@@ -45,6 +50,12 @@ def blob_name(*, organization_id: int, sha256: str) -> str:
     return f"blobs/{organization_id}/{sha256[:2]}/{sha256}-{uuid.uuid4().hex[:12]}"
 
 
+def site_blob_name(*, organization_id: int, path: str) -> str:
+    """A new object name for a connected site's file, named before its SHA-256 is known (it is
+    hashed as it downloads): its own token, then the backup path it was downloaded for."""
+    return f"blobs/{organization_id}/site/{uuid.uuid4().hex[:12]}/{path}"
+
+
 def blob_hold(
     *,
     backup: Backup,
@@ -52,37 +63,94 @@ def blob_hold(
     sha256: str,
     size: int,
     write: Callable[[str], None],
+    source_key: str | None = None,
 ) -> Held:
     """`backup` holds the attachment at `path`: a reference to its stored copy, which is
     written first (by `write(name)`, which checks the bytes and leaves nothing behind when it
     raises) only when the organization has no live copy of these bytes."""
     organization_id = backup.product.organization_id
     for _ in range(3):
-        held = _refer_to_live(backup, path, organization_id, sha256, size)
+        held = _refer_to_live(backup, path, organization_id, sha256, size, source_key)
         if held:
             return held
         # The bytes are written to a name of their own, and checked, before any row names
         # them: a copy that fails leaves no blob, and there is nothing to move afterwards.
         name = blob_name(organization_id=organization_id, sha256=sha256)
         write(name)
-        try:
-            with transaction.atomic():
-                blob = AttachmentBlob.objects.create(
-                    organization_id=organization_id,
-                    sha256=sha256,
-                    size=size,
-                    storage_name=name,
-                    state=LIVE,
-                )
-                BackupBlob.objects.create(backup=backup, blob=blob, path=path)
-            return Held(blob, size)
-        except IntegrityError:
-            # Another backup made these bytes live while we copied them: refer to its copy.
-            storage.delete_object(name)
+        held = _make_live(backup, path, organization_id, sha256, size, name, source_key)
+        if held:
+            return held
+        # Another backup made these bytes live while we copied them: refer to its copy.
+        storage.delete_object(name)
     raise storage.StorageError(f"The attachment store could not settle on a copy of {path}.")
 
 
-def _refer_to_live(backup, path, organization_id, sha256, size) -> Held | None:
+def blob_adopt(
+    *,
+    backup: Backup,
+    path: str,
+    name: str,
+    sha256: str,
+    size: int,
+    source_key: str | None = None,
+) -> Held:
+    """`backup` holds the bytes already written and checked at `name` (site_blob_name) as its
+    attachment at `path`: by a reference to the organization's live copy of them when it has
+    one (the download at `name` is deleted: stored once), else as a new live blob at `name`.
+    When it raises, nothing is left at `name`."""
+    organization_id = backup.product.organization_id
+    try:
+        for _ in range(3):
+            held = _refer_to_live(backup, path, organization_id, sha256, size, source_key)
+            if held:
+                storage.delete_object(name)
+                return held
+            held = _make_live(backup, path, organization_id, sha256, size, name, source_key)
+            if held:
+                return held
+            # Another backup made these bytes live meanwhile: the next turn refers to it.
+    except BaseException:
+        storage.delete_object(name)
+        raise
+    storage.delete_object(name)
+    raise storage.StorageError(f"The attachment store could not settle on a copy of {path}.")
+
+
+def held_before(*, product_id: int, source_keys: list[str]) -> dict[str, tuple[str, int]]:
+    """Of a connected site's files (by their `source_key`), those an earlier finished backup
+    of the product holds as a live copy: source_key -> (SHA-256, size). One query."""
+    if not source_keys:
+        return {}
+    found = BackupBlob.objects.filter(
+        source_key__in=source_keys,
+        backup__product_id=product_id,
+        # Unexpired finished backups only: a FAILED or EXPIRED backup let go of its copies,
+        # a running one may yet fail.
+        backup__status__in=[Backup.Status.COMPLETE, Backup.Status.INCOMPLETE],
+        blob__state=LIVE,
+    ).values_list("source_key", "blob__sha256", "blob__size")
+    return {key: (sha256, size) for key, sha256, size in found}
+
+
+def _make_live(backup, path, organization_id, sha256, size, name, source_key) -> Held | None:
+    """The bytes at `name` become the organization's live copy, held by `backup`; None when
+    another copy of them became live first (the partial unique index)."""
+    try:
+        with transaction.atomic():
+            blob = AttachmentBlob.objects.create(
+                organization_id=organization_id,
+                sha256=sha256,
+                size=size,
+                storage_name=name,
+                state=LIVE,
+            )
+            BackupBlob.objects.create(backup=backup, blob=blob, path=path, source_key=source_key)
+        return Held(blob, size)
+    except IntegrityError:
+        return None
+
+
+def _refer_to_live(backup, path, organization_id, sha256, size, source_key=None) -> Held | None:
     with transaction.atomic():
         # The lock makes the collector wait until the reference below is committed (or this
         # wait until the collector marked the blob DELETING, and the row no longer matches).
@@ -99,7 +167,7 @@ def _refer_to_live(backup, path, organization_id, sha256, size) -> Held | None:
             AttachmentBlob.objects.filter(pk=blob.pk).update(state=RETIRED)
             log.warning("Attachment blob %s retired: its object is missing", blob.storage_name)
             return None
-        BackupBlob.objects.create(backup=backup, blob=blob, path=path)
+        BackupBlob.objects.create(backup=backup, blob=blob, path=path, source_key=source_key)
         return Held(blob, 0)
 
 
