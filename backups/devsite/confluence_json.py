@@ -100,7 +100,9 @@ class ConfluenceJson:
 
     def _attachment(self, a: Attachment) -> dict:
         container = self.site.pages[a.container_id]
-        download = f"/download/attachments/{container.id}/{quote(a.title)}?version=1&api=v2"
+        download = (
+            f"/download/attachments/{container.id}/{quote(a.title)}?version={a.version}&api=v2"
+        )
         return {
             "id": a.id,
             "status": a.status,
@@ -113,7 +115,7 @@ class ConfluenceJson:
             "fileSize": len(a.data),
             "webuiLink": f"/pages/viewpageattachments.action?pageId={container.id}",
             "downloadLink": download,
-            "version": self._version(1, a.author_id, a.created_at),
+            "version": self._version(a.version, a.author_id, a.created_at),
             "_links": {"download": download},
         }
 
@@ -198,13 +200,15 @@ class ConfluenceJson:
 
     def _attachment_v1(self, a: Attachment) -> dict:
         container = self.site.pages[a.container_id]
-        download = f"/download/attachments/{container.id}/{quote(a.title)}?version=1&api=v2"
+        download = (
+            f"/download/attachments/{container.id}/{quote(a.title)}?version={a.version}&api=v2"
+        )
         return {
             "id": a.id,
             "type": "attachment",
             "status": a.status,
             "title": a.title,
-            "version": {"when": a.created_at, "number": 1, "minorEdit": False},
+            "version": {"when": a.created_at, "number": a.version, "minorEdit": False},
             "container": {"id": container.id, "type": container.kind, "title": container.title},
             "metadata": {"mediaType": a.media_type, "comment": a.comment},
             "extensions": {

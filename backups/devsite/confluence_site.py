@@ -87,6 +87,7 @@ class Attachment:
     author_id: str | None = None
     created_at: str = field(default_factory=now_iso)
     comment: str = ""
+    version: int = 1  # a new version keeps the id (new_attachment_version)
 
     @property
     def sha256(self) -> str:
@@ -259,6 +260,14 @@ class ConfluenceSite(BaseSite):
             self.attachments[attachment.id] = attachment
             number = int(attachment.id.removeprefix("att"))
             self.attachment_ids.setdefault(container.id, []).append(number)
+            return attachment
+
+    def new_attachment_version(self, attachment: Attachment, data: bytes) -> Attachment:
+        """What uploading a file of the same name does on a real site: a new version of the
+        attachment, with the same id and the next version number."""
+        with self.lock:
+            attachment.data = data
+            attachment.version += 1
             return attachment
 
     def retitle(self, page: Page, title: str) -> None:

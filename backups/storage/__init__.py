@@ -165,8 +165,8 @@ def resolve(name: str) -> str:
     copy of those bytes (#16 item 2); every reader (the backup file, verification, restores)
     opens it through here, so the backup file (SPEC §7) and restores read the same bytes as
     before. A backup with no reference at that path is read at the name itself: backups taken
-    before the attachment store, and a connected site's files, which stay under the prefix —
-    so no data migration is needed for old backups.
+    before the attachment store (a connected site's files too, before #16 item 2 reached
+    them) — so no data migration is needed for old backups.
 
     Reading and writing one object resolve its name (open, size, exists, write), so a name
     means one object whoever reads it; deleting does not (delete_object), nor does a prefix

@@ -18,7 +18,6 @@ import pytest
 import time_machine
 
 from backups import storage
-from backups.devsite.confluence_json import ConfluenceJson
 from backups.models import AttachmentBlob, Backup, BackupBlob, BackupFile
 from backups.services.files import backup_file_generate, backup_file_request
 from tests.services.helpers import read_rows, run_backup_of
@@ -62,26 +61,7 @@ def file_attachments(backup, admin) -> dict[str, bytes]:
 connected = confluence_helpers.connected  # the fixture, by the name the tests ask for
 
 
-@pytest.fixture
-def versions(monkeypatch):
-    """Attachment versions on the contract site (it answers version 1 for every file): the
-    test sets a file's version number here when it uploads a new version of it."""
-    numbers: dict[str, int] = {}
-    answer = ConfluenceJson._attachment
-
-    def _attachment(self, a):
-        out = answer(self, a)
-        if a.id in numbers:
-            out["version"] = {**out["version"], "number": numbers[a.id]}
-        return out
-
-    monkeypatch.setattr(ConfluenceJson, "_attachment", _attachment)
-    return numbers
-
-
-def test_a_new_version_of_a_confluence_attachment_is_downloaded_again(
-    confluence_site, connected, versions
-):
+def test_a_new_version_of_a_confluence_attachment_is_downloaded_again(confluence_site, connected):
     connection, admin = connected
     files = confluence_helpers.seed_site(confluence_site)
     first = run_backup_of(connection.product, admin)
@@ -91,9 +71,8 @@ def test_a_new_version_of_a_confluence_attachment_is_downloaded_again(
 
     # A new version of notes.txt, of the same size: its id stays, its version goes up.
     notes = next(a for a in confluence_site.attachments.values() if a.title == "notes.txt")
-    notes.data = b"line of NOTES\n" * 500
-    assert len(notes.data) == len(files["notes.txt"])
-    versions[notes.id] = 2
+    confluence_site.new_attachment_version(notes, b"line of NOTES\n" * 500)
+    assert len(notes.data) == len(files["notes.txt"]) and notes.version == 2
 
     confluence_site.requests.clear()
     with time_machine.travel(timedelta(days=8)):
