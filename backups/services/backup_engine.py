@@ -21,6 +21,7 @@ from collections.abc import Iterator
 
 import orjson
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
@@ -366,26 +367,30 @@ class _Engine:
             counts["attachments"] = {**counts["attachments"], "files_bytes": self.attachment_bytes}
         total = sum(e["bytes"] for e in entities.values()) + self.attachment_bytes + written.size
         done = self.progress
-        changed = finish(
-            BACKUP,
-            self.backup.pk,
-            status,
-            completed_at=completed_at,
-            heartbeat_at=completed_at,
-            counts=counts,
-            total_bytes=total,
-            missing=missing,
-            # The totals were estimates made before options and failures were known.
-            items_done=done.items,
-            items_total=done.items,
-            bytes_done=done.bytes,
-            bytes_total=done.bytes,
-        )
-        if not changed:
-            raise JobEnded()
+        # The status and its verification (A3) in one transaction: no page ever shows the
+        # backup finished and not yet "Verifying…".
+        with transaction.atomic():
+            changed = finish(
+                BACKUP,
+                self.backup.pk,
+                status,
+                completed_at=completed_at,
+                heartbeat_at=completed_at,
+                counts=counts,
+                total_bytes=total,
+                missing=missing,
+                # The totals were estimates made before options and failures were known.
+                items_done=done.items,
+                items_total=done.items,
+                bytes_done=done.bytes,
+                bytes_total=done.bytes,
+            )
+            if not changed:
+                raise JobEnded()
+            self.backup.refresh_from_db()
+            verification_after_backup(self.backup)  # read back and trial-restored, on its queue
         if hasattr(self.data, "finish_backup"):
             self.data.finish_backup(completed=True)
-        self.backup.refresh_from_db()
         record_event(
             action="backup.completed" if status == Backup.Status.COMPLETE else "backup.incomplete",
             organization=self.product.organization,
@@ -393,7 +398,6 @@ class _Engine:
             details={"total_bytes": total, "missing": len(missing)},
         )
         notify_backup_finished(self.backup)
-        verification_after_backup(self.backup)  # A3: read back and trial-restored, on its queue
         return status
 
 

@@ -16,7 +16,7 @@ from backups.services.files import backup_file_request
 from backups.services.restores import restore_request
 from tests.productdata.helpers import jira_snapshot
 
-from .workers import wait_status
+from .workers import wait_for, wait_status
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -81,6 +81,14 @@ def test_backup_file_and_restore_run_in_a_qcluster_on_redis_and_postgresql(
     from django_q.models import Task
 
     assert get_broker().queue_size() == 0
+    # The worker records a task when its function returns: a restore ends COMPLETE, then
+    # refreshes the product's statistics (ANALYZE, #16), and only then is its task saved.
+    wait_for(
+        lambda: Task.objects.filter(name=f"restore-{restore.pk}").exists(),
+        timeout=30,
+        what="the worker to record the restore's task",
+        explain=qclusters.logs,
+    )
     assert sorted(Task.objects.values_list("name", "success")) == sorted(
         [
             (f"backup-{backup.pk}", True),

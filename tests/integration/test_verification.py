@@ -105,7 +105,8 @@ def test_a_long_verification_does_not_delay_a_backup_started_meanwhile(
     # One attachment of the stored backup becomes a pipe with the same bytes, written later.
     with storage.open_object(first.storage_prefix + "entities/attachments.jsonl") as f:
         path = json.loads(f.readline())["path"]
-    location = storage.backup_storage().path(first.storage_prefix + path)
+    # The organization's stored copy the backup refers to (#16 item 2: stored once).
+    location = storage.backup_storage().path(storage.resolve(first.storage_prefix + path))
     with open(location, "rb") as f:
         data = f.read()
     os.unlink(location)
