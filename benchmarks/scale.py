@@ -16,6 +16,12 @@ dropped before each step (e.g. 20,400 -> 231 MB cached): every step read from di
 rows/s is the step's rows over its whole time, attachments included; the second backup copies
 no attachment byte, so its 57k rows/s is the row export's own rate. Its 0.64 GB new are its
 rows (every backup is full, B2), 2.91% of what it holds; no attachment byte was stored again.
+SQLite, same sizes and code, 03:33-03:44 UTC, cache dropped, load 2.1-3.0 before the steps:
+  tar cf of the attachments      58.4     368   -        3 MB      30 s  21.48 GB  2.95/2.85/2.62
+  backup                         97.8     226   20,498   85 MB     69 s  22.12 GB  2.71/2.81/2.62
+  second backup, unchanged       16.8     1319  119,601  84 MB     16 s  0.64 GB   2.06/2.59/2.57
+  backup file                    96.6     223   20,765   84 MB     84 s  21.49 GB  2.11/2.56/2.56
+  restore into an empty product  118.3    187   16,956   96 MB     81 s  21.47 GB  2.16/2.51/2.54
 The same script at 50,000 issues + 1.07 GB (03:08, load 2.6-3.2): peak RSS 87 / 87 / 85 / 99 MB
 for backup / second / file / restore: memory stays flat from 1 GB to 21 GB and 50k to 1M issues.
 
