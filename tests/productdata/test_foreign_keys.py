@@ -103,7 +103,7 @@ def test_after_the_block_the_transaction_checks_each_row_again():
 @pytest.mark.parametrize("may_skip", [True, False])
 def test_a_copy_is_the_same_whether_keys_are_checked_per_slice_or_per_row(monkeypatch, may_skip):
     need_postgres()
-    monkeypatch.setattr(base, "may_skip_row_triggers", lambda: may_skip)
+    monkeypatch.setattr("backups.productdata.writes.may_skip_row_triggers", lambda: may_skip)
     org, _ = org_with_admin()
     source = jira_product(org, "Source", projects=2, issues=3, comments=2)
     target = Product.objects.create(organization=org, kind="jira", name="Target")

@@ -5,7 +5,6 @@ import pytest
 
 from backups.models import JiraComment, JiraIssue, JiraProject
 from backups.productdata import ImportOptions
-from backups.productdata import base as productdata_base
 from backups.productdata.jira import JiraData
 from tests.factories import jira_product, org_with_admin
 
@@ -44,8 +43,9 @@ def comment(key, n):
 
 @pytest.mark.django_db
 def test_comments_of_many_slices_find_their_issues_in_order(monkeypatch):
-    monkeypatch.setattr(productdata_base, "INSERT_SLICE", 7)  # several slices on PostgreSQL
-    monkeypatch.setattr(productdata_base, "SQLITE_SLICE", 7)
+    # Several slices on PostgreSQL.
+    monkeypatch.setattr("backups.productdata.writes.INSERT_SLICE", 7)
+    monkeypatch.setattr("backups.productdata.writes.SQLITE_SLICE", 7)
     monkeypatch.setattr("backups.productdata.jira.INSERT_SLICE", 7)
     monkeypatch.setattr("backups.productdata.jira.SQLITE_SLICE", 7)
     org, _ = org_with_admin()

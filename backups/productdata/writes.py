@@ -1,0 +1,283 @@
+"""Import: rows written fast into the database (#16) — COPY (binary on PostgreSQL) or one
+executemany, timestamps passed as the text the database stores, foreign keys checked once per
+slice instead of per row. Split out of base.py; base re-exports every name.
+"""
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import orjson
+from django.db import connection, transaction
+
+from .export import parse_dt
+
+if TYPE_CHECKING:
+    from .base import ImportReport
+
+BATCH_SIZE = 1000
+INSERT_SLICE = 10_000  # rows per COPY: large enough to amortize it, small enough for memory
+# Rows per transaction on SQLite, whose one write lock a slice holds: about a tenth of a
+# second, so the site's logins and saves never wait long behind a restore.
+SQLITE_SLICE = 2_000
+
+
+def batched(iterable: Iterable, size: int = BATCH_SIZE) -> Iterator[list]:
+    batch = []
+    for item in iterable:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def insert_rows(
+    model, columns: list[str], rows: Iterable[tuple], *, points_at: "PointsAt | None" = None
+) -> None:
+    """Insert plain rows of database-ready values, fast: COPY on PostgreSQL, one executemany
+    elsewhere. For restores of many rows whose ids nobody needs back (issues, comments);
+    bulk_create builds, checks and adapts a model instance per row, which costs more than
+    the insert itself. `points_at`: see `foreign_keys_checked_here`."""
+    fields = [model._meta.get_field(c) for c in columns]
+    types = [_binary_type(f) for f in fields]
+    insert_into(
+        model._meta.db_table,
+        [f.column for f in fields],
+        rows,
+        points_at=points_at,
+        binary_types=None if None in types else types,
+    )
+
+
+def insert_into(
+    table: str,
+    columns: list[str],
+    rows: Iterable[tuple],
+    *,
+    points_at: "PointsAt | None" = None,
+    binary_types: "list[str] | None" = None,
+) -> None:
+    """Insert a stream of rows in large slices, each one COPY (or one executemany).
+
+    A slice is read in full before its COPY starts: a source that reads the database itself
+    (ProductRowSource) must not query the connection while it is in COPY mode. With
+    `points_at`, each slice's foreign keys are checked once for the slice, not per row
+    (`foreign_keys_checked_here`). With `binary_types` (see `_BINARY`), PostgreSQL's COPY
+    is binary: the server parses no timestamps or numbers (#16).
+    """
+    qn = connection.ops.quote_name
+    cols = ", ".join(qn(c) for c in columns)
+    pg = connection.vendor == "postgresql"
+    size = INSERT_SLICE if pg else SQLITE_SLICE
+    binary = _binary_writer(binary_types) if pg and binary_types else None
+    sql = f"COPY {qn(table)} ({cols}) FROM STDIN" + (" (FORMAT BINARY)" if binary else "")
+    for chunk in batched(rows, size):
+        # One transaction per slice when no transaction is open (a staged restore): SQLite's
+        # one write lock is held for one slice, not for the whole import.
+        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+            if pg:
+                with foreign_keys_checked_here(points_at), cursor.cursor.copy(sql) as copy:
+                    if binary:
+                        binary(copy, chunk)
+                    else:
+                        for row in chunk:
+                            copy.write_row(row)
+            else:
+                marks = ", ".join(["%s"] * len(columns))
+                sql = f"INSERT INTO {qn(table)} ({cols}) VALUES ({marks})"  # noqa: S608 - quoted
+                cursor.executemany(sql, chunk)
+
+
+# --- binary COPY (#16) --------------------------------------------------------------------------
+#
+# Text COPY makes the server parse every value of every row; "finishing the COPYs" was 16% of
+# a restore on PostgreSQL. In binary the rows' values go in PostgreSQL's own representation.
+# Callers keep passing what text COPY took (ISO 8601 text for a timestamp, JSON text for a
+# JSON column); the writer converts the two that differ: a timestamp becomes a datetime
+# (psycopg writes its microseconds), JSON text becomes jsonb's binary form, which is a
+# version byte (1) and the same text, sent as raw bytes (bytea's binary form).
+
+# A Django field's internal type -> the type psycopg writes it as in a binary COPY.
+_BINARY = {
+    "AutoField": "int4",
+    "BigAutoField": "int8",
+    "IntegerField": "int4",
+    "BigIntegerField": "int8",
+    "PositiveIntegerField": "int4",
+    "PositiveBigIntegerField": "int8",
+    "CharField": "text",  # varchar's binary form is text's (its length is still checked)
+    "TextField": "text",
+    "DateTimeField": "timestamptz",
+    "JSONField": "jsonb",
+}
+
+
+def _binary_type(field) -> str | None:
+    if field.is_relation:
+        field = field.target_field
+    return _BINARY.get(field.get_internal_type())
+
+
+def _timestamptz(value):
+    if value is None or isinstance(value, datetime):
+        return value
+    moment = datetime.fromisoformat(value)
+    # Naive text is in the connection's zone, as PostgreSQL would read it (UTC under Django).
+    return moment if moment.tzinfo else moment.replace(tzinfo=connection.timezone)
+
+
+def _jsonb(value):
+    if value is None:
+        return None
+    return b"\x01" + (value.encode() if isinstance(value, str) else value)
+
+
+def _binary_writer(types: list[str]) -> Callable:
+    converters = [
+        (i, _timestamptz if t == "timestamptz" else _jsonb)
+        for i, t in enumerate(types)
+        if t in ("timestamptz", "jsonb")
+    ]
+    wire = ["bytea" if t == "jsonb" else t for t in types]
+
+    def write(copy, chunk: list[tuple]) -> None:
+        copy.set_types(wire)
+        for row in chunk:
+            if converters:
+                row = list(row)
+                for i, convert in converters:
+                    row[i] = convert(row[i])
+            copy.write_row(row)
+
+    return write
+
+
+# --- foreign keys checked once, not per row (#16) ----------------------------------------------
+#
+# Django makes every foreign key on PostgreSQL DEFERRABLE INITIALLY DEFERRED: each inserted
+# row queues a trigger that, at COMMIT, looks its referenced row up and locks it FOR KEY
+# SHARE. For a restore that is one lookup per row and per key (an issue has two), about half
+# of the time of writing the row (100k issues: 1.2 s to insert, 1.1 s to commit). The
+# restore knows what its rows point at (the staging product, the projects it just made), so
+# it takes the same locks itself, once per slice, checks that every target is there, and
+# runs the slice with session_replication_role = replica, which skips the per-row triggers.
+# The guarantee is the foreign key's: while the slice's transaction is open nobody can delete
+# a target (the FOR KEY SHARE locks), and a target already gone fails the slice. Only a role
+# allowed to set that parameter (a superuser, or GRANT SET ON PARAMETER) takes this road;
+# any other role keeps the per-row checks. Unique and check constraints are indexes and
+# constraints, not triggers: they are enforced as ever.
+
+# {table name: the ids the rows point at in it}.
+PointsAt = dict[str, Iterable[int]]
+
+
+class ReferenceGone(Exception):
+    """A row a restore's rows point at was deleted while the restore ran."""
+
+
+def may_skip_row_triggers() -> bool:
+    """Whether this connection's role may set session_replication_role (PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return False
+    cached = getattr(connection, "_backupsite_may_skip_triggers", None)
+    if cached is None or cached[0] is not connection.connection:
+        with connection.cursor() as cursor:
+            if connection.pg_version >= 150000:
+                cursor.execute("SELECT has_parameter_privilege('session_replication_role', 'SET')")
+            else:
+                cursor.execute("SELECT current_setting('is_superuser') = 'on'")
+            cached = (connection.connection, bool(cursor.fetchone()[0]))
+        connection._backupsite_may_skip_triggers = cached
+    return cached[1]
+
+
+@contextmanager
+def foreign_keys_checked_here(points_at: dict[str, Iterable[int]] | None):
+    """Inside a transaction: lock every row `points_at` names FOR KEY SHARE (what each row's
+    foreign key trigger would do), fail if one is gone, and skip the per-row triggers for
+    what runs in the block. The caller promises that the rows it writes point at nothing
+    else; every foreign key column of the table must be covered."""
+    if points_at is None or not may_skip_row_triggers():
+        yield
+        return
+    assert connection.in_atomic_block, "SET LOCAL needs the slice's transaction"
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for table, ids in points_at.items():
+            wanted = sorted(set(ids))
+            cursor.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM {qn(table)} "  # noqa: S608 - quoted
+                f"WHERE id = ANY(%s) FOR KEY SHARE) AS locked",
+                [wanted],
+            )
+            found = cursor.fetchone()[0]
+            if found != len(wanted):
+                raise ReferenceGone(
+                    f"{len(wanted) - found} row(s) of {table} this restore writes into were "
+                    f"deleted while it ran."
+                )
+        cursor.execute("SET LOCAL session_replication_role = replica")
+    yield
+    with connection.cursor() as cursor:  # the rest of the transaction checks as ever
+        cursor.execute("SET LOCAL session_replication_role = origin")
+
+
+def counted(rows: Iterable, report: "ImportReport", content_type: str) -> Iterator:
+    """Pass rows through, adding them to the report (and so to progress) every batch."""
+    n = 0
+    for row in rows:
+        yield row
+        n += 1
+        if n == BATCH_SIZE:
+            report.add(report.restored, content_type, n)
+            n = 0
+    if n:
+        report.add(report.restored, content_type, n)
+
+
+def datetime_adapter() -> Callable[[str], object]:
+    """How an ISO 8601 time from a backup row goes into insert_rows, for this database."""
+    if connection.vendor == "postgresql":
+        return str  # PostgreSQL parses ISO 8601 with its offset itself
+    adapt = connection.ops.adapt_datetimefield_value
+
+    def slow(value: str):
+        return adapt(parse_dt(value))
+
+    if connection.vendor != "sqlite" or connection.timezone_name != "UTC":
+        return slow
+
+    def to_sqlite_text(value: str):
+        # SQLite keeps the text Django writes, str() of the naive UTC datetime: isoformat's
+        # UTC spelling is the same text with a space for the "T" and no offset. Parsing it
+        # to write it back was half a restore's time on SQLite (#16); any other shape (an
+        # offset, .000000, a short fraction) takes Django's road, so the stored text is
+        # exactly what it always was.
+        n = len(value)
+        if (
+            value[10:11] == "T"
+            and value.endswith("+00:00")
+            and (n == 25 or (n == 32 and value[19] == "." and value[20:26] != "000000"))
+        ):
+            return f"{value[:10]} {value[11:-6]}"
+        return slow(value)
+
+    return to_sqlite_text
+
+
+def db_json(value) -> str:
+    return orjson.dumps(value).decode()
+
+
+def delete_in_batches(qs) -> None:
+    """Delete the rows of `qs` a batch at a time, each batch its own short transaction."""
+    size = INSERT_SLICE if connection.vendor == "postgresql" else SQLITE_SLICE
+    while True:
+        ids = list(qs.values_list("id", flat=True)[:size])
+        if not ids:
+            return
+        with transaction.atomic():
+            qs.model.objects.filter(id__in=ids).delete()
