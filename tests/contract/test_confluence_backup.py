@@ -11,7 +11,16 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from backups.models import AuditEvent, Backup, Page, PageAttachment, Product, Restore, Space
+from backups.models import (
+    AttachmentBlob,
+    AuditEvent,
+    Backup,
+    Page,
+    PageAttachment,
+    Product,
+    Restore,
+    Space,
+)
 from backups.productdata import for_product
 from backups.services.restore_engine import restore_execute
 from backups.services.restores import restore_request
@@ -116,7 +125,10 @@ def test_a_space_that_cannot_be_read_whole_is_left_out_whole(
         "~5b10ac8d82e05b22cc7d4ef5"
     }
     assert read_rows(backup, "attachments") == []
-    assert not [p for p in backups_root.rglob("attachments/*/*") if p.is_file()]
+    # The files downloaded before DOCS failed are gone: no stored copy, no object left.
+    assert not AttachmentBlob.objects.exists()
+    left = [p for p in backups_root.rglob("*") if p.is_file()]
+    assert left and not [p for p in left if {"blobs", "attachments"} & set(p.parts)]
 
 
 def test_rate_limits_and_transient_failures_recover(confluence_site, connected, settings):

@@ -9,7 +9,7 @@ from django.urls import reverse
 from backups.models import Product, Space
 from backups.services.restore_engine import restore_execute
 from backups.services.restores import restore_request
-from tests.services.helpers import run_backup_of
+from tests.services.helpers import alter_stored_attachment, run_backup_of
 
 from .confluence_helpers import connected, restore_into, seed_site, without_personal  # noqa: F401 - the fixture
 
@@ -126,13 +126,11 @@ def test_a_restore_that_fails_halfway_removes_the_spaces_it_created(confluence_s
 def test_an_attachment_altered_in_the_backup_stops_the_restore(
     confluence_site,
     connected,  # noqa: F811
-    backups_root,
 ):
     connection, admin = connected
     seed_site(confluence_site)
     backup = run_backup_of(connection.product, admin)
-    stored = sorted(p for p in backups_root.rglob("attachments/*/*") if p.is_file())
-    stored[0].write_bytes(b"changed after the backup")
+    alter_stored_attachment(backup)
     confluence_site.wipe()
     status, restore = restore_into(connection.product, backup, admin)
     assert status == "FAILED"

@@ -10,7 +10,7 @@ from backups.models import JiraAttachment, JiraComment, JiraIssue, JiraProject
 from backups.services.errors import Refused
 from backups.services.restore_engine import restore_execute
 from backups.services.restores import restore_request
-from tests.services.helpers import run_backup_of
+from tests.services.helpers import alter_stored_attachment, run_backup_of
 
 from .jira_helpers import adf, connected, projection, restore_into, seed_site  # noqa: F401 - the fixture
 
@@ -113,12 +113,11 @@ def test_a_restore_that_fails_halfway_removes_what_it_created(jira_site, connect
     assert files  # the backup had attachments to write
 
 
-def test_an_attachment_altered_in_the_backup_stops_the_restore(jira_site, connected, backups_root):  # noqa: F811
+def test_an_attachment_altered_in_the_backup_stops_the_restore(jira_site, connected):  # noqa: F811
     connection, admin = connected
     seed_site(jira_site)
     backup = run_backup_of(connection.product, admin)
-    stored = sorted(backups_root.rglob("attachments/*/*.bin"))
-    stored[0].write_bytes(b"changed after the backup")
+    alter_stored_attachment(backup)
     jira_site.wipe()
     status, restore = restore_into(connection, backup, admin)
     assert status == "FAILED"

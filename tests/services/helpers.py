@@ -28,6 +28,17 @@ def read_rows(backup, content_type) -> list[dict]:
         return [json.loads(line) for line in f.read().splitlines()]
 
 
+def alter_stored_attachment(backup, data: bytes = b"changed after the backup") -> str:
+    """Replace the stored bytes of the backup's first attachment (by its attachments row), as
+    a disk fault or a hand would: the copy every reader opens (storage.resolve), not a guess
+    at its object's name. Returns the attachment's path in the backup."""
+    path = read_rows(backup, "attachments")[0]["path"]
+    name = storage.resolve(backup.storage_prefix + path)
+    storage.delete_object(name)
+    storage.write_chunks(name, [data])
+    return path
+
+
 def backup_file_bytes(product, user) -> tuple[bytes, Backup]:
     """Back `product` up and make its backup file: the file's bytes, and the backup."""
     backup = run_backup_of(product, user)
