@@ -1,4 +1,5 @@
 import json
+import threading
 
 from backups import storage
 from backups.models import Backup, BackupFile, BackupPolicy
@@ -47,3 +48,28 @@ def backup_file_bytes(product, user) -> tuple[bytes, Backup]:
     backup_file.refresh_from_db()
     with storage.open_object(backup_file.storage_name) as f:
         return f.read(), backup
+
+
+def ticks_at_once(now, n: int = 2) -> list[list[str]]:
+    """`automation_tick(now)` in n threads released together (PostgreSQL: real row locks, each
+    thread its own connection): what each tick started."""
+    from django.db import connections
+
+    from backups.services.schedules import automation_tick
+
+    barrier = threading.Barrier(n)
+    outcomes: list[list[str]] = []
+
+    def scheduler():
+        try:
+            barrier.wait()
+            outcomes.append(automation_tick(now))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=scheduler) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcomes

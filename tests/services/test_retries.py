@@ -2,13 +2,12 @@
 after it ended, as attempt n + 1 linked to the first, at most 3 attempts in all; a permanent
 failure or a refusal is not retried, and the backup's page says which. Time is travelled."""
 
-import threading
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
 import time_machine
-from django.db import connection, connections
+from django.db import connection
 
 from backups import credentials
 from backups.models import AuditEvent, Backup, BackupPolicy, SiteConnection
@@ -26,6 +25,7 @@ from backups.services.schedules import automation_tick
 from tests.components import need_postgres
 from tests.contract.conftest import ADMIN_EMAIL, ADMIN_TOKEN, jira_site  # noqa: F401 - fixture
 from tests.factories import jira_product, org_with_admin
+from tests.services.helpers import ticks_at_once
 from tests.views.helpers import text
 
 T0 = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
@@ -260,21 +260,7 @@ def test_a2_two_retry_ticks_at_once_make_one_attempt(acme):
     need_postgres()
     first = failed_backup(acme)
     now = T0 + timedelta(minutes=30)
-    barrier = threading.Barrier(2)
-    outcomes: list[list[str]] = []
-
-    def scheduler():
-        try:
-            barrier.wait()
-            outcomes.append(automation_tick(now))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=scheduler) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = ticks_at_once(now)
 
     assert connection.vendor == "postgresql"
     assert sorted(len(o) for o in outcomes) == [0, 1]

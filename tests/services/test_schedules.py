@@ -2,13 +2,12 @@
 not waited for): each slot starts once, B3/B4 hold a slot back, a missed slot runs once, DST,
 the organization's time zone. Rules are tested without a database at the top."""
 
-import threading
 from datetime import UTC, datetime, time, timedelta
 from types import SimpleNamespace
 
 import pytest
 import time_machine
-from django.db import connection, connections
+from django.db import connection
 
 from backups.models import AuditEvent, Backup, BackupPolicy
 from backups.rules.schedules import (
@@ -24,6 +23,7 @@ from backups.services.policies import backup_policy_create, backup_policy_update
 from backups.services.schedules import automation_tick
 from tests.components import need_postgres
 from tests.factories import jira_product, org_with_admin
+from tests.services.helpers import ticks_at_once
 
 MONDAY = BackupPolicy.Weekday.MONDAY
 SUNDAY = BackupPolicy.Weekday.SUNDAY
@@ -413,21 +413,7 @@ def test_a1_two_schedulers_ticking_at_once_start_one_backup(acme):
     need_postgres()
     weekly(acme, now=datetime(2026, 11, 1, tzinfo=UTC))
     now = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
-    barrier = threading.Barrier(2)
-    outcomes: list[list[str]] = []
-
-    def scheduler():
-        try:
-            barrier.wait()
-            outcomes.append(automation_tick(now))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=scheduler) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = ticks_at_once(now)
 
     assert connection.vendor == "postgresql"
     assert sorted(len(o) for o in outcomes) == [0, 1]
