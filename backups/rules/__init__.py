@@ -56,6 +56,14 @@ from .schedules import (
     time_zone_problem,
 )
 from .sites import site_url_normal, site_url_problem
+from .sweep import (
+    BLOBS_PREFIX,
+    CLOCK_MARGIN,
+    SWEEP_GRACE,
+    blob_organization,
+    objects_to_sweep,
+    sweep_cutoff,
+)
 from .uploads import (
     ABANDONED_AFTER,
     UPLOAD_CONTEXT_TITLES,
@@ -84,6 +92,8 @@ __all__ = [
     "ABANDONED_AFTER",
     "ALLOWED",
     "BACKUP_INTERVAL",
+    "BLOBS_PREFIX",
+    "CLOCK_MARGIN",
     "DOWNLOAD_BLOCK",
     "DOWNLOAD_SLACK_MIN",
     "DOWNLOAD_SLACK_PERCENT",
@@ -98,6 +108,7 @@ __all__ = [
     "RESTORE_INTERVAL",
     "RETENTION",
     "RETRY_DELAY",
+    "SWEEP_GRACE",
     "RestoreDestination",
     "RestoreSourceFacts",
     "RetryPlan",
@@ -108,6 +119,7 @@ __all__ = [
     "backup_allowed",
     "backup_file_allowed",
     "backup_usable",
+    "blob_organization",
     "content_empty",
     "days",
     "describe_content",
@@ -124,6 +136,7 @@ __all__ = [
     "local_time_words",
     "next_backup_words",
     "next_weekly_slot",
+    "objects_to_sweep",
     "plural",
     "progress_times",
     "refuse",
@@ -140,6 +153,7 @@ __all__ = [
     "size_crossed_while_running",
     "size_within_limits",
     "slot_held_words",
+    "sweep_cutoff",
     "time_zone_problem",
     "upload_context_checks",
     "upload_deletion_reason",

@@ -22,14 +22,14 @@ or bucket and endpoint), so a FAILED backup tells the admin which storage failed
 
 import re
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 
 from django.core.files import File
 from django.core.files.storage import storages
 from storages.backends.s3 import S3Storage
 
-from .base import CHUNK_SIZE, MiB, StorageError, Written
+from .base import CHUNK_SIZE, MiB, StorageError, StoredObject, Written
 from .filesystem import FilesystemBackend
 from .s3 import COPY_OBJECT_LIMIT, COPY_PART_SIZE, PART_SIZE, S3Backend
 
@@ -44,6 +44,7 @@ __all__ = [
     "MiB",
     "S3Backend",
     "StorageError",
+    "StoredObject",
     "Written",
     "attachment_delete",
     "attachment_list",
@@ -57,6 +58,7 @@ __all__ = [
     "delete_prefix",
     "exists",
     "is_s3",
+    "list_objects",
     "list_prefix",
     "local_file",
     "object_size",
@@ -257,6 +259,13 @@ def delete_object(name: str) -> None:
 def list_prefix(prefix: str) -> list[str]:
     """Every object name under a prefix (for tests, cleanup and checks)."""
     return backend(backup_storage()).list(prefix, page_size=PAGE_SIZE)
+
+
+def list_objects(prefix: str) -> Iterator[StoredObject]:
+    """Every object under a folder prefix with its size and last-modified time, streamed (a
+    folder, or a page of S3's listing, at a time): for a sweep over more objects than memory
+    should hold (services/blob_sweep). Never resolved, like list_prefix."""
+    return backend(backup_storage()).objects(prefix, page_size=PAGE_SIZE)
 
 
 def delete_prefix(prefix: str) -> int:

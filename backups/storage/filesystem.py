@@ -5,13 +5,14 @@ those of S3Backend (backups/storage/s3.py), with the same results and the same r
 """
 
 import hashlib
+import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .base import StorageError, Written, taken
+from .base import StorageError, StoredObject, Written, taken
 
 
 class FilesystemBackend:
@@ -115,6 +116,38 @@ class FilesystemBackend:
 
         walk(prefix)
         return sorted(names)
+
+    def objects(self, prefix: str, *, page_size: int) -> Iterator[StoredObject]:
+        """Every object under a prefix with its size and mtime, one folder at a time (in name
+        order within a folder): memory is one folder's entries, whatever the total. A file
+        deleted between its folder's listing and its stat is skipped, as S3 would not list it."""
+        if not prefix.endswith("/"):
+            raise ValueError(f"refusing to list {prefix!r}: not a folder prefix")
+        root = Path(self.storage.location).resolve()
+        folder = Path(self.storage.path(prefix))
+        try:
+            yield from self._walk(root, folder)
+        except OSError as exc:
+            raise StorageError(f"The {self.label()} failed to list {prefix}: {exc}") from exc
+
+    def _walk(self, root: Path, folder: Path) -> Iterator[StoredObject]:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except FileNotFoundError:
+            return
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    yield from self._walk(root, Path(entry.path))
+                    continue
+                stat = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            yield StoredObject(
+                name=Path(entry.path).relative_to(root).as_posix(),
+                size=stat.st_size,
+                modified=datetime.fromtimestamp(stat.st_mtime, tz=UTC),
+            )
 
     def delete_prefix(self, prefix: str, *, page_size: int) -> int:
         names = self.list(prefix, page_size=page_size)

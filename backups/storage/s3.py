@@ -19,7 +19,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from boto3.exceptions import Boto3Error
 from boto3.s3.transfer import TransferConfig
@@ -27,7 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from storages.utils import clean_name
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from .base import CHUNK_SIZE, MiB, StorageError, Written, taken
+from .base import CHUNK_SIZE, MiB, StorageError, StoredObject, Written, taken
 
 # A multipart upload's part size. Parts are uploaded one at a time, in the caller's thread:
 # the chunk iterator is the caller's code (it reads the database, reports progress, may stop
@@ -191,6 +191,27 @@ class S3Backend:
         for page in pages:
             for item in page.get("Contents", ()):
                 yield self._name(item["Key"])
+
+    def objects(self, prefix: str, *, page_size: int) -> Iterator[StoredObject]:
+        """Every object under a prefix with its size and LastModified, a page of list_objects_v2
+        at a time (key order): memory is one page, whatever the total."""
+        if not prefix.endswith("/"):
+            raise ValueError(f"refusing to list {prefix!r}: not a folder prefix")
+        paginator = self._client().get_paginator("list_objects_v2")
+        pages = paginator.paginate(
+            Bucket=self.storage.bucket_name,
+            Prefix=self._key(prefix),
+            PaginationConfig={"PageSize": page_size},
+        )
+        with self._errors(f"list {prefix}"):
+            for page in pages:
+                for item in page.get("Contents", ()):
+                    modified = item["LastModified"]  # botocore parses it, aware (UTC)
+                    yield StoredObject(
+                        name=self._name(item["Key"]),
+                        size=item["Size"],
+                        modified=modified.astimezone(UTC),
+                    )
 
     def delete_prefix(self, prefix: str, *, page_size: int) -> int:
         with self._errors(f"delete {prefix}"):
