@@ -7,7 +7,8 @@ from datetime import timedelta
 import time_machine
 from django.utils import timezone
 
-from backups.models import ApiToken, Backup
+from backups import storage
+from backups.models import ApiToken, Backup, Upload
 
 from .conftest import error_of
 
@@ -148,3 +149,31 @@ def test_a_weekly_schedule_set_through_the_api_needs_its_day_and_time(api, world
     moved = api.patch(policy_url, token=world.token, json={"schedule_time": "04:30"})
     assert moved.status_code == 200
     assert (moved.json()["schedule_weekday"], moved.json()["schedule_time"]) == (6, "04:30:00")
+
+
+def test_an_upload_over_d2_is_refused_413_before_a_byte(api, world, settings):
+    """D2 through K1: the upload page's words, 413, and no upload made."""
+    settings.LOCAL_DOWNLOAD_LIMIT = 50 * 10**9
+    response = api.post(
+        "/api/v1/uploads/", token=world.token, json={"file_name": "big.zip", "size": 61 * 10**9}
+    )
+    assert response.status_code == 413
+    assert error_of(response)["message"] == (
+        "The file is 61 GB; a backup file can be at most 50 GB (the local download limit)."
+    )
+    assert not Upload.objects.exists()
+
+
+def test_an_upload_larger_than_the_free_space_is_refused_507(api, world, settings):
+    """The real free space of the upload storage (a size beyond it, under D2): 507, the
+    figure in the words, no upload made."""
+    free = storage.free_bytes()
+    assert free is not None  # the filesystem default
+    settings.LOCAL_DOWNLOAD_LIMIT = free * 4
+    response = api.post(
+        "/api/v1/uploads/", token=world.token, json={"file_name": "big.zip", "size": free * 2}
+    )
+    assert response.status_code == 507
+    message = error_of(response)["message"]
+    assert "the upload storage has" in message and "free for it" in message
+    assert not Upload.objects.exists()
