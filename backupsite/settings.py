@@ -305,6 +305,9 @@ DOWNLOAD_LINK_MINUTES = env_int("BACKUPSITE_DOWNLOAD_LINK_MINUTES", 10)
 DOWNLOAD_PRESIGNED_SECONDS = env_int("BACKUPSITE_DOWNLOAD_PRESIGNED_SECONDS", 60)
 # E3: a job with no heartbeat for this many seconds is considered dead.
 STALE_AFTER_SECONDS = env_int("BACKUPSITE_STALE_AFTER", 30 * 60)
+# #16 item 2: an attachment-store object no row names is swept (expire_backups, sweep_blobs)
+# once it is this many hours old, and older than its organization's oldest running backup.
+BLOB_SWEEP_GRACE_HOURS = env_int("BACKUPSITE_BLOB_SWEEP_GRACE_HOURS", 24)
 
 # --- Email -----------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(

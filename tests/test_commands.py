@@ -46,6 +46,7 @@ def test_e1_expire_backups_at_14_days_minus_and_plus_a_second(demo):
         assert run("expire_backups").splitlines() == [
             "0 backup(s) expired.",
             "0 upload(s) deleted.",
+            "Swept 0 unreferenced object(s) (0 bytes) from the attachment store.",
         ]
     backup.refresh_from_db()
     assert backup.status == Backup.Status.COMPLETE
@@ -101,7 +102,7 @@ def test_e1_two_copies_at_once_expire_each_backup_once(demo):
             t.join()
 
     # Both saw the backup as due; exactly one flipped it and deleted its data.
-    assert sorted(o.splitlines()[-2] for o in outputs) == [
+    assert sorted(o.splitlines()[-3] for o in outputs) == [
         "0 backup(s) expired.",
         "1 backup(s) expired.",
     ]
