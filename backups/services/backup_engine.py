@@ -18,6 +18,7 @@ entities files whole, and reported (INCOMPLETE), rather than half in the backup.
 
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 from django.conf import settings
@@ -32,7 +33,7 @@ from backups.productdata import AttachmentFile, ExportOptions, for_product
 
 from .audit import record_event
 from .backups import backup_fail
-from .blobs import blob_hold, blobs_release
+from .blobs import Copied, Want, blob_name, blobs_refer, blobs_release, blobs_store
 from .connections import connection_check
 from .jobs import BACKUP, JobEnded, Progress, claim, finish
 from .notifications import notify_backup_finished
@@ -41,6 +42,15 @@ from .verification import verification_after_backup
 log = logging.getLogger(__name__)
 
 WRITE_CHUNK = 256 * 1024
+
+# The attachment copy (#16 item 1): the files of a batch are held with two transactions in all
+# (services/blobs.blobs_refer, blobs_store), not two per file; a batch is at most this many
+# files and bytes (the bytes bound what a backup that fails or is ended copied for nothing).
+BATCH_FILES = 256
+BATCH_BYTES = 256 * 1024 * 1024
+# Files copied at once: a checked copy is bound by its SHA-256 (one core), and hashlib and
+# file and socket I/O release the GIL, so two files at once use both cores of a small worker.
+COPY_THREADS = 2
 
 
 class LimitCrossed(Exception):
@@ -207,32 +217,35 @@ class _Engine:
         bad_spaces: dict[str, list[str]] = {}
         copied_by_space: dict[str, list[str]] = {}
         is_confluence = self.product.kind == "confluence"
-        for _, f in self.data.attachments(self.options):
-            try:
-                written = self.copy_one(f)
-            except AttachmentUnreadable as exc:
-                failed.add(f.path)
-                if is_confluence:
-                    bad_spaces.setdefault(f.owner, []).append(f"{f.name}: {exc}")
-                else:
-                    missing.append({"what": f"{f.owner} / {f.name}", "reason": str(exc)})
-                self.progress.add(items=1)
-                continue
-            if is_confluence:
-                copied_by_space.setdefault(f.owner, []).append(f.path)
-            self.attachment_bytes += written.size
-            self.check_limits()
-            if f.stored:  # counted as it was downloaded (prepare_backup)
-                self.progress.add()
-            else:
-                self.progress.add(items=1, nbytes=written.size)
+        with ThreadPoolExecutor(COPY_THREADS, thread_name_prefix="attachment-copy") as pool:
+            for batch in self.batches(self.data.attachments(self.options)):
+                outcomes = self.hold_batch(batch, pool)
+                # Each file is counted as it was one at a time: in order, the limit (B6)
+                # checked after each, so a backup fails at the same file with the same reason.
+                for f in batch:
+                    problem = outcomes.get(f.path)
+                    if problem is not None:
+                        failed.add(f.path)
+                        if is_confluence:
+                            bad_spaces.setdefault(f.owner, []).append(f"{f.name}: {problem}")
+                        else:
+                            missing.append(
+                                {"what": f"{f.owner} / {f.name}", "reason": str(problem)}
+                            )
+                        self.progress.add(items=1)
+                        continue
+                    if is_confluence:
+                        copied_by_space.setdefault(f.owner, []).append(f.path)
+                    self.attachment_bytes += f.size
+                    self.check_limits()
+                    if f.stored:  # counted as it was downloaded (prepare_backup)
+                        self.progress.add()
+                    else:
+                        self.progress.add(items=1, nbytes=f.size)
         # Confluence: a space with an unreadable file is left out whole, and its copied files
-        # removed, so the backup never holds half a space.
+        # let go of, so the backup never holds half a space.
         for space_key, problems in sorted(bad_spaces.items()):
-            paths = copied_by_space.get(space_key, [])
-            for path in paths:
-                storage.delete_object(self.prefix + path)  # a connected site's own copy
-            blobs_release(backup_id=self.backup.pk, paths=paths)
+            blobs_release(backup_id=self.backup.pk, paths=copied_by_space.get(space_key, []))
             missing.append(
                 {
                     "what": f"space {space_key}",
@@ -242,22 +255,90 @@ class _Engine:
             )
         return failed, missing, set(bad_spaces)
 
-    def copy_one(self, f: AttachmentFile) -> storage.Written:
-        name = self.prefix + f.path
-        if f.stored:  # a connected site's file, held as it was read (prepare_backup)
-            return storage.Written(name, f.size, f.sha256)
-        # The recorded SHA-256 names the bytes before they are read: a backup of an unchanged
-        # product reads and writes no attachment at all (B2 holds: the backup still has every
-        # file, by reference). The manifest and B6 count the attachment's size either way.
-        held = blob_hold(
-            backup=self.backup,
-            path=f.path,
-            sha256=f.sha256,
-            size=f.size,
-            write=lambda blob: self.copy_bytes(f, blob),
+    def batches(self, attachments) -> Iterator[list[AttachmentFile]]:
+        """The attachments in batches of at most BATCH_FILES files and BATCH_BYTES bytes; a
+        batch also ends at the file that would cross the attachment limit (B6) were every
+        file before it copied, so a backup that crosses it copies no file past that one."""
+        batch: list[AttachmentFile] = []
+        nbytes = 0
+        for _, f in attachments:
+            batch.append(f)
+            nbytes += f.size
+            crossing = not rules.size_crossed_while_running(
+                kind=self.product.kind,
+                data_bytes=self.data_bytes,
+                attachment_bytes=self.attachment_bytes + nbytes,
+                limits=self.limits,
+            )
+            if len(batch) >= BATCH_FILES or nbytes >= BATCH_BYTES or crossing:
+                yield batch
+                batch, nbytes = [], 0
+        if batch:
+            yield batch
+
+    def hold_batch(
+        self, batch: list[AttachmentFile], pool: ThreadPoolExecutor
+    ) -> dict[str, AttachmentUnreadable]:
+        """The backup holds every file of the batch it can (services/blobs): by reference to
+        the organization's copy of its bytes, or a new copy of them. Returns the files that
+        could not be read, by path, with why.
+
+        The recorded SHA-256 names the bytes before they are read: a backup of an unchanged
+        product reads and writes no attachment at all (B2 holds: the backup still has every
+        file, by reference). The manifest and B6 count the attachment's size either way.
+        """
+        wants = [f for f in batch if not f.stored]  # a connected site's: held as it was read
+        held = blobs_refer(
+            backup=self.backup, wants=[Want(f.path, f.sha256, f.size) for f in wants]
         )
-        self.stored_bytes += held.written
-        return storage.Written(name, f.size, f.sha256)
+        # The rest is copied, once per content (the same bytes twice in a batch are stored
+        # once), in the pool's threads: they read and write storage only, never the database.
+        by_content: dict[tuple[str, int], list[AttachmentFile]] = {}
+        for f in wants:
+            if f.path not in held:
+                by_content.setdefault((f.sha256, f.size), []).append(f)
+        organization_id = self.product.organization_id
+        tasks = [
+            pool.submit(self.copy_first_readable, files, organization_id)
+            for files in by_content.values()
+        ]
+        results, errors = [], []
+        for task in tasks:  # every copy ends before the batch goes on, or fails
+            try:
+                results.append(task.result())
+            except BaseException as exc:
+                errors.append(exc)
+        if errors:
+            for copied, _ in results:
+                if copied is not None:
+                    storage.delete_object(copied.name)  # no row names it yet
+            raise errors[0]
+        unreadable: dict[str, AttachmentUnreadable] = {}
+        copies = []
+        for copied, problems in results:
+            unreadable.update(problems)
+            if copied is not None:
+                copies.append(copied)
+        held.update(blobs_store(backup=self.backup, copies=copies))
+        self.stored_bytes += sum(h.written for h in held.values())
+        return unreadable
+
+    def copy_first_readable(
+        self, files: list[AttachmentFile], organization_id: int
+    ) -> tuple[Copied | None, dict[str, AttachmentUnreadable]]:
+        """Copy the bytes of `files` (the same SHA-256 and size) from the first of them that
+        reads as recorded; every file before it is unreadable, every file from it on holds
+        the copy (as when they were copied one at a time). In a pool thread: no database."""
+        problems: dict[str, AttachmentUnreadable] = {}
+        for i, f in enumerate(files):
+            name = blob_name(organization_id=organization_id, sha256=f.sha256)
+            try:
+                self.copy_bytes(f, name)
+            except AttachmentUnreadable as exc:
+                problems[f.path] = exc
+                continue
+            return Copied(name, f.sha256, f.size, tuple(g.path for g in files[i:])), problems
+        return None, problems
 
     def copy_bytes(self, f: AttachmentFile, name: str) -> None:
         """Write the attachment's bytes to `name`, checked; nothing is left there if it fails."""

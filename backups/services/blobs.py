@@ -3,6 +3,11 @@ are stored once per organization, under `blobs/<org>/`, keyed by SHA-256.
 
 - blob_hold: a backup takes a reference to the live blob of (organization, SHA-256), or, when
   there is none, writes the bytes once and makes it live.
+- blobs_refer / blobs_store: the same for a batch of files (the backup engine's copy of an
+  embedded product's attachments): one transaction refers to every live copy the batch's
+  SHA-256s already have, the engine copies the rest (no database), one transaction makes those
+  copies live. Per file this was two transactions and three statements; per batch it is two
+  transactions and four statements.
 - blob_adopt: bytes already written under a blob name of their own (a connected site's new
   file, whose SHA-256 is known only once it is downloaded) become the backup's: a reference to
   the live copy of those bytes if there is one (and the download is deleted), else a new blob.
@@ -16,7 +21,9 @@ both lock the blob's row before they decide. The holder inserts its reference wh
 the lock, and only to a LIVE blob; the collector marks a blob DELETING only after it got the
 lock and, in a later statement (a fresh snapshot under READ COMMITTED), found no reference.
 So a blob is either referred to or DELETING, never both, and a DELETING blob is never referred
-to again: a backup that meets one writes a new copy. On SQLite the transactions are IMMEDIATE
+to again: a backup that meets one writes a new copy. A batch holds its rows' locks together
+(taken in primary-key order, so two batches never wait on each other in a cycle), which makes
+it the same as one file at a time for the collector. On SQLite the transactions are IMMEDIATE
 (settings), so the two simply run one after the other.
 """
 
@@ -83,6 +90,136 @@ def blob_hold(
         # Another backup made these bytes live while we copied them: refer to its copy.
         storage.delete_object(name)
     raise storage.StorageError(f"The attachment store could not settle on a copy of {path}.")
+
+
+@dataclass(frozen=True)
+class Want:
+    """A file a backup wants to hold at `path`: its recorded SHA-256 and size."""
+
+    path: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Copied:
+    """Bytes a batch wrote, checked, at `name` (blob_name), for the files at `paths` (one or
+    more files of the same SHA-256 and size: the bytes are stored once)."""
+
+    name: str
+    sha256: str
+    size: int
+    paths: tuple[str, ...]
+
+
+def blobs_refer(*, backup: Backup, wants: list[Want]) -> dict[str, Held]:
+    """`backup` holds, by reference, every file of `wants` whose bytes the organization holds
+    in a live copy: one transaction, one SELECT ... FOR UPDATE, one INSERT. Returns
+    path -> Held for those; the others have no live copy (or its object went missing) and
+    are the caller's to copy (blobs_store)."""
+    if not wants:
+        return {}
+    organization_id = backup.product.organization_id
+    held: dict[str, Held] = {}
+    sizes: dict[str, set[int]] = {}
+    for want in wants:
+        sizes.setdefault(want.sha256, set()).add(want.size)
+    with transaction.atomic():
+        # The lock makes the collector wait until the references below are committed (or this
+        # wait until the collector marked a blob DELETING, and its row no longer matches: on
+        # PostgreSQL the WHERE is checked again on the row the collector committed).
+        found = {
+            blob.sha256: blob
+            for blob in AttachmentBlob.objects.select_for_update()
+            .filter(
+                organization_id=organization_id,
+                sha256__in=list(sizes),
+                state=LIVE,
+            )
+            .order_by("pk")
+        }
+        retired = [
+            blob
+            for blob in found.values()
+            if sizes[blob.sha256] != {blob.size}
+            # One existence check per blob, under its lock as for one file: a stat on a folder
+            # (cheaper than listing the blob folders), a HEAD on S3, kept there: a copy lost
+            # outside the collector would otherwise be referred to by every later backup.
+            or not storage.exists(blob.storage_name)
+        ]
+        if retired:
+            # Its object went missing (or a SHA-256 collision): no new reference to it; the
+            # backups holding it keep their rows until they expire.
+            AttachmentBlob.objects.filter(pk__in=[b.pk for b in retired]).update(state=RETIRED)
+            for blob in retired:
+                log.warning("Attachment blob %s retired: its object is missing", blob.storage_name)
+                del found[blob.sha256]
+        refs = []
+        for want in wants:
+            blob = found.get(want.sha256)
+            if blob is not None:
+                refs.append(BackupBlob(backup=backup, blob=blob, path=want.path))
+                held[want.path] = Held(blob, 0)
+        BackupBlob.objects.bulk_create(refs)
+    return held
+
+
+def blobs_store(*, backup: Backup, copies: list[Copied]) -> dict[str, Held]:
+    """The bytes a batch wrote become the organization's live copies, held by `backup` at
+    their paths: one transaction, two INSERTs. When another backup made some of the same bytes
+    live meanwhile (the partial unique index refuses the batch), each copy is settled on its
+    own (blob_adopt: it refers to the other copy and deletes its own, or makes its own live).
+    Returns path -> Held for every path of `copies`.
+
+    A worker killed between its copies and this transaction leaves objects under blobs/ that
+    no row names: the sweeper of unreferenced blob objects collects them."""
+    if not copies:
+        return {}
+    organization_id = backup.product.organization_id
+    try:
+        with transaction.atomic():
+            # bulk_create sets each row's id (RETURNING, on PostgreSQL and SQLite >= 3.35).
+            blobs = AttachmentBlob.objects.bulk_create(
+                [
+                    AttachmentBlob(
+                        organization_id=organization_id,
+                        sha256=c.sha256,
+                        size=c.size,
+                        storage_name=c.name,
+                        state=LIVE,
+                    )
+                    for c in copies
+                ]
+            )
+            BackupBlob.objects.bulk_create(
+                [
+                    BackupBlob(backup=backup, blob=blob, path=path)
+                    for c, blob in zip(copies, blobs, strict=True)
+                    for path in c.paths
+                ]
+            )
+        return {
+            path: Held(blob, c.size if i == 0 else 0)
+            for c, blob in zip(copies, blobs, strict=True)
+            for i, path in enumerate(c.paths)
+        }
+    except IntegrityError:
+        log.info("Backup %s: another backup stored some of the same bytes meanwhile", backup.pk)
+    held: dict[str, Held] = {}
+    for c in copies:
+        first, *others = c.paths
+        held[first] = blob_adopt(
+            backup=backup, path=first, name=c.name, sha256=c.sha256, size=c.size
+        )
+        if others:
+            # The same bytes at other paths: references to the blob this backup now holds
+            # (its own reference keeps the collector off it).
+            blob = held[first].blob
+            BackupBlob.objects.bulk_create(
+                [BackupBlob(backup=backup, blob=blob, path=path) for path in others]
+            )
+            held.update((path, Held(blob, 0)) for path in others)
+    return held
 
 
 def blob_adopt(

@@ -27,7 +27,7 @@ from backups.services.restore_engine import restore_execute
 from backups.services.restores import restore_request
 from tests.factories import attach, complete_backup, jira_product, org_with_admin
 
-from .helpers import read_manifest, read_rows
+from .helpers import read_manifest, read_rows, run_backup_of
 
 
 def stored_blob_bytes() -> int:
@@ -283,3 +283,68 @@ def test_b5_a_space_left_out_never_deletes_a_copy_an_earlier_backup_holds(demo):
         assert hashlib.sha256(f.read()).hexdigest() == hr.sha256
     assert BackupBlob.objects.filter(backup=first, path=hr_path).exists()
     assert not BackupBlob.objects.filter(backup=second, path=f"attachments/{lost.pk}/lost.txt")
+
+
+def test_a_batch_holds_what_is_stored_copies_the_rest_once_and_names_what_it_cannot_read(db):
+    # One batch with every outcome: bytes another product's backup already stored (a
+    # reference), the same new bytes at two paths whose first file cannot be read (the second
+    # is copied, once), and a new file.
+    org, admin = org_with_admin()
+    earlier = jira_product(org, "Jira one", issues=1)
+    attach(JiraAttachment, earlier, "held.txt", issue=JiraIssue.objects.get(product=earlier))
+    complete_backup(earlier, admin)
+    [held] = AttachmentBlob.objects.all()
+    product = jira_product(org, "Jira two", issues=3)
+    issues = list(JiraIssue.objects.filter(product=product).order_by("key"))
+    attach(JiraAttachment, product, "held.txt", issue=issues[0])
+    lost = attach(JiraAttachment, product, "twice.txt", issue=issues[1])
+    kept = attach(JiraAttachment, product, "twice.txt", issue=issues[2])
+    attach(JiraAttachment, product, "new.txt", issue=issues[2])
+    default_storage.delete(lost.file.name)
+
+    backup = run_backup_of(product, admin)
+
+    assert backup.status == Backup.Status.INCOMPLETE
+    assert backup.missing == [
+        {"what": "P1-2 / twice.txt", "reason": "the file is missing from the product's storage"}
+    ]
+    refs = {r.path: r.blob for r in BackupBlob.objects.filter(backup=backup)}
+    assert refs[f"attachments/{kept.pk}/twice.txt"].sha256 == kept.sha256
+    assert len(refs) == 3 and held in refs.values()
+    # Three contents, three copies: the held file's copy is the earlier backup's.
+    assert AttachmentBlob.objects.count() == 3
+    assert len(storage.list_prefix("blobs/")) == 3
+    for row in read_rows(backup, "attachments"):
+        with storage.open_object(backup.storage_prefix + row["path"]) as f:
+            assert hashlib.sha256(f.read()).hexdigest() == row["sha256"]
+    assert read_manifest(backup)["attachments"] == {
+        "count": 3,
+        "bytes": sum(a.size for a in JiraAttachment.objects.filter(product=product)) - lost.size,
+    }
+
+
+def test_the_store_is_asked_once_per_batch_not_once_per_file(db, monkeypatch):
+    # #16: a backup of 12 files held already runs one locking SELECT and one INSERT of
+    # references per batch (here 3 batches of at most 5 files), whatever the number of files.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from backups.services import backup_engine
+
+    org, admin = org_with_admin()
+    product = jira_product(org, issues=6, attachments=2)
+    first = complete_backup(product, admin)
+    monkeypatch.setattr(backup_engine, "BATCH_FILES", 5)
+
+    with next_week(first), CaptureQueriesContext(connection) as queries:
+        second = complete_backup(product, admin)
+
+    sql = [q["sql"] for q in queries.captured_queries]
+    store = [s for s in sql if '"backups_attachmentblob"' in s and s.startswith("SELECT")]
+    inserts = [s for s in sql if s.startswith('INSERT INTO "backups_backupblob"')]
+    assert len(store) == 3
+    # SQLite has no row locks (its transactions are IMMEDIATE: one writer at a time).
+    assert connection.vendor == "sqlite" or all("FOR UPDATE" in s for s in store)
+    assert len(inserts) == 3
+    assert BackupBlob.objects.filter(backup=second).count() == 12
+    assert len(storage.list_prefix("blobs/")) == 12  # nothing stored again

@@ -25,15 +25,18 @@ from .helpers import read_rows, run_backup_of
 WAIT = 30  # seconds a step may take before the test says which one hung
 
 
-def two_products_with_one_same_file():
+def two_products_with_one_same_file(*, others_own: tuple[str, ...] = ()):
     """Two Jira products of one organization, each with one file of the same bytes, the
-    first backed up: its copy is the organization's one live copy of those bytes."""
+    first backed up: its copy is the organization's one live copy of those bytes. The second
+    also has files of its own (`others_own`): one batch holds the shared copy and copies them."""
     org, admin = org_with_admin()
     first = jira_product(org, "Jira", issues=1)
     other = jira_product(org, "Jira two", issues=1)
     for product in (first, other):
         issue = JiraIssue.objects.get(product=product)
         attach(JiraAttachment, product, "design.txt", issue=issue)
+    for name in others_own:
+        attach(JiraAttachment, other, name, issue=JiraIssue.objects.get(product=other))
     backup = complete_backup(first, admin, verify=False)
     return admin, backup, other
 
@@ -106,7 +109,7 @@ def test_e1_an_expiry_waits_for_a_backup_taking_a_reference_and_keeps_the_copy(m
     # the only other backup that holds it asks to delete it: the expiry waits on the lock, then
     # sees the new reference and keeps the copy.
     need_postgres()
-    admin, expiring, other = two_products_with_one_same_file()
+    admin, expiring, other = two_products_with_one_same_file(others_own=("a.txt", "b.txt"))
     [blob] = AttachmentBlob.objects.all()
     locked, go = threading.Event(), threading.Event()
     real_exists = storage.exists
@@ -135,9 +138,12 @@ def test_e1_an_expiry_waits_for_a_backup_taking_a_reference_and_keeps_the_copy(m
     assert results["expiry"] is True
     backup = results["backup"]
     assert backup.status == Backup.Status.COMPLETE, backup.failure_reason
-    [ref] = BackupBlob.objects.all()
-    assert (ref.backup_id, ref.blob_id) == (backup.pk, blob.pk)  # the same copy, kept
-    assert storage.list_prefix("blobs/") == [blob.storage_name]
+    # One batch: the shared copy, kept and held, and the two files of its own, copied.
+    refs = BackupBlob.objects.filter(backup=backup)
+    assert refs.count() == 3
+    assert refs.filter(blob=blob).count() == 1  # the same copy, kept
+    assert AttachmentBlob.objects.count() == 3
+    assert len(storage.list_prefix("blobs/")) == 3 and storage.exists(blob.storage_name)
     assert_every_reference_reads_its_bytes()
 
 
@@ -165,3 +171,60 @@ def test_the_collector_keeps_a_copy_that_a_backup_still_holds(db):
     blob.refresh_from_db()
     assert blob.state == AttachmentBlob.State.LIVE
     assert storage.exists(blob.storage_name)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_backups_copying_the_same_new_bytes_at_once_store_one_copy_and_both_hold_it(
+    monkeypatch,
+):
+    # Two products of one organization with the same new file, backed up at the same time:
+    # each batch finds no copy, and both copy the bytes (the barrier holds each copy until the
+    # other was made too). The second batch to make its copy live is refused by the unique
+    # index; it refers to the first one's copy and deletes its own.
+    need_postgres()
+    org, admin = org_with_admin()
+    products = [jira_product(org, name, issues=1) for name in ("Jira", "Jira two")]
+    for product in products:
+        issue = JiraIssue.objects.get(product=product)
+        attach(JiraAttachment, product, "design.txt", issue=issue)
+        attach(JiraAttachment, product, f"own {product.name}.txt", issue=issue)
+    both_copied = threading.Barrier(4, timeout=WAIT)  # two files in each backup
+    real_write = storage.write_chunks
+
+    def write_then_wait(name, chunks):
+        written = real_write(name, chunks)
+        if name.startswith("blobs/"):
+            both_copied.wait()
+        return written
+
+    monkeypatch.setattr(storage, "write_chunks", write_then_wait)
+    results: dict = {}
+    threads = [
+        in_thread(lambda p=p: run_backup_of(p, admin, verify=False), results, p.name)
+        for p in products
+    ]
+    for thread in threads:
+        thread.join(WAIT)
+
+    assert connection.vendor == "postgresql"
+    backups = [results[p.name] for p in products]
+    for backup in backups:
+        assert isinstance(backup, Backup), backup
+        assert backup.status == Backup.Status.COMPLETE, backup.failure_reason
+    shared = AttachmentBlob.objects.get(
+        sha256=hashlib.sha256(b"contents of design.txt\n").hexdigest()
+    )
+    for backup in backups:
+        assert BackupBlob.objects.filter(backup=backup, blob=shared).count() == 1
+        assert BackupBlob.objects.filter(backup=backup).count() == 2
+    # Four copies were written; three are kept (the shared one once, each backup's own).
+    assert AttachmentBlob.objects.count() == 3
+    assert sorted(storage.list_prefix("blobs/")) == sorted(
+        AttachmentBlob.objects.values_list("storage_name", flat=True)
+    )
+    assert_every_reference_reads_its_bytes()
+    for backup in backups:
+        for row in read_rows(backup, "attachments"):
+            with storage.open_object(backup.storage_prefix + row["path"]) as f:
+                assert hashlib.sha256(f.read()).hexdigest() == row["sha256"]
