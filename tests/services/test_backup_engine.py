@@ -271,3 +271,35 @@ def test_a_backup_failed_by_staff_before_the_worker_starts_never_runs(demo):
         "Marked failed by staff",
     )
     assert not backup_fail(backup_id=backup.pk, reason="again")  # B5: no transition from FAILED
+
+
+def test_b6_a_backup_whose_attachments_cross_the_limit_while_running_fails_at_that_file(
+    demo, settings
+):
+    from backups.models import BackupPolicy
+    from backups.productdata import ExportOptions, for_product
+    from backups.rules.words import human_bytes
+    from backups.services.backups import backup_request
+
+    BackupPolicy.objects.create(product=demo.jira)
+    backup = backup_request(product=demo.jira, actor=demo.alice)
+    # Files grew after the request (the estimate was under the limit): the limit now lets
+    # the first three in, in the order the engine copies them, and the fourth crosses it.
+    files = [f for _, f in for_product(demo.jira).attachments(ExportOptions())]
+    assert len(files) >= 5
+    limit = sum(f.size for f in files[:3])
+    settings.BACKUP_LIMITS = {
+        **settings.BACKUP_LIMITS,
+        "jira": {"data": 10**12, "attachments": limit},
+    }
+
+    assert backup_execute(backup_id=backup.pk) == Backup.Status.FAILED
+
+    backup.refresh_from_db()
+    assert backup.failure_reason == (
+        f"The backup crossed the Jira attachment limit of {human_bytes(limit)} while it ran "
+        f"({human_bytes(limit + files[3].size)} copied)."
+    )
+    assert storage.list_prefix(backup.storage_prefix) == []
+    assert storage.list_prefix("blobs/") == []
+    assert not AttachmentBlob.objects.exists()
