@@ -16,15 +16,11 @@ import argparse
 import os
 import random
 import sys
-import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from backup_throughput import setup_django  # noqa: E402
-from connected_jira import EMAIL, TOKEN, connect, round_trip  # noqa: E402 - the same steps
+from connected_jira import EMAIL, TOKEN, connect, round_trip, running_site  # noqa: E402
 
 
 def seed(site, args) -> None:
@@ -59,15 +55,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="bench-confluence-") as tmp:
-        var_dir = Path(tmp)
-        setup_django(var_dir)
-        from django.core.management import call_command
-
-        from backups.devsite.confluence_site import ConfluenceSite
-
-        call_command("migrate", verbosity=0)
-        site = ConfluenceSite().start()
+    with running_site("bench-confluence-", "confluence") as (var_dir, site):
         seed(site, args)
         site.latency = args.latency_ms / 1000
         user, connection = connect("confluence", "Bench wiki", site.wiki_url)
@@ -78,7 +66,6 @@ def main() -> None:
             f"{args.latency_ms:g} ms per API call"
         )
         round_trip(var_dir, site, connection, user, items=args.pages, unit="pages", mb=mb)
-        site.stop()
 
 
 if __name__ == "__main__":

@@ -10,32 +10,26 @@ B3 lets the second run at once. Per backup: API calls, attachment downloads and 
 they brought, the bytes newly stored in the backup storage (the organization's copies, and the
 backup's own entities and manifest: services.blobs.storage_used before and after), and time.
 Figures, not pass/fail. Issue #16's target: the second backup of an unchanged site stores
-< 1% of its bytes; here it also downloads none of them.
+< 1% of its bytes; here it also downloads none of them. The last line is `BENCH_RESULT
+{"figure": "second_backup_new_bytes", "kind": "connected", ...}` for benchmarks/table.py.
 """
 
 import argparse
-import json
 import os
-import subprocess
 import sys
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from backup_throughput import setup_django  # noqa: E402
-from connected_jira import EMAIL, TOKEN, child, connect  # noqa: E402
-
-
-def run_child(var_dir: Path, pk: int) -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", "backup", "--id", str(pk), "--var-dir", str(var_dir)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+from common import bench_result  # noqa: E402
+from connected_jira import (  # noqa: E402 - the same site, connection and child
+    EMAIL,
+    TOKEN,
+    connect,
+    run_child,
+    running_site,
+)
 
 
 def main() -> None:
@@ -46,27 +40,13 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=100)
     parser.add_argument("--issues", type=int, default=200)
     parser.add_argument("--latency-ms", type=float, default=50)
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--id", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--destination", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--var-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        child(args)
-        return
 
-    with tempfile.TemporaryDirectory(prefix="bench-connected-dedup-") as tmp:
-        var_dir = Path(tmp)
-        setup_django(var_dir)
-        from django.core.management import call_command
-
-        from backups.devsite.jira_site import JiraSite
+    with running_site("bench-connected-dedup-", "jira") as (var_dir, site):
         from backups.models import Backup, BackupPolicy
         from backups.services.backups import backup_request
         from backups.services.blobs import storage_used
 
-        call_command("migrate", verbosity=0)
-        site = JiraSite().start()
         admin = site.add_account(EMAIL, TOKEN, name="Bench Admin")
         site.add_project("P", "Project", lead=admin)
         for n in range(1, args.issues + 1):
@@ -98,7 +78,7 @@ def main() -> None:
             backup = backup_request(product=connection.product, actor=user)
             calls = len(site.requests)
             used = storage_used(organization_id=org_id)
-            r = run_child(var_dir, backup.pk)
+            r = run_child(var_dir, "backup", backup.pk)
             requests = site.requests[calls:]
             fetched = [
                 p.rsplit("/", 1)[1]
@@ -112,7 +92,17 @@ def main() -> None:
                 f"{len(fetched):9d} {downloaded / 2**20:13.1f} {stored / 2**20:10.2f} "
                 f"{stored / total:10.2%} {r['reason']}"
             )
-        site.stop()
+        bench_result(
+            "second_backup_new_bytes",
+            kind="connected",
+            total_bytes=total,
+            new_bytes=stored,
+            percent=round(100 * stored / total, 4),
+            downloads=len(fetched),
+            downloaded_bytes=downloaded,
+            api_calls=len(requests),
+            status=r["status"],
+        )
 
 
 if __name__ == "__main__":

@@ -15,21 +15,41 @@ how far off that is.
 """
 
 import argparse
+import contextlib
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from backup_throughput import peak_rss_mb, setup_django  # noqa: E402
+from common import django_var_dir, peak_rss_mb, run_json_child, setup_django  # noqa: E402
 
 EMAIL, TOKEN = "bench@example.com", "bench-token"
+
+
+def add_child_arguments(parser) -> None:
+    """The hidden options of a child (a backup or a restore of a connected site's product)."""
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--id", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--destination", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--var-dir", help=argparse.SUPPRESS)
+
+
+@contextlib.contextmanager
+def running_site(prefix: str, kind: str):
+    """A fresh var folder with Django migrated on it, and the contract server of `kind` (jira,
+    confluence) started on 127.0.0.1 (stopped at the end). Yields (var_dir, site)."""
+    with django_var_dir(prefix) as var_dir:
+        from backups.devsite.confluence_site import ConfluenceSite
+        from backups.devsite.jira_site import JiraSite
+
+        site = {"jira": JiraSite, "confluence": ConfluenceSite}[kind]().start()
+        try:
+            yield var_dir, site
+        finally:
+            site.stop()
 
 
 def child(args) -> None:
@@ -59,14 +79,11 @@ def child(args) -> None:
 
 
 def run_child(var_dir: Path, kind: str, pk: int, destination: int = 0) -> dict:
-    out = subprocess.run(
+    """A backup or a restore (`kind`) in a child process of this script; its JSON line."""
+    return run_json_child(
         [sys.executable, __file__, "--child", kind, "--id", str(pk), "--var-dir", str(var_dir)]
-        + ["--destination", str(destination)],
-        check=True,
-        capture_output=True,
-        text=True,
+        + ["--destination", str(destination)]
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def connect(kind: str, name: str, url: str):
@@ -118,28 +135,18 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=100)
     parser.add_argument("--file-kb", type=int, default=256)
     parser.add_argument("--latency-ms", type=float, default=50)
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--id", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--destination", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--var-dir", help=argparse.SUPPRESS)
+    add_child_arguments(parser)
     args = parser.parse_args()
     if args.child:
         child(args)
         return
 
-    with tempfile.TemporaryDirectory(prefix="bench-connected-") as tmp:
-        var_dir = Path(tmp)
-        setup_django(var_dir)
-        from django.core.management import call_command
-
-        from backups.devsite.jira_site import JiraSite
+    with running_site("bench-connected-", "jira") as (var_dir, site):
         from backups.models import BackupPolicy, Product
         from backups.productdata import ImportOptions, for_product
         from backups.services.backups import backup_request
         from backups.services.restores import StoredBackupSource
 
-        call_command("migrate", verbosity=0)
-        site = JiraSite().start()
         admin = site.add_account(EMAIL, TOKEN, name="Bench Admin")
         per_project = args.issues // args.projects
         for p in range(args.projects):
@@ -199,7 +206,6 @@ def main() -> None:
             f"  embedded backup of the same content: {e['status']} {e['seconds']:.1f} s  "
             f"{args.issues / e['seconds']:.0f} issues/s  peak RSS {e['peak_rss_mb']:.0f} MB"
         )
-        site.stop()
 
 
 if __name__ == "__main__":

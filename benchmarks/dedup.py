@@ -9,23 +9,19 @@ the bytes it added to the backup storage (everything under blobs/ and its prefix
 attachment bytes among them, and the time. Target: the second stores < 1% new bytes.
 Every backup is full (B2), so its entities files and manifest are written again each time:
 the second backup's new bytes are those, and no attachment byte (the attachment column).
-Figures, not a pass/fail.
+The last line is `BENCH_RESULT {"figure": "second_backup_new_bytes", "kind": "embedded", ...}`
+for benchmarks/table.py. Figures, not a pass/fail.
 """
 
 import argparse
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from backup_throughput import make_product, setup_django  # noqa: E402
-
-
-def stored_bytes(root: Path) -> int:
-    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+from common import bench_result, django_var_dir, make_product, tree_bytes  # noqa: E402
 
 
 def main() -> None:
@@ -35,18 +31,14 @@ def main() -> None:
     parser.add_argument("--issues", type=int, default=2000)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="bench-dedup-") as tmp:
-        var_dir = Path(tmp)
-        setup_django(var_dir)
+    with django_var_dir("bench-dedup-"):
         import time_machine
         from django.conf import settings
-        from django.core.management import call_command
 
         from backups.models import Backup, BackupPolicy
         from backups.services.backup_engine import backup_execute
         from backups.services.backups import backup_request
 
-        call_command("migrate", verbosity=0)
         product, user, _ = make_product(
             "Dedup Jira", issues=args.issues, attachment_mb=args.attachment_mb, file_mb=args.file_mb
         )
@@ -55,14 +47,14 @@ def main() -> None:
         blobs = root / "blobs"
 
         def one_backup() -> tuple[Backup, float, int, int]:
-            before, blobs_before = stored_bytes(root), stored_bytes(blobs)
+            before, blobs_before = tree_bytes(root), tree_bytes(blobs)
             backup = backup_request(product=product, actor=user)
             started = time.perf_counter()
             backup_execute(backup_id=backup.pk)
             took = time.perf_counter() - started
             backup.refresh_from_db()
             assert backup.status == Backup.Status.COMPLETE, backup.failure_reason
-            return backup, took, stored_bytes(root) - before, stored_bytes(blobs) - blobs_before
+            return backup, took, tree_bytes(root) - before, tree_bytes(blobs) - blobs_before
 
         first, t1, new1, att1 = one_backup()
         with time_machine.travel(first.completed_at + timedelta(days=7, seconds=1)):
@@ -78,6 +70,15 @@ def main() -> None:
         print(
             f"second backup of the unchanged site stores {share:.2f}% new bytes (target < 1%: "
             f"{verdict}); its own entities and manifest are the rest"
+        )
+        bench_result(
+            "second_backup_new_bytes",
+            kind="embedded",
+            total_bytes=new1,
+            new_bytes=new2,
+            percent=round(share, 4),
+            attachment_bytes=files,
+            new_attachment_bytes=att2,
         )
 
 

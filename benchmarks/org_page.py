@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from backup_throughput import make_product, setup_django  # noqa: E402
+from common import make_product, setup_django  # noqa: E402
 
 
 def make_history(org, user, *, products: int, backups: int) -> None:

@@ -25,7 +25,7 @@ SQLite, same sizes and code, 03:33-03:44 UTC, cache dropped, load 2.1-3.0 before
 The same script at 50,000 issues + 1.07 GB (03:08, load 2.6-3.2): peak RSS 87 / 87 / 85 / 99 MB
 for backup / second / file / restore: memory stays flat from 1 GB to 21 GB and 50k to 1M issues.
 
-It makes one Jira product (backup_throughput.make_product: --issues issues, a comment each,
+It makes one Jira product (common.make_product: --issues issues, a comment each,
 random incompressible attachment files of --file-mb each, written to disk), then times, each in
 a child process whose peak RSS and CPU are its own rusage, read by /usr/bin/time:
   1. `tar cf` of the product's attachment folder (the baseline: reads and writes every byte,
@@ -44,7 +44,9 @@ about twice the attachments; the run refuses to start, and stops before a step, 
 leave less than --keep-free-gb free. Everything lives under --dir (default /work/scale, made
 and removed) and, with --postgres, in its own database (BENCH_DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/bs_scale; dropped and made again first, dropped at the end).
-Figures, not a pass/fail.
+The last line is `BENCH_RESULT {"figure": "scale", ...}` (seconds of each step, the highest
+peak RSS, whether the cache was dropped before every step); --json-out FILE also writes it to
+FILE, which `benchmarks/table.py --scale-json FILE` reads. Figures, not a pass/fail.
 """
 
 import argparse
@@ -60,8 +62,16 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from backup_throughput import make_product, peak_rss_mb, setup_django  # noqa: E402
-from engine_vs_tar import tree_bytes  # noqa: E402
+from common import (  # noqa: E402
+    backup_again,
+    bench_result,
+    make_product,
+    peak_rss_mb,
+    recreate_database,
+    setup_django,
+    tree_bytes,
+    uptime,
+)
 
 PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bs_scale")
 GB = 1024**3
@@ -112,10 +122,6 @@ def child(kind: str, pk: int, var_dir: Path) -> None:
 # --- the parent -----------------------------------------------------------------------------------
 
 
-def uptime() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-
-
 def cached_mb() -> float:
     for line in Path("/proc/meminfo").read_text().splitlines():
         if line.startswith("Cached:"):
@@ -163,6 +169,11 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--dir", default="/work/scale")
     parser.add_argument("--keep-free-gb", type=float, default=15)
+    parser.add_argument(
+        "--json-out",
+        help="also write the run's BENCH_RESULT figures to this file (benchmarks/table.py "
+        "--scale-json reads it)",
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--var-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -192,13 +203,7 @@ def main() -> None:
             f"the largest that fits is about {fits:.0f} GB"
         )
     if args.postgres:
-        name = PG_URL.rsplit("/", 1)[1]
-        for sql in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
-            subprocess.run(
-                ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql],
-                check=True,
-                capture_output=True,
-            )
+        recreate_database(PG_URL)
     var_dir.mkdir(parents=True)
     try:
         run(args, var_dir, size_mb)
@@ -208,6 +213,7 @@ def main() -> None:
             from django.db import connections
 
             connections.close_all()
+            name = PG_URL.rsplit("/", 1)[1]
             subprocess.run(
                 ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE {name}"],
                 check=False,
@@ -222,8 +228,7 @@ def run(args, var_dir: Path, size_mb: int) -> None:
     from django.db import connection
 
     from backups import storage
-    from backups.models import Backup, BackupFile, BackupPolicy, Product
-    from backups.services.backups import backup_request
+    from backups.models import BackupFile, BackupPolicy, Product
     from backups.services.files import backup_file_request
     from backups.services.restores import restore_request
 
@@ -258,6 +263,9 @@ def run(args, var_dir: Path, size_mb: int) -> None:
     media_root = Path(settings.MEDIA_ROOT)
     rows: list[list[str]] = []
     notes: list[str] = []
+    figures: dict[str, float] = {}  # seconds of each step, for the BENCH_RESULT line
+    peaks: list[float] = []
+    dropped: list[bool] = []
 
     def guard(step: str, writes: int) -> None:
         free = shutil.disk_usage(var_dir).free
@@ -270,6 +278,7 @@ def run(args, var_dir: Path, size_mb: int) -> None:
     def step(label: str, command: list[str], writes: int) -> dict:
         guard(label, writes)
         cache = drop_cache()
+        dropped.append(cache.startswith("cache dropped"))
         load = "/".join(f"{x:.2f}" for x in os.getloadavg())
         out = var_dir / "child.json"
         seconds, rss, cpu = run_measured(command, out)
@@ -285,6 +294,8 @@ def run(args, var_dir: Path, size_mb: int) -> None:
     def row(label: str, result: dict, nbytes: int, nrows: int | None, written: int) -> None:
         # The child's own clock when it has one (Django set-up is not the step's time).
         seconds = result.get("seconds", result["seconds_wall"])
+        figures[label] = seconds
+        peaks.append(result["rss"])
         rows.append(
             [
                 label,
@@ -308,24 +319,15 @@ def run(args, var_dir: Path, size_mb: int) -> None:
     tar_out.unlink()
 
     # 2. The first backup: every attachment new.
-    backup = backup_request(product=product, actor=user)
-    template = {
-        f.attname: getattr(backup, f.attname)
-        for f in Backup._meta.concrete_fields
-        if not f.primary_key
-    }
+    backup, template = backup_again(None, product, user)
     before = tree_bytes(backups_root)
     result = step("backup", [*me, "--child", "backup", str(backup.pk)], source_bytes + GB)
     row("backup", result, result["bytes"], result["rows"], tree_bytes(backups_root) - before)
     backup.refresh_from_db()
 
     # 3. The second backup of the unchanged product. B3 allows one a day: the same request
-    # again, under its own prefix (as engine_vs_tar does).
-    second = Backup.objects.create(**template)
-    second.storage_prefix = storage.backup_prefix(
-        organization_id=product.organization_id, product_id=product.pk, backup_id=second.pk
-    )
-    second.save(update_fields=["storage_prefix"])
+    # again, under its own prefix (common.backup_again).
+    second, _ = backup_again(template, product, user)
     before = tree_bytes(backups_root)
     result = step("second backup", [*me, "--child", "backup", str(second.pk)], 2 * GB)
     new = tree_bytes(backups_root) - before
@@ -371,6 +373,24 @@ def run(args, var_dir: Path, size_mb: int) -> None:
     for note in notes:
         print(f"- {note}")
     print(f"after: {uptime()}")
+    result = bench_result(
+        "scale",
+        database=connection.vendor,
+        issues=args.issues,
+        comments=args.issues,
+        gb=round(source_bytes / 1e9, 2),
+        backup_s=round(figures["backup"], 1),
+        second_backup_s=round(figures["second backup, unchanged"], 1),
+        second_backup_new_bytes=new,
+        file_s=round(figures["backup file"], 1),
+        restore_s=round(figures["restore into an empty product"], 1),
+        tar_s=round(figures["tar cf of the attachments"], 1),
+        peak_rss_mb=round(max(peaks), 1),
+        cache_dropped=all(dropped),
+        measured_at=f"{datetime.now().astimezone():%Y-%m-%d %H:%M %Z}",
+    )
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(result, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).parent))
 
-from backup_throughput import make_product, setup_django  # noqa: E402
+from common import make_product, setup_django  # noqa: E402
 
 PASSWORD = "load-benchmark-password"  # noqa: S105 - a throwaway local site
 
