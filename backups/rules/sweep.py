@@ -80,11 +80,16 @@ def objects_to_sweep(
     if grace < timedelta(0):
         raise ValueError(f"a sweep's grace period cannot be negative ({grace})")
     gone = []
+    cutoffs: dict[int | None, datetime] = {}  # one per organization: a page is one or two
     for listed in objects:
         if not listed.name.startswith(BLOBS_PREFIX) or listed.name in named:
             continue
         organization_id = blob_organization(listed.name)
-        cutoff = sweep_cutoff(organization_id, running_since=running_since, now=now, grace=grace)
+        cutoff = cutoffs.get(organization_id)
+        if cutoff is None:
+            cutoff = cutoffs[organization_id] = sweep_cutoff(
+                organization_id, running_since=running_since, now=now, grace=grace
+            )
         if listed.modified < cutoff:
             gone.append(listed)
     return gone
