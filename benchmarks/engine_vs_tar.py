@@ -15,8 +15,8 @@ no attachment byte) is timed once, with the bytes it stored.
 
 It also prints `hashlib.sha256` alone (MB/s over a buffer in memory): a copy that must check
 every byte cannot go faster than that, and `tar` hashes nothing; so, beside tar, each pair
-also times `tar cf - DIR | tee OUT | openssl dgst -sha256` (tar that hashes every byte once,
-with OpenSSL's SHA-256 as hashlib has it): the like-for-like baseline. All read files just
+also times `tar cf OUT DIR && openssl dgst -sha256 OUT` (tar that hashes every byte once, with
+OpenSSL's SHA-256 as hashlib has it): the like-for-like baseline. All read files just
 written, from the page cache. The last lines are `BENCH_RESULT {"figure": "engine_vs_tar",
 ...}`, one per size, for benchmarks/table.py. --compare-with DIR (`git archive <commit> |
 tar -x -C DIR`) also runs DIR's engine in each pair. The load is printed before each size: the

@@ -4,10 +4,12 @@
 
 For each size (MB of attachments) it makes a Jira product (common.make_product),
 backs it up, then in the same run times:
-  1. `zip -0 -r -q` and `tar cf` of the stored backup's folder (the same files);
+  1. `zip -0 -r -q` and `tar cf` of the bytes the backup holds: its entities and manifest, and
+     its attachments, stored once under blobs/<org>/ (#16 item 2), hard-linked into one folder
+     at the paths the backup names them (the same files, the same page cache);
   2. backup_file_generate in a child process, whose peak RSS (VmHWM) is read at the end.
-It prints MB/s for each, the ratio to `zip -0`, to `tar cf` and to `tar cf - | tee | openssl
-dgst -sha256` (tar that hashes every byte once), and the peak memory; last, one line
+It prints MB/s for each, the ratio to `zip -0`, to `tar cf` and to `tar cf && openssl dgst
+-sha256` (tar that hashes every byte once), and the peak memory; last, one line
 `BENCH_RESULT {"figure": "backup_file_vs_tar", ...}` per size for benchmarks/table.py. Figures,
 not pass/fail. --repeat N times tar and the file N times, back to back, and prints medians (the
 machine is shared: single runs scatter). --compare-with DIR (a checkout of the code before a
@@ -23,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
     HASHED_TAR,
     archive_baselines,
+    backup_as_folder,
     bench_result,
     child_command,
     child_main,
@@ -60,8 +63,6 @@ def main() -> None:
     figures = []
 
     with django_var_dir("bench-file-") as var_dir:
-        from django.conf import settings
-
         from backups import storage
         from backups.models import BackupFile
         from backups.services.backup_engine import backup_execute
@@ -78,11 +79,12 @@ def main() -> None:
         # made on one core cannot go faster than half this; `tar` hashes nothing.
         hash_rate = sha256_mb_s()
         print(f"hashlib.sha256 alone, in memory: {hash_rate:.0f} MB/s")
-        for _size, product, user, _ in products_by_size(args, header):
+        for size, product, user, _ in products_by_size(args, header):
             backup = backup_request(product=product, actor=user)
             backup_execute(backup_id=backup.id)
             backup.refresh_from_db()
-            folder = Path(settings.BACKUPS_ROOT) / backup.storage_prefix
+            # What the file holds: the prefix's entities and the attachments, stored once.
+            folder = backup_as_folder(backup, var_dir / f"backup-{size}")
 
             def backup_file(code: str | None, backup=backup, user=user) -> dict:
                 for old in BackupFile.objects.filter(backup=backup):
