@@ -154,6 +154,7 @@ def main() -> None:
     if args.compare_with:
         roots.insert(0, ("before", str(Path(args.compare_with).resolve())))
     figures = []
+    results_now: list[dict] = []  # one machine-readable line each, printed last
 
     with tempfile.TemporaryDirectory(
         prefix="bench-restore-", dir=os.environ.get("BENCH_TMP")
@@ -227,6 +228,17 @@ def main() -> None:
                 print("  ".join(f"{c:>14}" for c in cells))
                 if label == "now":
                     figures.append((n, rate / bulk_rate))
+                    results_now.append(
+                        {
+                            "figure": "restore_vs_bulk_create",
+                            "database": connection.vendor,
+                            "issues": n,
+                            "ratio": round(rate / bulk_rate, 3),
+                            "rows_per_s": round(rate),
+                            "bulk_rows_per_s": round(bulk_rate),
+                            "peak_rss_mb": round(max(r["peak_rss_mb"] for r in results), 1),
+                        }
+                    )
         print()
         print("| figure | now | target |")
         print("|---|---|---|")
@@ -235,6 +247,9 @@ def main() -> None:
                 f"| restore on {'PostgreSQL' if connection.vendor == 'postgresql' else 'SQLite'} "
                 f"vs bulk_create, {n} issues | {ratio:.2f}x | >= 6x |"
             )
+        print()
+        for result in results_now:  # parsed by benchmarks/table.py
+            print("BENCH_RESULT " + json.dumps(result))
 
 
 if __name__ == "__main__":

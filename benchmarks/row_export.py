@@ -149,6 +149,14 @@ def main() -> None:
             f"| rows exported per second ({connection.vendor}, {args.issues} issues + comments) "
             f"| {results['now'][0]['rows'] / now / 1000:.0f}k | >= 250k |"
         )
+        print()
+        result = {
+            "figure": "rows_exported",
+            "database": connection.vendor,
+            "rows": results["now"][0]["rows"],
+            "rows_per_s": round(results["now"][0]["rows"] / now),
+        }
+        print("BENCH_RESULT " + json.dumps(result))  # parsed by benchmarks/table.py
 
 
 if __name__ == "__main__":

@@ -18,10 +18,12 @@ from backups import rules, storage
 # the kinds and the tests have always found them.
 from .export import (  # noqa: F401
     EXPORT_PAGE,
+    KeysById,
     TimestampText,
     export_paged,
     in_id_order,
     iso,
+    owned_rows,
     paged,
     parse_dt,
 )

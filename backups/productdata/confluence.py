@@ -20,6 +20,7 @@ from .base import (
     ExportOptions,
     ImportOptions,
     ImportReport,
+    KeysById,
     ProductData,
     RowSource,
     batched,
@@ -29,6 +30,7 @@ from .base import (
     foreign_keys_checked_here,
     in_id_order,
     insert_rows,
+    owned_rows,
     parse_dt,
 )
 
@@ -92,10 +94,11 @@ class ConfluenceData(ProductData):
             for key, name, kind, state, homepage in rows:
                 yield {"key": key, "name": name, "kind": kind, "state": state, "homepage": homepage}
         elif content_type == "pages":
+            space_keys = KeysById(spaces, "key")
             rows = export_paged(
                 in_id_order(Page, "space_id", spaces.values("id"), many=True),
                 "id",
-                "space__key",
+                "space_id",
                 "kind",
                 "title",
                 "body",
@@ -121,7 +124,7 @@ class ConfluenceData(ProductData):
             ) in rows:
                 yield {
                     "id": pk,
-                    "space": space,
+                    "space": space_keys[space],
                     "kind": kind,
                     "title": title,
                     "body": body,
@@ -133,12 +136,10 @@ class ConfluenceData(ProductData):
                     "updated": updated,
                 }
         elif content_type == "comments":
+            pages = in_id_order(Page, "space_id", spaces.values("id"), many=True)
+            comments, bounds = owned_rows(PageComment, "page", pages, "id")
             rows = export_paged(
-                in_id_order(PageComment, "page__space_id", spaces.values("id"), many=True),
-                "page_id",
-                "author",
-                "body",
-                "created",
+                comments, "export_owner", "author", "body", "created", bounds=bounds, owned=True
             )
             for page, author, body, created in rows:
                 yield {"page": page, "author": author, "body": body, "created": created}

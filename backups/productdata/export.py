@@ -25,25 +25,47 @@ def parse_dt(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def paged(qs, *fields: str, size: int = EXPORT_PAGE) -> Iterator[tuple]:
+def paged(
+    qs, *fields: str, size: int = EXPORT_PAGE, bounds=None, owned: bool = False
+) -> Iterator[tuple]:
     """The `fields` of every row of `qs`, in id order, read one page at a time.
 
-    Each page is read whole by its own short query (keyset: id > the last id seen), so no read
-    statement stays open while the caller writes. On SQLite in WAL mode an open read pins a
-    snapshot: once another connection commits, a write on the reading connection fails at
-    once with "database is locked" (SQLITE_BUSY_SNAPSHOT), whatever the busy timeout, and the
-    backup engine writes its progress between rows. It also lets the WAL be checkpointed
-    while a long export runs.
+    Each page is read whole by its own short query, so no read statement stays open while
+    the caller writes. On SQLite in WAL mode an open read pins a snapshot: once another
+    connection commits, a write on the reading connection fails at once with "database is
+    locked" (SQLITE_BUSY_SNAPSHOT), whatever the busy timeout, and the backup engine writes
+    its progress between rows. It also lets the WAL be checkpointed while a long export runs.
+
+    A page is a range of ids (`id >= lo AND id < lo + span`) walked from the rows' smallest
+    id to their largest (those of `bounds`, default `qs`), not "id > last ORDER BY id LIMIT
+    size": on a PostgreSQL table that was never analyzed (a bulk-loaded product, autovacuum
+    off) the planner read that as "all of the product's rows after `last`, sorted": a bitmap
+    of the product's whole index, or a scan of the whole table, for every page, quadratic in
+    all (200k issues + 200k comments: 63 s). A range of the primary key has one plan
+    whatever the statistics, that range of the index, as long as the query offers no other
+    index (`in_id_order`, `owned_rows`). Where the rows are sparse among other products'
+    ids the span doubles (up to 16 pages' worth); it halves again where they are dense, so
+    a page stays near `size` rows. `owned`: the first field is the owner's key that
+    `owned_rows` reads, None for a row of another owner, which is left out.
     """
-    last = None
-    while True:
-        page_qs = qs if last is None else qs.filter(id__gt=last)
-        page = list(page_qs.order_by("id").values_list("id", *fields)[:size])
-        for row in page:
-            yield row[1:]
-        if len(page) < size:
-            return
-        last = page[-1][0]
+    found = (
+        (qs if bounds is None else bounds)
+        .order_by()
+        .aggregate(lo=models.Min("id"), hi=models.Max("id"))
+    )
+    lo, hi = found["lo"], found["hi"]
+    if lo is None:
+        return
+    span = size
+    ordered = qs.order_by("id")
+    while lo <= hi:
+        page = list(ordered.filter(id__gte=lo, id__lt=lo + span).values_list(*fields))
+        yield from (row for row in page if row[0] is not None) if owned else page
+        lo += span
+        if len(page) > size and span > size:
+            span //= 2
+        elif len(page) < size // 4 and span < 16 * size:
+            span *= 2
 
 
 # --- export: rows read as the text the backup holds (#16) ---------------------------------------
@@ -135,23 +157,60 @@ def _model_field(model, name: str):
 
 
 def in_id_order(model, column: str, value, *, many: bool = False):
-    """The rows of `model` whose `column` (a foreign key across a join, like
+    """The rows of `model` whose `column` (a foreign key, maybe across a join, like
     "issue__product_id") is `value` (or in `value` when `many`), to be paged in id order.
 
-    On SQLite the planner would start from the join's index on that column and sort every
-    remaining row for each page (a temporary B-tree): each page cost the whole rest of the
-    table, quadratic in all. `+ 0` hides that index, so it walks the table's own id order and
-    stops at the page's end. PostgreSQL plans this well from its statistics as it is.
+    `+ 0` hides the index on that column from the planner, so a page's one way in is its
+    range of the table's own ids (see `paged`). Without it SQLite started from the column's
+    index and sorted every remaining row for each page (a temporary B-tree), and PostgreSQL
+    without statistics ANDed that index's every entry for the product with the page's range:
+    each page cost the whole product, quadratic in all.
     """
     lookup = "in" if many else "exact"
-    if connection.vendor != "sqlite":
-        return model.objects.filter(**{f"{column}__{lookup}": value})
     return model.objects.alias(export_owner=models.F(column) + 0).filter(
         **{f"export_owner__{lookup}": value}
     )
 
 
-def export_paged(qs, *fields: str, size: int = EXPORT_PAGE) -> Iterator[tuple]:
+class KeysById(dict):
+    """{id: key} of a few owners (a product's projects or spaces), read once, to name each
+    row's owner by a dict lookup instead of a join: a join's plan depends on the statistics
+    (without them PostgreSQL joined every project of every product to each page's issues
+    row by row). An id not among them (a row pointing into another product) is looked up
+    alone, so the text is what the join gave."""
+
+    def __init__(self, owners, key: str):
+        super().__init__(owners.order_by().values_list("pk", key))
+        self._model, self._key = owners.model, key
+
+    def __missing__(self, pk):
+        value = self[pk] = self._model.objects.values_list(self._key, flat=True).get(pk=pk)
+        return value
+
+
+def owned_rows(model, foreign_key: str, owners, key: str):
+    """The rows of `model` to page (`export_paged(..., bounds=..., owned=True)`) whose
+    `foreign_key` points at one of `owners`, each with `export_owner`: that owner's `key`.
+
+    Returns (rows, bounds). The owner's key is a subquery per row (the owner's primary key,
+    one index lookup), not a join, and the rows are not filtered in SQL: a row whose owner
+    is not one of `owners` (another product's, in the same id range) reads None and `paged`
+    leaves it out. So a page's query is the range of `model`'s ids and one lookup per row,
+    with no join for the planner to choose: joined, PostgreSQL without statistics chose a
+    hash join over every owner of every product for each page once the comments
+    outnumbered the issues about three to one (#16).
+    """
+    field = model._meta.get_field(foreign_key)
+    owner_key = models.Subquery(
+        owners.filter(pk=models.OuterRef(field.attname)).order_by().values(key)
+    )
+    rows = model.objects.annotate(export_owner=owner_key)
+    return rows, model.objects.filter(**{f"{foreign_key}__in": owners.order_by().values("pk")})
+
+
+def export_paged(
+    qs, *fields: str, size: int = EXPORT_PAGE, bounds=None, owned: bool = False
+) -> Iterator[tuple]:
     """`paged`, but each timestamp field comes as its isoformat text (in UTC) and each JSON
     field as its value, read without Django's conversions (see above): what a backup row
     holds, byte for byte as `iso(value)` and the JSONField would make it."""
@@ -172,9 +231,10 @@ def export_paged(qs, *fields: str, size: int = EXPORT_PAGE) -> Iterator[tuple]:
             continue
         names.append(alias)
     if not converters:
-        yield from paged(qs, *fields, size=size)
+        yield from paged(qs, *fields, size=size, bounds=bounds, owned=owned)
         return
-    for row in paged(qs.annotate(**annotations), *names, size=size):
+    rows = paged(qs.annotate(**annotations), *names, size=size, bounds=bounds, owned=owned)
+    for row in rows:
         values = list(row)
         for i, convert in converters:
             values[i] = convert(values[i])

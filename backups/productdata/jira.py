@@ -23,6 +23,7 @@ from .base import (
     ExportOptions,
     ImportOptions,
     ImportReport,
+    KeysById,
     ProductData,
     RowSource,
     batched,
@@ -35,6 +36,7 @@ from .base import (
     in_id_order,
     insert_into,
     insert_rows,
+    owned_rows,
 )
 
 STAGING = "backupsite_restore_comments"  # SQLite: see _import_comments_sqlite
@@ -93,10 +95,11 @@ class JiraData(ProductData):
             ):
                 yield {"key": key, "name": name, "state": state}
         elif content_type == "issues":
+            projects = KeysById(JiraProject.objects.filter(product=p), "key")
             rows = export_paged(
-                JiraIssue.objects.filter(product=p),
+                in_id_order(JiraIssue, "product_id", p.id),
                 "key",
-                "project__key",
+                "project_id",
                 "summary",
                 "description",
                 "status",
@@ -107,7 +110,7 @@ class JiraData(ProductData):
             for key, project, summary, description, status, fields, created, updated in rows:
                 yield {
                     "key": key,
-                    "project": project,
+                    "project": projects[project],
                     "summary": summary,
                     "description": description,
                     "status": status,
@@ -116,12 +119,11 @@ class JiraData(ProductData):
                     "updated": updated,
                 }
         elif content_type == "comments":
+            comments, bounds = owned_rows(
+                JiraComment, "issue", in_id_order(JiraIssue, "product_id", p.id), "key"
+            )
             rows = export_paged(
-                in_id_order(JiraComment, "issue__product_id", p.id),
-                "issue__key",
-                "author",
-                "body",
-                "created",
+                comments, "export_owner", "author", "body", "created", bounds=bounds, owned=True
             )
             for issue, author, body, created in rows:
                 yield {"issue": issue, "author": author, "body": body, "created": created}
