@@ -3,6 +3,7 @@
 import hashlib
 import io
 import json
+import random
 import shutil
 import subprocess
 import zipfile
@@ -99,8 +100,10 @@ def test_the_same_backup_makes_the_same_bytes(backup_zip, demo):
     path, backup, _ = backup_zip
     with storage.open_object(backup.storage_prefix + "manifest.json") as f:
         manifest_data = f.read()
+    # A chunk may be a view of a buffer the writer reuses: kept, it is copied (zip_chunks).
     again = b"".join(
-        archive.zip_chunks(
+        bytes(chunk)
+        for chunk in archive.zip_chunks(
             archive.archive_entries(
                 manifest_data=manifest_data,
                 secret_key=settings.SECRET_KEY,
@@ -453,3 +456,164 @@ def test_the_backup_file_is_byte_identical_to_the_one_made_before_the_single_pas
         assert zf.testzip() is None
         for path, content in objects.items():
             assert zf.read(path) == content, path
+
+
+# --- the ZIP records are those zipfile wrote (#16: zipfile's CRC-32 was a third of the time) ----
+
+BIG = bytes(64 * 1024 * 1024)
+
+
+def _zipfile_stream(entries: list[archive.Entry]) -> tuple[list[bytes], int]:
+    """What zipfile writes for `entries` to an unseekable stream, as the writer before #16
+    called it: every record it writes, and its length (the big chunks are counted, not kept)."""
+
+    class Sink:
+        def __init__(self):
+            self.records: list[bytes] = []
+            self.size = 0
+
+        def write(self, data) -> int:
+            self.size += len(data)
+            if data is not BIG:
+                self.records.append(bytes(data))
+            return len(data)
+
+        def flush(self) -> None:
+            pass
+
+    sink = Sink()
+    with zipfile.ZipFile(sink, "w", allowZip64=True) as zf:
+        for entry in entries:
+            info = zipfile.ZipInfo(entry.name, date_time=archive.ENTRY_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED if entry.compress else zipfile.ZIP_STORED
+            info.file_size = entry.size
+            info.external_attr = archive.ENTRY_MODE << 16
+            with zf.open(info, "w") as out:
+                for chunk in entry.chunks():
+                    out.write(chunk)
+    return sink.records, sink.size
+
+
+def _our_stream(entries: list[archive.Entry]) -> tuple[list[bytes], int]:
+    records, size = [], 0
+    for chunk in archive.zip_chunks(entries):
+        size += len(chunk)
+        if chunk is not BIG:
+            records.append(bytes(chunk))
+    return records, size
+
+
+def _entry(name: str, data: bytes, *, compress: bool = False) -> archive.Entry:
+    return archive.Entry(name, len(data), lambda: [data], compress=compress)
+
+
+@pytest.mark.parametrize("case", ["zip64-sizes-and-offsets", "more-than-65535-entries"])
+def test_the_zip_records_are_the_ones_zipfile_wrote(case):
+    # Past 2 GiB an entry's sizes and the offsets after it take ZIP64 fields; past 65,535
+    # entries the end record does. Both are compared with zipfile's, record by record.
+    if case == "zip64-sizes-and-offsets":
+        count = 33  # 33 x 64 MiB: past zipfile's ZIP64 threshold of 2 GiB - 1
+        entries = [
+            _entry("entities/issues.jsonl", b'{"key": "A-1"}\n' * 5000, compress=True),
+            archive.Entry("attachments/1/big.bin", count * len(BIG), lambda: [BIG] * count),
+            _entry("attachments/2/résumé.txt", "naïve\n".encode()),
+            _entry("attachments/3/empty.bin", b""),
+        ]
+    else:
+        entries = [_entry(f"attachments/{i}/a", b"") for i in range(70_000)]
+    ours, theirs = _our_stream(entries), _zipfile_stream(entries)
+    assert ours[1] == theirs[1]
+    assert b"".join(ours[0]) == b"".join(theirs[0])
+    assert b"PK\x06\x06" in ours[0][-1]  # the ZIP64 end record: the case is the one named
+
+
+def _one_attachment_file(stored: bytes, recorded: bytes):
+    """A stored backup with one attachment, whose row says `recorded` and whose object holds
+    `stored`: the entries of its file, and the opened objects."""
+    path = "attachments/1/report.bin"
+    row = {"path": path, "sha256": hashlib.sha256(recorded).hexdigest(), "size": len(recorded)}
+    objects = {"entities/attachments.jsonl": json.dumps(row).encode() + b"\n", path: stored}
+    entities = {"attachments": {"file": "entities/attachments.jsonl", "bytes": 1}}
+    opened: dict[str, io.BytesIO] = {}
+
+    def open_object(name: str) -> io.BytesIO:
+        opened[name] = io.BytesIO(objects[name])
+        return opened[name]
+
+    entries = archive.archive_entries(
+        manifest_data=json.dumps({"entities": entities}).encode(),
+        secret_key="a key",
+        open_object=open_object,
+    )
+    return entries, opened
+
+
+# One buffer's worth (read on the caller's thread), and several (read ahead on the hashing one).
+SIZES = [1000, 3 * archive.ATTACHMENT_CHUNK + 5]
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("damage", ["one byte changed", "cut short", "grown"])
+def test_a_damaged_stored_attachment_stops_the_file_by_name(size, damage):
+    recorded = random.Random(size).randbytes(size)
+    stored = {
+        "one byte changed": recorded[:500] + b"?" + recorded[501:],
+        "cut short": recorded[:-1],
+        "grown": recorded + b"!",
+    }[damage]
+    entries, _ = _one_attachment_file(stored, recorded)
+    with pytest.raises(archive.ChecksumMismatch) as failed:
+        for _ in archive.zip_chunks(entries):
+            pass
+    assert str(failed.value) == (
+        "attachments/1/report.bin in the stored backup does not match its SHA-256 and size "
+        f"({size} bytes expected, {len(stored)} read): the backup is damaged."
+    )
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_file_given_up_halfway_closes_the_attachment_it_was_reading(size):
+    # The storage failed, say: the writer is closed mid-attachment, with a read pending.
+    data = random.Random(size).randbytes(size)
+    entries, opened = _one_attachment_file(data, data)
+    chunks = archive.zip_chunks(entries)
+    while "attachments/1/report.bin" not in opened:
+        chunk = next(chunks)  # the attachment is opened for its first chunk
+    first = bytes(chunk)
+    chunks.close()
+    assert first == data[: len(first)]
+    assert opened["attachments/1/report.bin"].closed
+
+
+def test_a_missing_attachment_is_named_even_while_the_one_before_is_read_ahead_of_it():
+    # The next attachment is opened early, while the one before is still read (#16): its
+    # failure to open is reported in its own turn, by its own name, not by the one before.
+    big = random.Random(1).randbytes(3 * archive.ATTACHMENT_CHUNK)
+    rows = [
+        {"path": "attachments/1/big.bin", "sha256": hashlib.sha256(big).hexdigest(), "size": 3},
+        {"path": "attachments/2/gone.bin", "sha256": "0" * 64, "size": 10},
+    ]
+    rows[0]["size"] = len(big)
+    listing = b"".join(json.dumps(row).encode() + b"\n" for row in rows)
+    objects = {"entities/attachments.jsonl": listing, "attachments/1/big.bin": big}
+    tries = []
+
+    def open_object(name: str) -> io.BytesIO:
+        tries.append(name)
+        if name not in objects:
+            raise FileNotFoundError(f"No such object: {name}")
+        return io.BytesIO(objects[name])
+
+    entities = {"attachments": {"file": "entities/attachments.jsonl", "bytes": len(listing)}}
+    entries = archive.archive_entries(
+        manifest_data=json.dumps({"entities": entities}).encode(),
+        secret_key="a key",
+        open_object=open_object,
+    )
+    read = {}
+    with pytest.raises(FileNotFoundError) as failed:
+        for entry in entries:
+            read[entry.name] = b"".join(bytes(chunk) for chunk in entry.chunks())
+    assert str(failed.value) == "No such object: attachments/2/gone.bin"
+    assert read["attachments/1/big.bin"] == big
+    assert tries.count("attachments/2/gone.bin") == 2  # read ahead, then in its turn
