@@ -5,6 +5,7 @@ import io
 import json
 import random
 import shutil
+import struct
 import subprocess
 import zipfile
 
@@ -617,3 +618,35 @@ def test_a_missing_attachment_is_named_even_while_the_one_before_is_read_ahead_o
     assert str(failed.value) == "No such object: attachments/2/gone.bin"
     assert read["attachments/1/big.bin"] == big
     assert tries.count("attachments/2/gone.bin") == 2  # read ahead, then in its turn
+
+
+def test_a_file_zipped_again_with_every_entry_stored_verifies(backup_zip, tmp_path):
+    # Someone unzipped it and zipped it again with `zip -0`: the entities files are stored too,
+    # and read by the verifier's own reader of stored entries (#16); their rows still count.
+    path, _, _ = backup_zip
+    again = tmp_path / "stored.zip"
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(again, "w", zipfile.ZIP_STORED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info))
+    result = archive.verify_file(str(again), secret_key=settings.SECRET_KEY)
+    assert result.ok, result.failed
+
+
+def test_a_byte_changed_in_a_stored_attachment_is_refused_by_its_crc(backup_zip, tmp_path):
+    path, _, _ = backup_zip
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        victim = max(
+            (i for i in zf.infolist() if i.filename.startswith("attachments/")),
+            key=lambda i: i.file_size,
+        )
+        name_len, extra_len = struct.unpack("<HH", data[victim.header_offset + 26 :][:4])
+        at = victim.header_offset + 30 + name_len + extra_len + victim.file_size // 2
+    data[at] ^= 0x01
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(bytes(data))
+    result = archive.verify_file(str(bad), secret_key=settings.SECRET_KEY)
+    assert (result.failed.name, result.failed.detail) == (
+        "entries",
+        f"{victim.filename} cannot be read: its CRC-32 does not match its bytes.",
+    )
