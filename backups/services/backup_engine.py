@@ -4,10 +4,11 @@ Under the backup's prefix it writes, in this order:
   attachments/<id>/<name>   a reference (BackupBlob) to the organization's one stored copy of
                             the attachment's bytes under blobs/<org>/ (#16 item 2), copied in
                             chunks (no file in memory), or server-side when both storages are
-                            buckets on one S3 endpoint, only when no backup holds them yet;
-                            a connected site's files are held the same way as they are read
-                            (productdata/connected.py: one unchanged since an earlier backup
-                            is not downloaded again)
+                            buckets on one S3 endpoint, only when no backup holds them yet
+                            (in batches: two transactions per batch, two files copied at
+                            once, #16 item 1); a connected site's files are held the
+                            same way as they are read (productdata/connected.py: one
+                            unchanged since an earlier backup is not downloaded again)
   entities/<type>.jsonl     one JSON object per line, streamed from the product data layer
   entities/groups.jsonl     the organization's groups, members and access, when the policy says
   manifest.json             last: a prefix without a manifest is not a finished backup
