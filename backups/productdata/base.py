@@ -41,6 +41,7 @@ from .writes import (  # noqa: F401
     insert_into,
     insert_rows,
     may_skip_row_triggers,
+    text_array,
 )
 
 CHUNK_SIZE = 1024 * 1024

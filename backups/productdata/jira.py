@@ -37,6 +37,7 @@ from .base import (
     insert_into,
     insert_rows,
     owned_rows,
+    text_array,
 )
 
 STAGING = "backupsite_restore_comments"  # SQLite: see _import_comments_sqlite
@@ -301,8 +302,8 @@ class JiraData(ProductData):
                 if pg:
                     cursor.execute(
                         f"SELECT key, id FROM {issues} WHERE product_id = %s "  # noqa: S608
-                        f"AND key = ANY(%s){' FOR KEY SHARE' if lock else ''}",
-                        [self.product.id, part],
+                        f"AND key = ANY(%s::text[]){' FOR KEY SHARE' if lock else ''}",
+                        [self.product.id, text_array(part)],
                     )
                 else:
                     marks = ", ".join(["%s"] * len(part))

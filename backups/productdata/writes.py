@@ -6,6 +6,7 @@ slice instead of per row. Split out of base.py; base re-exports every name.
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from itertools import islice
 from typing import TYPE_CHECKING
 
 import orjson
@@ -24,13 +25,9 @@ SQLITE_SLICE = 2_000
 
 
 def batched(iterable: Iterable, size: int = BATCH_SIZE) -> Iterator[list]:
-    batch = []
-    for item in iterable:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
+    # islice fills each list in C: a Python loop appending row by row was 3-4% of a restore.
+    items = iter(iterable)
+    while batch := list(islice(items, size)):
         yield batch
 
 
@@ -227,15 +224,9 @@ def foreign_keys_checked_here(points_at: dict[str, Iterable[int]] | None):
 
 def counted(rows: Iterable, report: "ImportReport", content_type: str) -> Iterator:
     """Pass rows through, adding them to the report (and so to progress) every batch."""
-    n = 0
-    for row in rows:
-        yield row
-        n += 1
-        if n == BATCH_SIZE:
-            report.add(report.restored, content_type, n)
-            n = 0
-    if n:
-        report.add(report.restored, content_type, n)
+    for batch in batched(rows, BATCH_SIZE):  # a batch's rows handed on, then counted
+        yield from batch
+        report.add(report.restored, content_type, len(batch))
 
 
 def datetime_adapter() -> Callable[[str], object]:
@@ -266,6 +257,18 @@ def datetime_adapter() -> Callable[[str], object]:
         return slow(value)
 
     return to_sqlite_text
+
+
+def text_array(values: list[str]) -> str:
+    """PostgreSQL's text form of an array of these strings, to pass as one `%s::text[]`.
+    psycopg dumps a list of str element by element in Python: 10,000 issue keys took 75 ms
+    a slice, a third of looking them up (#16); this is a join and two replaces each in C.
+    Every element is quoted, so no key is read as NULL or split at a comma or a brace."""
+    return (
+        '{"' + '","'.join(v.replace("\\", "\\\\").replace('"', '\\"') for v in values) + '"}'
+        if values
+        else "{}"
+    )
 
 
 def db_json(value) -> str:
