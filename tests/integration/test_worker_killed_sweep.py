@@ -1,6 +1,6 @@
 """#16 item 2, "nothing lost, nothing left": a worker killed with SIGKILL while it writes an
-attachment into the attachment store leaves bytes that no row names (one per copy in flight:
-the engine copies COPY_THREADS at once); after E3 fails the backup and B5 lets go of its
+attachment into the attachment store leaves bytes that no row names (the batch being copied:
+its finished copies and the COPY_THREADS in flight); after E3 fails the backup and B5 lets go of its
 blobs, those objects are all that is left, and the hourly sweep (run by expire_backups)
 deletes them once they are older than the grace period."""
 
