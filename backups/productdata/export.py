@@ -80,18 +80,27 @@ def paged(
 
 
 class TimestampText(models.Func):
-    """A timestamp column read as text: on PostgreSQL in UTC with six fraction digits
-    (YYYY-MM-DDTHH:MM:SS.ffffff), on SQLite as stored (Django writes naive UTC text)."""
+    """A timestamp column read as text: on PostgreSQL already in isoformat's spelling of the
+    UTC time (see `as_postgresql`), on SQLite as stored (Django writes naive UTC text)."""
 
     output_field = models.TextField()
     template = "CAST(%(expressions)s AS text)"
 
     def as_postgresql(self, compiler, connection, **extra_context):
+        # isoformat's text made by the database (#16: rewriting to_char's text in Python,
+        # a call per value, was a seventh of an export): six fraction digits unless all are
+        # zero, then none, and "+00:00". A time Python's datetime cannot hold (before year
+        # 1, after 9999, infinity) fails the export, as reading it into Python would: the
+        # cast of its text to integer raises, naming the value.
         return self.as_sql(
             compiler,
             connection,
             template=(
-                "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+                "CASE WHEN %(expressions)s >= '0001-01-01 00:00:00+00' "
+                "AND %(expressions)s < '10000-01-01 00:00:00+00' THEN replace(to_char("
+                "%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'), "
+                "'.000000+', '+') WHEN %(expressions)s IS NOT NULL THEN CAST(CAST("
+                "'not a time a backup can hold: ' || %(expressions)s::text AS integer) AS text) END"
             ),
             **extra_context,
         )
@@ -105,15 +114,6 @@ def _iso_slow(value: str) -> str:
     if moment.tzinfo is None:  # as Django's make_aware: naive text is in the connection's zone
         moment = moment.replace(tzinfo=connection.timezone)
     return moment.isoformat()
-
-
-def _iso_from_pg(value: str | None) -> str | None:
-    # to_char always writes six fraction digits; isoformat leaves them out when all are zero.
-    if value is None:
-        return None
-    if len(value) == 26:
-        return (value[:19] if value.endswith(".000000") else value) + "+00:00"
-    return _iso_slow(value)
 
 
 def _iso_from_sqlite(value: str | None) -> str | None:
@@ -139,9 +139,10 @@ def _json_from_text(value: str | None):
         return json.loads(value)
 
 
-def _timestamp_reader() -> Callable[[str | None], str | None]:
+def _timestamp_reader() -> Callable[[str | None], str | None] | None:
+    """How a TimestampText value becomes isoformat's text; None: it already is."""
     if connection.vendor == "postgresql":
-        return _iso_from_pg
+        return None
     if connection.vendor == "sqlite" and connection.timezone_name == "UTC":
         return _iso_from_sqlite
     return lambda value: None if value is None else _iso_slow(value)
@@ -222,7 +223,8 @@ def export_paged(
         alias = f"export_{name}"
         if isinstance(found, models.DateTimeField):
             annotations[alias] = TimestampText(name)
-            converters.append((i, _timestamp_reader()))
+            if reader := _timestamp_reader():
+                converters.append((i, reader))
         elif isinstance(found, models.JSONField):
             annotations[alias] = Cast(name, models.TextField())
             converters.append((i, _json_from_text))
@@ -230,10 +232,10 @@ def export_paged(
             names.append(name)
             continue
         names.append(alias)
-    if not converters:
-        yield from paged(qs, *fields, size=size, bounds=bounds, owned=owned)
-        return
     rows = paged(qs.annotate(**annotations), *names, size=size, bounds=bounds, owned=owned)
+    if not converters:
+        yield from rows
+        return
     for row in rows:
         values = list(row)
         for i, convert in converters:

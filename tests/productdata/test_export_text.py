@@ -232,3 +232,20 @@ def test_sqlite_restore_stores_the_text_django_would():
         django[-4:]
         == ["2026-09-01 09:00:00", "2026-09-01 09:00:00.500000"] + ["2026-09-01 09:00:00"] * 2
     )
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's timestamp range")
+@pytest.mark.parametrize("text", ["infinity", "0044-03-15 12:00:00+00 BC", "12000-01-01 00:00+00"])
+def test_postgresql_time_python_cannot_hold_fails_the_export_naming_it(text):
+    # The database writes isoformat's text itself; a time outside datetime's years 1-9999
+    # must not come out as some other text in a backup: the export fails, as reading the
+    # value into Python did before #16.
+    from django.db.utils import DataError
+
+    org, _ = org_with_admin()
+    product = jira_product(org, issues=2)
+    issue = JiraIssue.objects.filter(product=product).order_by("id").first()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE backups_jiraissue SET updated = %s WHERE id = %s", [text, issue.pk])
+    with pytest.raises(DataError, match="not a time a backup can hold"):
+        list(for_product(product).rows("issues", ExportOptions()))
