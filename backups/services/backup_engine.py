@@ -6,9 +6,10 @@ Under the backup's prefix it writes, in this order:
                             chunks (no file in memory), or server-side when both storages are
                             buckets on one S3 endpoint, only when no backup holds them yet
                             (in batches: two transactions per batch, two files copied at
-                            once, #16 item 1); a connected site's files are held the
-                            same way as they are read (productdata/connected.py: one
-                            unchanged since an earlier backup is not downloaded again)
+                            once, #16 item 1: attachment_copy.py); a connected site's
+                            files are held the same way as they are read
+                            (productdata/connected.py: one unchanged since an earlier
+                            backup is not downloaded again)
   entities/<type>.jsonl     one JSON object per line, streamed from the product data layer
   entities/groups.jsonl     the organization's groups, members and access, when the policy says
   manifest.json             last: a prefix without a manifest is not a finished backup
@@ -32,9 +33,10 @@ from backups.connectors.http import SiteError, SiteUnreachable
 from backups.models import Backup, OrgGroup, ProductAccess, SiteConnection
 from backups.productdata import AttachmentFile, ExportOptions, for_product
 
+from .attachment_copy import COPY_THREADS, hold_batch
 from .audit import record_event
 from .backups import backup_fail
-from .blobs import Copied, Want, blob_name, blobs_refer, blobs_release, blobs_store
+from .blobs import blobs_release
 from .connections import connection_check
 from .jobs import BACKUP, JobEnded, Progress, claim, finish
 from .notifications import notify_backup_finished
@@ -49,20 +51,10 @@ WRITE_CHUNK = 256 * 1024
 # files and bytes (the bytes bound what a backup that fails or is ended copied for nothing).
 BATCH_FILES = 256
 BATCH_BYTES = 256 * 1024 * 1024
-# Files copied at once: a checked copy is bound by its SHA-256 (one core), and hashlib and
-# file and socket I/O release the GIL, so two files at once use both cores of a small worker.
-# (Two copies a file at a time, copy_file_range then a hash of the copy, measured slower on
-# tmpfs here, load 3.5, than this read/write/hash loop on two threads: 370-470 vs 560-580
-# MB/s: the same two memory copies and one hash per byte, and one more pass over the bytes.)
-COPY_THREADS = 2
 
 
 class LimitCrossed(Exception):
     """B6: the backup grew past a size limit while it ran."""
-
-
-class AttachmentUnreadable(Exception):
-    """A product attachment could not be read: the backup goes on without it (INCOMPLETE)."""
 
 
 def backup_execute(*, backup_id: int) -> str | None:
@@ -225,7 +217,8 @@ class _Engine:
         threads = 1 if storage.server_side_copy_available() else COPY_THREADS
         with ThreadPoolExecutor(threads, thread_name_prefix="attachment-copy") as pool:
             for batch in self.batches(self.data.attachments(self.options)):
-                outcomes = self.hold_batch(batch, pool)
+                outcomes, stored = hold_batch(backup=self.backup, batch=batch, pool=pool)
+                self.stored_bytes += stored
                 # Each file is counted as it was one at a time: in order, the limit (B6)
                 # checked after each, so a backup fails at the same file with the same reason.
                 for f in batch:
@@ -281,109 +274,6 @@ class _Engine:
                 batch, nbytes = [], 0
         if batch:
             yield batch
-
-    def hold_batch(
-        self, batch: list[AttachmentFile], pool: ThreadPoolExecutor
-    ) -> dict[str, AttachmentUnreadable]:
-        """The backup holds every file of the batch it can (services/blobs): by reference to
-        the organization's copy of its bytes, or a new copy of them. Returns the files that
-        could not be read, by path, with why.
-
-        The recorded SHA-256 names the bytes before they are read: a backup of an unchanged
-        product reads and writes no attachment at all (B2 holds: the backup still has every
-        file, by reference). The manifest and B6 count the attachment's size either way.
-        """
-        wants = [f for f in batch if not f.stored]  # a connected site's: held as it was read
-        held = blobs_refer(
-            backup=self.backup, wants=[Want(f.path, f.sha256, f.size) for f in wants]
-        )
-        # The rest is copied, once per content (the same bytes twice in a batch are stored
-        # once), in the pool's threads: they read and write storage only, never the database.
-        by_content: dict[tuple[str, int], list[AttachmentFile]] = {}
-        for f in wants:
-            if f.path not in held:
-                by_content.setdefault((f.sha256, f.size), []).append(f)
-        organization_id = self.product.organization_id
-        tasks = [
-            pool.submit(self.copy_first_readable, files, organization_id)
-            for files in by_content.values()
-        ]
-        results, errors = [], []
-        for task in tasks:  # every copy ends before the batch goes on, or fails
-            try:
-                results.append(task.result())
-            except BaseException as exc:
-                errors.append(exc)
-        if errors:
-            # The backup fails with the first error. The batch's other copies are named by no
-            # row yet: deleted now if the storage lets us, else the sweeper collects them.
-            for copied, _ in results:
-                if copied is not None:
-                    try:
-                        storage.delete_object(copied.name)
-                    except storage.StorageError:
-                        log.warning("Left %s for the blob sweeper", copied.name)
-            raise errors[0]
-        unreadable: dict[str, AttachmentUnreadable] = {}
-        copies = []
-        for copied, problems in results:
-            unreadable.update(problems)
-            if copied is not None:
-                copies.append(copied)
-        held.update(blobs_store(backup=self.backup, copies=copies))
-        self.stored_bytes += sum(h.written for h in held.values())
-        return unreadable
-
-    def copy_first_readable(
-        self, files: list[AttachmentFile], organization_id: int
-    ) -> tuple[Copied | None, dict[str, AttachmentUnreadable]]:
-        """Copy the bytes of `files` (the same SHA-256 and size) from the first of them that
-        reads as recorded; every file before it is unreadable, every file from it on holds
-        the copy (as when they were copied one at a time). In a pool thread: no database."""
-        problems: dict[str, AttachmentUnreadable] = {}
-        for i, f in enumerate(files):
-            name = blob_name(organization_id=organization_id, sha256=f.sha256)
-            try:
-                self.copy_bytes(f, name)
-            except AttachmentUnreadable as exc:
-                problems[f.path] = exc
-                continue
-            return Copied(name, f.sha256, f.size, tuple(g.path for g in files[i:])), problems
-        return None, problems
-
-    def copy_bytes(self, f: AttachmentFile, name: str) -> None:
-        """Write the attachment's bytes to `name`, checked; nothing is left there if it fails."""
-        if storage.server_side_copy_available():
-            self.copy_server_side(f, name)
-            return
-        try:
-            src = _open_attachment(f)
-        except OSError as exc:
-            raise AttachmentUnreadable(_why(exc))
-        with src:
-            try:
-                written = storage.write_chunks(name, _read_attachment(src))
-            except AttachmentUnreadable:
-                storage.delete_object(name)  # a partial copy may be there
-                raise
-        if written.sha256 != f.sha256 or written.size != f.size:
-            storage.delete_object(name)
-            raise AttachmentUnreadable(_mismatch(f, written.size))
-
-    def copy_server_side(self, f: AttachmentFile, name: str) -> None:
-        """Both storages are buckets on one S3 endpoint: CopyObject, no bytes through here.
-
-        The copy's size is checked now. Its SHA-256 is the recorded one, not recomputed (S3
-        cannot hash server-side): the bytes are checked against it where they are read anyway,
-        when a backup file is verified and when a restore writes the attachment back.
-        """
-        try:
-            size = storage.copy_attachment(f.storage_name, name, size=f.size)
-        except FileNotFoundError as exc:
-            raise AttachmentUnreadable(_why(exc))
-        if size != f.size:
-            storage.delete_object(name)
-            raise AttachmentUnreadable(_mismatch(f, size))
 
     def write_entities(self, content_type: str, rows, *, count_items: bool) -> dict:
         counter = {"rows": 0}
@@ -491,40 +381,3 @@ class _Engine:
         )
         notify_backup_finished(self.backup)
         return status
-
-
-def _open_attachment(f: AttachmentFile):
-    return storage.open_attachment(f.storage_name)
-
-
-# 64 KiB read into one reused buffer (#16): 1 MiB reads, each a new bytes object, measured
-# slower than `tar cf`, the bytes leaving the CPU's cache between the read, the write and the
-# hash; this way they measured 1.32x tar. Each chunk is a view of that buffer, valid until the
-# next one is asked for: storage.write_chunks writes and hashes it (or copies it into an S3
-# part) before that, and keeps no reference to it.
-READ_INTO = 64 * 1024
-
-
-def _read_attachment(src) -> Iterator[memoryview]:
-    buffer = memoryview(bytearray(READ_INTO))
-    while True:
-        try:
-            n = src.readinto(buffer)
-        except OSError as exc:
-            raise AttachmentUnreadable(_why(exc))
-        if not n:
-            return
-        yield buffer[:n]
-
-
-def _mismatch(f: AttachmentFile, size: int) -> str:
-    return (
-        f"its content does not match its recorded SHA-256 and size "
-        f"({f.size} bytes expected, {size} read)"
-    )
-
-
-def _why(exc: OSError) -> str:
-    if isinstance(exc, FileNotFoundError):
-        return "the file is missing from the product's storage"
-    return f"the file could not be read ({exc.strerror or exc})"
