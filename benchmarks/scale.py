@@ -2,26 +2,27 @@
 
     .venv/bin/python benchmarks/scale.py --issues 1000000 --attachment-gb 20 --postgres
 
-Measured 2026-11-30 03:20-03:32 UTC on this 2-core / 23 GB RAM VM (shared with another
-engineer and CI; load 1.3-2.6 before the steps, 3.5 after), code at 8a1be06, PostgreSQL
-(autovacuum off here, so one untimed ANALYZE after the data is made). The page cache WAS
-dropped before each step (e.g. 20,400 -> 231 MB cached): every step read from disk.
-1,000,000 issues + 1,000,000 comments, 5,120 attachments of 21.47 GB (20 GiB):
-  step                           seconds  MB/s  rows/s  peak RSS  CPU   written   load before
-  tar cf of the attachments      49.8     432   -       3 MB      31 s  21.48 GB  1.25/2.06/2.49
-  backup                         132.3    167   15,154  90 MB     79 s  22.12 GB  1.28/1.94/2.42
-  second backup, unchanged       35.0     632   57,295  91 MB     16 s  0.64 GB   2.25/2.07/2.40
-  backup file                    106.7    201   18,792  90 MB     92 s  21.49 GB  2.39/2.12/2.40
-  restore into an empty product  162.3    136   12,354  112 MB    74 s  21.47 GB  2.61/2.25/2.41
+Measured 2026-11-30 06:52-07:13 UTC on this 2-core / 23 GB RAM VM (nothing else running, load
+0.1-1.9), code at 6fe1f04 (attachments copied in batches, two files at once). The page cache
+WAS dropped before each step (e.g. 19,130 -> 1,246 MB cached): every step read from disk.
+1,000,000 issues + 1,000,000 comments, 5,120 attachments of 21.47 GB (20 GiB), PostgreSQL:
+  step                           seconds  MB/s  rows/s   peak RSS  CPU   written   load before
+  tar cf of the attachments      56.6     380   -        3 MB      42 s  21.48 GB  1.04/0.81/1.08
+  backup                         59.8     370   33,522   90 MB     58 s  22.12 GB  1.34/0.93/1.10
+  second backup, unchanged       18.7     1181  107,044  88 MB     11 s  0.64 GB   1.72/1.12/1.16
+  backup file                    84.9     253   23,617   93 MB     94 s  21.49 GB  1.47/1.11/1.15
+  restore into an empty product  159.4    139   12,581   121 MB    84 s  21.47 GB  1.33/1.17/1.17
+SQLite, same sizes and code:
+  tar cf of the attachments      61.5     349   -        3 MB      45 s  21.48 GB  1.24/1.16/1.17
+  backup                         50.2     441   39,961   84 MB     57 s  22.12 GB  1.65/1.28/1.21
+  second backup, unchanged       14.7     1504  136,309  82 MB     17 s  0.64 GB   1.85/1.41/1.26
+  backup file                    95.2     226   21,069   85 MB     112 s 21.49 GB  1.75/1.42/1.27
+  restore into an empty product  120.4    184   16,651   95 MB     103 s 21.47 GB  1.41/1.42/1.28
+(At 8a1be06, before the batched copy, one file at a time: backup 132.3 s PG / 97.8 s SQLite;
+backup file 106.7 / 96.6 s; restore 162.3 / 118.3 s; tar 49.8 / 58.4 s; load 1.3-3.)
 rows/s is the step's rows over its whole time, attachments included; the second backup copies
-no attachment byte, so its 57k rows/s is the row export's own rate. Its 0.64 GB new are its
-rows (every backup is full, B2), 2.91% of what it holds; no attachment byte was stored again.
-SQLite, same sizes and code, 03:33-03:44 UTC, cache dropped, load 2.1-3.0 before the steps:
-  tar cf of the attachments      58.4     368   -        3 MB      30 s  21.48 GB  2.95/2.85/2.62
-  backup                         97.8     226   20,498   85 MB     69 s  22.12 GB  2.71/2.81/2.62
-  second backup, unchanged       16.8     1319  119,601  84 MB     16 s  0.64 GB   2.06/2.59/2.57
-  backup file                    96.6     223   20,765   84 MB     84 s  21.49 GB  2.11/2.56/2.56
-  restore into an empty product  118.3    187   16,956   96 MB     81 s  21.47 GB  2.16/2.51/2.54
+no attachment byte. Its 0.64 GB new are its rows (every backup is full, B2), 2.91% of what it
+holds; no attachment byte was stored again.
 The same script at 50,000 issues + 1.07 GB (03:08, load 2.6-3.2): peak RSS 87 / 87 / 85 / 99 MB
 for backup / second / file / restore: memory stays flat from 1 GB to 21 GB and 50k to 1M issues.
 
