@@ -68,12 +68,11 @@ def make_product(name: str, *, issues: int, attachment_mb: int, file_mb: int):
     """A Jira product with `issues` issues, a comment each, and random (incompressible)
     attachment files of `file_mb` MB making `attachment_mb` MB, written under MEDIA_ROOT.
     Returns (product, its org admin, the attachment folder)."""
-    from django.conf import settings
     from django.contrib.auth import get_user_model
 
+    from backups.demo.bulk import bulk_random_attachments
     from backups.models import (
         BackupPolicy,
-        JiraAttachment,
         JiraComment,
         JiraIssue,
         JiraProject,
@@ -113,26 +112,13 @@ def make_product(name: str, *, issues: int, attachment_mb: int, file_mb: int):
             JiraComment(issue_id=i, author="Bench", body="Looked into it, still slow.", created=now)
             for i in issue_ids[start : start + batch]
         )
-    folder = Path(settings.MEDIA_ROOT) / "attachments" / str(product.id)
-    folder.mkdir(parents=True, exist_ok=True)
-    n_files = max(1, attachment_mb // file_mb)
-    rows = []
-    for k in range(n_files):
-        data = os.urandom(file_mb * 1024 * 1024)
-        rel = f"attachments/{product.id}/f{k:05d}.bin"
-        (Path(settings.MEDIA_ROOT) / rel).write_bytes(data)
-        rows.append(
-            JiraAttachment(
-                product=product,
-                issue_id=issue_ids[k % len(issue_ids)],
-                name=f"f{k:05d}.bin",
-                size=len(data),
-                sha256=hashlib.sha256(data).hexdigest(),
-                file=rel,
-                created=now,
-            )
-        )
-    JiraAttachment.objects.bulk_create(rows)
+    folder = bulk_random_attachments(
+        product,
+        issue_ids,
+        files=max(1, attachment_mb // file_mb),
+        size=file_mb * 1024 * 1024,
+        created=now,
+    )
     return product, user, folder
 
 

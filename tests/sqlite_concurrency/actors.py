@@ -18,7 +18,6 @@ Each prints one JSON object on its last line. The tests start them as real proce
 has its own connection to the one database file, in WAL mode, with the settings `make run` has.
 """
 
-import hashlib
 import json
 import os
 import sys
@@ -41,12 +40,11 @@ def setup() -> None:
 
 
 def seed(issues: int, files: int) -> dict:
-    from django.conf import settings
     from django.contrib.auth import get_user_model
 
+    from backups.demo.bulk import bulk_random_attachments
     from backups.models import (
         BackupPolicy,
-        JiraAttachment,
         JiraComment,
         JiraIssue,
         JiraProject,
@@ -85,25 +83,7 @@ def seed(issues: int, files: int) -> dict:
         (JiraComment(issue_id=i, author="load", body="Still slow.", created=now) for i in ids),
         batch_size=5000,
     )
-    rows = []
-    for k in range(files):
-        data = os.urandom(256 * 1024)
-        name = f"attachments/{product.id}/f{k:04d}.bin"
-        path = Path(settings.MEDIA_ROOT) / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        rows.append(
-            JiraAttachment(
-                product=product,
-                issue_id=ids[k % len(ids)],
-                name=f"f{k:04d}.bin",
-                size=len(data),
-                sha256=hashlib.sha256(data).hexdigest(),
-                file=name,
-                created=now,
-            )
-        )
-    JiraAttachment.objects.bulk_create(rows)
+    bulk_random_attachments(product, ids, files=files, size=256 * 1024, created=now, digits=4)
     return {"user": user.pk, "product": product.pk, "empty": empty.pk, "policy": policy.pk}
 
 
