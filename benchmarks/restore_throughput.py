@@ -10,7 +10,9 @@ attachments), backs it up, then in the same run:
      plain `bulk_create(batch_size=1000)` (rows already parsed, in memory) — the baseline;
   2. restore_execute: restores the backup into another empty product, in a child process whose
      peak RSS (VmHWM) is read at the end.
-It prints rows/s and MB/s (of the entities files) for both, the ratio, and the peak memory.
+It prints rows/s and MB/s (of the entities files) for both, the ratio, the peak memory, and
+the CPU seconds the restore used in Python and in the database server's backend (PostgreSQL on
+this machine; SQLite runs in Python): on a loaded machine they scatter far less than rows/s.
 --repeat N runs the pair N times back to back and prints medians (the machine is shared:
 single runs scatter). --compare-with DIR (a checkout of the code before a change, e.g. `git
 archive HEAD | tar -x -C DIR`) also restores with DIR's code in each pair, so before and after
@@ -19,6 +21,7 @@ default postgres://postgres@127.0.0.1:5432/bs_restore_bench; dropped and made ag
 """
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -52,9 +55,12 @@ def child(restore_id: int, var_dir: Path, code_root: str | None) -> None:
 
         profiler = cProfile.Profile()
         profiler.enable()
+    server = server_process(connection)
+    cpu = cpu_seconds(server)
     start = time.perf_counter()
     status = restore_execute(restore_id=restore_id)
     elapsed = time.perf_counter() - start
+    cpu = [after - before for before, after in zip(cpu, cpu_seconds(server), strict=True)]
     if profiler:  # cumulative times, top 60 (pyinstrument is not a dependency)
         import io
         import pstats
@@ -69,12 +75,37 @@ def child(restore_id: int, var_dir: Path, code_root: str | None) -> None:
             {
                 "status": status,
                 "seconds": elapsed,
+                "cpu_seconds": cpu,
                 "rows": sum(restore.report.get("restored", {}).values()),
                 "peak_rss_mb": peak_rss_mb(),
                 "reason": restore.failure_reason,
             }
         )
     )
+
+
+def server_process(connection) -> int | None:
+    """The pid of the PostgreSQL backend serving this connection, if it runs on this machine
+    (its /proc entry is readable); None on SQLite, which runs in this process."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    return pid if Path(f"/proc/{pid}/stat").exists() else None
+
+
+def cpu_seconds(server: int | None) -> list[float]:
+    """CPU time (user + system) used so far by this process and by the database server's
+    backend (0 when unknown). On a shared machine the wall time of a run scatters with the
+    load; the CPU a restore costs scatters far less, so it shows smaller gains (#16)."""
+    own = os.times()
+    theirs = 0.0
+    if server is not None:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{server}/stat").read_text().rsplit(")", 1)[1].split()
+            theirs = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return [own.user + own.system, theirs]
 
 
 def baseline(backup, product) -> tuple[float, int]:
@@ -170,9 +201,12 @@ def main() -> None:
         from backups.services.restores import restore_request
 
         call_command("migrate", verbosity=0)
-        print(f"Restore benchmark on {connection.vendor}: medians of {args.repeat} paired run(s)")
+        print(
+            f"Restore benchmark on {connection.vendor}: medians of {args.repeat} paired run(s), "
+            f"load average {os.getloadavg()[0]:.2f} at the start"
+        )
         header = ["issues", "code", "bulk rows/s", "restore rows/s", "ratio", "restore MB/s"]
-        header += ["peak RSS"]
+        header += ["peak RSS", "CPU s (py+db)"]
         print("  ".join(f"{h:>14}" for h in header))
         for n in (int(s) for s in args.issues.split(",")):
             product, user, _ = make_product(f"Bench {n}", issues=n, attachment_mb=0, file_mb=1)
@@ -231,6 +265,9 @@ def main() -> None:
                     f"{rate / bulk_rate:.2f}x",
                     f"{mb_rate:.1f}",
                     f"{max(r['peak_rss_mb'] for r in results):.0f} MB",
+                    "{:.2f}+{:.2f}".format(
+                        *(statistics.median(r["cpu_seconds"][i] for r in results) for i in (0, 1))
+                    ),
                 ]
                 print("  ".join(f"{c:>14}" for c in cells))
                 if label == "now":
@@ -246,6 +283,7 @@ def main() -> None:
                             "peak_rss_mb": round(max(r["peak_rss_mb"] for r in results), 1),
                         }
                     )
+        print(f"load average {os.getloadavg()[0]:.2f} at the end")
         print()
         print("| figure | now | target |")
         print("|---|---|---|")
