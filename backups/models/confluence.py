@@ -11,7 +11,10 @@ class Space(models.Model):
         GLOBAL = "global", "Global"
         PERSONAL = "personal", "Personal"
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="spaces")
+    # No index of its own: the unique (product, key) serves every query by product (#16).
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="spaces", db_index=False
+    )
     key = models.CharField(max_length=255)
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.GLOBAL)

@@ -7,7 +7,10 @@ from .products import Product
 
 
 class JiraProject(models.Model):
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="jira_projects")
+    # No index of its own: the unique (product, key) serves every query by product (#16).
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="jira_projects", db_index=False
+    )
     key = models.CharField(max_length=20)
     name = models.CharField(max_length=200)
     state = models.CharField(max_length=10, choices=ContentState.choices, default="active")
@@ -28,8 +31,12 @@ class JiraProject(models.Model):
 
 class JiraIssue(models.Model):
     # `product` repeats project.product so that the key can be unique per product in the
-    # database, and so a restore can find issues by key without a join.
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="jira_issues")
+    # database, and so a restore can find issues by key without a join. No index of its own:
+    # the unique (product, key) serves every query by product, and each index is written
+    # again for every issue a restore inserts and moves at publish (#16).
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="jira_issues", db_index=False
+    )
     project = models.ForeignKey(JiraProject, on_delete=models.CASCADE, related_name="issues")
     key = models.CharField(max_length=40)
     summary = models.CharField(max_length=500)
