@@ -3,6 +3,12 @@
 Rows refer to each other by key (an issue names its project's key, a comment its issue's key),
 never by database id: an import then needs no id map in memory, however many issues there are.
 It looks up each batch's keys in the destination instead.
+
+A product's issues are those of its projects (`of_product`), never "the issues whose product
+is this one": a restore writes its issues with the destination's product from the start (their
+key is unique per product), under projects of its hidden staging product, and its publish
+moves only the projects (#16: moving every issue was 30% of a restore on PostgreSQL). Until
+then the destination shows none of them (R8).
 """
 
 from collections.abc import Iterator
@@ -39,6 +45,7 @@ from .base import (
     owned_rows,
     text_array,
 )
+from .writes import staged_slice
 
 STAGING = "backupsite_restore_comments"  # SQLite: see _import_comments_sqlite
 
@@ -47,6 +54,11 @@ class JiraData(ProductData):
     kind = "jira"
     content_types = ("projects", "issues", "comments", "attachments")
     bulk_models = (JiraIssue, JiraComment, JiraAttachment)
+    # The product a restore's staged issues are written with (`JiraIssue.product`, whose
+    # (product, key) is unique): its destination's, set by the restore engine, so that the
+    # publish moves the projects and not every issue. None: this product (an import, a
+    # verification's trial restore).
+    issues_product = None
 
     # --- what is there -------------------------------------------------------------------
 
@@ -58,11 +70,11 @@ class JiraData(ProductData):
             .annotate(n=Count("id"))
             .order_by()
         )
-        issues = JiraIssue.objects.filter(product=p).aggregate(
+        issues = of_product(p).aggregate(
             n=Count("id"),
             text=Coalesce(Sum(Length("summary") + Length("description")), 0),
         )
-        comments = JiraComment.objects.filter(issue__product=p).aggregate(
+        comments = JiraComment.objects.filter(issue__project__product=p).aggregate(
             n=Count("id"), text=Coalesce(Sum(Length("body")), 0)
         )
         files = JiraAttachment.objects.filter(product=p).aggregate(
@@ -81,10 +93,7 @@ class JiraData(ProductData):
     def is_empty(self) -> bool:
         # R6: a project or an issue in any state (active, archived, trashed) is content.
         p = self.product
-        return not (
-            JiraProject.objects.filter(product=p).exists()
-            or JiraIssue.objects.filter(product=p).exists()
-        )
+        return not (JiraProject.objects.filter(product=p).exists() or of_product(p).exists())
 
     # --- export --------------------------------------------------------------------------
 
@@ -98,7 +107,7 @@ class JiraData(ProductData):
         elif content_type == "issues":
             projects = KeysById(JiraProject.objects.filter(product=p), "key")
             rows = export_paged(
-                in_id_order(JiraIssue, "product_id", p.id),
+                issues_in_id_order(p),
                 "key",
                 "project_id",
                 "summary",
@@ -120,9 +129,7 @@ class JiraData(ProductData):
                     "updated": updated,
                 }
         elif content_type == "comments":
-            comments, bounds = owned_rows(
-                JiraComment, "issue", in_id_order(JiraIssue, "product_id", p.id), "key"
-            )
+            comments, bounds = owned_rows(JiraComment, "issue", issues_in_id_order(p), "key")
             rows = export_paged(
                 comments, "export_owner", "author", "body", "created", bounds=bounds, owned=True
             )
@@ -146,6 +153,7 @@ class JiraData(ProductData):
 
     def _import(self, source: RowSource, options: ImportOptions, report: ImportReport) -> None:
         p = self.product
+        issues_product = self._issues_product_id()
         projects = JiraProject.objects.bulk_create(
             JiraProject(product=p, key=r["key"], name=r["name"], state=r["state"])
             for r in source.rows("projects")
@@ -160,7 +168,7 @@ class JiraData(ProductData):
             + ["created", "updated"],
             (
                 (
-                    p.id,
+                    issues_product,
                     project_ids[r["project"]],
                     r["key"],
                     r["summary"],
@@ -172,9 +180,9 @@ class JiraData(ProductData):
                 )
                 for r in counted(source.rows("issues"), report, "issues")
             ),
-            # Each issue points at this product and one of the projects just made (#16).
+            # Each issue points at its product and one of the projects just made (#16).
             points_at={
-                Product._meta.db_table: [p.id],
+                Product._meta.db_table: [issues_product],
                 JiraProject._meta.db_table: project_ids.values(),
             },
         )
@@ -206,7 +214,7 @@ class JiraData(ProductData):
             # The lookup and the COPY share a transaction: on PostgreSQL the lookup locks
             # each issue FOR KEY SHARE, what each comment's foreign key trigger would do,
             # so the COPY skips the triggers (points_at={}: nothing more to lock).
-            with transaction.atomic(savepoint=False):
+            with staged_slice():
                 ids = self._issue_ids((r["issue"] for r in batch), lock=True)
                 values = [
                     (ids[r["issue"]], r["author"], r["body"], dt(r["created"]))
@@ -252,7 +260,7 @@ class JiraData(ProductData):
                     f"SELECT i.id, s.author, s.body, s.created FROM {STAGING} s "
                     f"JOIN {issues} i ON i.product_id = %s AND i.key = s.issue_key "
                     f"WHERE s.seq >= %s AND s.seq < %s ORDER BY s.seq",
-                    [self.product.id, start, start + SQLITE_SLICE],
+                    [self._issues_product_id(), start, start + SQLITE_SLICE],
                 )
                 inserted += cursor.rowcount
         with connection.cursor() as cursor:
@@ -274,17 +282,22 @@ class JiraData(ProductData):
 
     def move_content_to(self, destination) -> None:
         # Every row moved points at the destination (locked by the caller) and nothing else
-        # changes: one check for the destination, not one per row (#16).
+        # changes: one check for the destination, not one per row (#16). The issues of a
+        # restore already have the destination's product (`issues_product`): their UPDATE
+        # finds none; it moves those of a staging product imported without one.
         with foreign_keys_checked_here({Product._meta.db_table: [destination.pk]}):
             for model in (JiraProject, JiraIssue, JiraAttachment):
                 model.objects.filter(product=self.product).update(product=destination)
 
     def delete_content(self) -> None:
         p = self.product
-        delete_in_batches(JiraComment.objects.filter(issue__product=p))
+        delete_in_batches(JiraComment.objects.filter(issue__project__product=p))
         delete_in_batches(JiraAttachment.objects.filter(product=p))
-        delete_in_batches(JiraIssue.objects.filter(product=p))
+        delete_in_batches(of_product(p))
         delete_in_batches(JiraProject.objects.filter(product=p))
+
+    def _issues_product_id(self) -> int:
+        return (self.issues_product or self.product).pk
 
     def _issue_ids(self, keys, *, lock: bool = False) -> dict[str, int]:
         """The ids of this product's issues with these keys; `lock`: FOR KEY SHARE them
@@ -303,14 +316,26 @@ class JiraData(ProductData):
                     cursor.execute(
                         f"SELECT key, id FROM {issues} WHERE product_id = %s "  # noqa: S608
                         f"AND key = ANY(%s::text[]){' FOR KEY SHARE' if lock else ''}",
-                        [self.product.id, text_array(part)],
+                        [self._issues_product_id(), text_array(part)],
                     )
                 else:
                     marks = ", ".join(["%s"] * len(part))
                     cursor.execute(
                         f"SELECT key, id FROM {issues} WHERE product_id = %s "  # noqa: S608
                         f"AND key IN ({marks})",
-                        [self.product.id, *part],
+                        [self._issues_product_id(), *part],
                     )
                 found.update(cursor.fetchall())
         return found
+
+
+def of_product(product):
+    """A product's issues: those of its projects (see the module's docstring)."""
+    return JiraIssue.objects.filter(project__product=product)
+
+
+def issues_in_id_order(product):
+    """A product's issues to page in id order (`in_id_order`): by their projects' ids, as
+    Confluence pages by their spaces'."""
+    projects = JiraProject.objects.filter(product=product).values("id")
+    return in_id_order(JiraIssue, "project_id", projects, many=True)

@@ -75,6 +75,7 @@ def restore_execute(*, restore_id: int) -> str | None:
             include_attachments=restore.options["include_attachments"],
             file_folder=files_folder(restore),
             on_progress=progress.add,
+            destination=restore.destination,
             existing_space_keys=(
                 frozenset(destination.space_keys())
                 if restore.destination.kind == Product.Kind.CONFLUENCE
@@ -158,12 +159,18 @@ def import_into_staging(
     include_attachments: bool,
     file_folder: str,
     on_progress=None,
+    destination: Product | None = None,
     existing_space_keys: frozenset[str] | None = None,
 ):
     """Import the source's rows and files into a staging product, in short transactions
     (atomic=False: nobody sees it). Returns the staging product's data layer and the report;
-    a failure has deleted the files it copied, the rows stay for `staging_discard`."""
+    a failure has deleted the files it copied, the rows stay for `staging_discard`.
+    `destination`: the product a restore publishes into. Jira issues are written with its
+    product from the start, under the staging product's projects (which hide them), so the
+    publish moves the projects and not every issue (#16, productdata/jira.py)."""
     staged = for_product(staging)
+    if destination is not None and staging.kind == Product.Kind.JIRA:
+        staged.issues_product = destination
     report = staged.import_content(
         source,
         ImportOptions(
