@@ -78,6 +78,28 @@ def test_write_returns_the_size_and_sha256_of_exactly_the_bytes_stored(backend):
     assert read(backend, "w/empty.txt") == b""
 
 
+def test_write_of_views_of_one_reused_buffer_stores_and_hashes_each_as_it_was(backend):
+    # The backup file's and the engine's chunks are views of buffers their reader refills as
+    # soon as the next chunk is asked for (storage.write_chunks); large ones are hashed on
+    # another thread while they are written. Sizes on both sides of where that starts.
+    data = pattern(5 * MiB + 64 * 1024 + 777, seed=3)
+    sizes = [MiB, 64 * 1024, 3 * MiB, 1, MiB + 776]
+    buffer = bytearray(3 * MiB)
+
+    def chunks():
+        at = 0
+        for n in sizes:
+            buffer[:n] = data[at : at + n]
+            yield memoryview(buffer)[:n]
+            buffer[:n] = bytes(n)  # the reader's next read lands here
+            at += n
+
+    written = backend.write("w/reused.bin", chunks())
+
+    assert written == storage.Written("w/reused.bin", len(data), sha(data))
+    assert read(backend, "w/reused.bin") == data
+
+
 def test_write_refuses_a_taken_name_and_keeps_the_object(backend):
     backend.write("w/taken.txt", [b"first"])
 

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .base import StorageError, StoredObject, Written, taken
+from .base import StorageError, StoredObject, Written, overlapped_sha256, taken
 
 
 class FilesystemBackend:
@@ -43,6 +43,7 @@ class FilesystemBackend:
         path = Path(self.storage.path(name))
         digest = hashlib.sha256()
         size = 0
+        hashing = overlapped_sha256()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             out = open(path, "xb")  # noqa: SIM115 - closed below. "x": never overwrite an object
@@ -55,13 +56,15 @@ class FilesystemBackend:
         try:
             with out:
                 for chunk in chunks:
-                    try:
-                        out.write(chunk)
-                    except OSError as exc:
-                        raise StorageError(
-                            f"The {self.label()} failed to write {name}: {exc}"
-                        ) from exc
-                    digest.update(chunk)
+                    # The chunk is hashed on another thread while it is written here (#16)
+                    # and both are done before the next one is asked for (write_chunks).
+                    with hashing(digest, chunk):
+                        try:
+                            out.write(chunk)
+                        except OSError as exc:
+                            raise StorageError(
+                                f"The {self.label()} failed to write {name}: {exc}"
+                            ) from exc
                     size += len(chunk)
         except BaseException:
             # As on S3: a write that did not finish leaves no object under the name.
