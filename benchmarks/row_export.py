@@ -11,8 +11,11 @@ backup_engine.write_entities does (no storage write: that is the backup benchmar
 --compare-with DIR (a checkout of the code before a change, e.g. `git archive HEAD | tar -x
 -C DIR`) each repeat runs DIR's export and this checkout's back to back in child processes on
 the same rows, and the medians of both are printed with the SHA-256 of their output: the
-bytes must be the same. --postgres uses the database named by BENCH_DATABASE_URL (default
-postgres://postgres@127.0.0.1:5432/bs_perf_bench; dropped and made again first).
+bytes must be the same. Beside the wall time it prints the median CPU seconds of the export
+(its process) and of its PostgreSQL backend (when the server is on this machine): on a busy
+machine those move far less than the wall time. --postgres uses the database named by
+BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/bs_perf_bench; dropped and
+made again first).
 """
 
 import argparse
@@ -31,6 +34,24 @@ ROOT = HERE.parent
 PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bs_perf_bench")
 
 
+def server_cpu_seconds() -> float | None:
+    """CPU time of this connection's PostgreSQL backend so far, when the server runs on this
+    machine (its /proc entry): with the export's own CPU time, a figure the other work on a
+    busy machine barely moves, unlike the wall time."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def child(product_id: int, var_dir: Path, code_root: Path) -> None:
     sys.path.insert(0, str(HERE))
     from backup_throughput import setup_django  # puts ROOT first on sys.path: code_root goes
@@ -45,13 +66,27 @@ def child(product_id: int, var_dir: Path, code_root: Path) -> None:
     data = for_product(Product.objects.get(pk=product_id))
     digest = hashlib.sha256()
     rows = 0
+    server_before = server_cpu_seconds()
+    cpu_before = time.process_time()
     start = time.perf_counter()
     for content_type in ("issues", "comments"):
         for row in data.rows(content_type, ExportOptions()):
             digest.update(orjson.dumps(row) + b"\n")
             rows += 1
     seconds = time.perf_counter() - start
-    print(json.dumps({"rows": rows, "seconds": seconds, "sha256": digest.hexdigest()}))
+    cpu = time.process_time() - cpu_before
+    server = None if server_before is None else server_cpu_seconds() - server_before
+    print(
+        json.dumps(
+            {
+                "rows": rows,
+                "seconds": seconds,
+                "cpu": cpu,
+                "server_cpu": server,
+                "sha256": digest.hexdigest(),
+            }
+        )
+    )
 
 
 def run_child(product_id: int, var_dir: Path, code_root: Path, postgres: bool) -> dict:
@@ -133,12 +168,22 @@ def main() -> None:
             f"Row export on {connection.vendor}{stats}: {args.issues} issues + {args.issues} "
             f"comments, median of {args.repeat} paired runs"
         )
-        print(f"{'code':>8}  {'rows/s':>10}  {'seconds':>8}  sha256 of the rows")
+        print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        print(
+            f"{'code':>8}  {'rows/s':>10}  {'seconds':>8}  {'cpu s':>6}  {'db cpu s':>8}"
+            "  sha256 of the rows"
+        )
         for label, runs in results.items():
             seconds = statistics.median(r["seconds"] for r in runs)
             rate = runs[0]["rows"] / seconds
+            cpu = statistics.median(r.get("cpu", 0.0) for r in runs)
+            server = [r["server_cpu"] for r in runs if r.get("server_cpu") is not None]
+            db = f"{statistics.median(server):>8.2f}" if server else f"{'-':>8}"
             shas = {r["sha256"] for r in runs}
-            print(f"{label:>8}  {rate:>10.0f}  {seconds:>8.2f}  {', '.join(sorted(shas))[:16]}")
+            print(
+                f"{label:>8}  {rate:>10.0f}  {seconds:>8.2f}  {cpu:>6.2f}  {db}"
+                f"  {', '.join(sorted(shas))[:16]}"
+            )
         shas = {r["sha256"] for runs in results.values() for r in runs}
         print("same bytes" if len(shas) == 1 else "DIFFERENT BYTES")
         now = statistics.median(r["seconds"] for r in results["now"])
