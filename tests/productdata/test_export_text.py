@@ -166,6 +166,40 @@ def test_sqlite_timestamp_written_in_another_shape_is_read_as_django_reads_it():
     ]
 
 
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite keeps timestamps as text")
+def test_sqlite_row_with_one_timestamp_in_another_shape_reads_both_as_django_does():
+    # Each value on its own: the one in Django's shape is sliced, the other of the same row
+    # takes the slow road, whichever column it is in.
+    org, _ = org_with_admin()
+    product = jira_product(org, issues=3)
+    issues = list(JiraIssue.objects.filter(product=product).order_by("id"))
+    with connection.cursor() as cursor:
+        for issue, (created, updated) in zip(
+            issues,
+            [
+                ("2026-09-01 09:00:00.250000", "2026-09-01 10:00:00.25"),
+                ("2026-09-01T11:00:00", "2026-09-01 12:00:00"),
+                ("2026-09-01 13:00:00.000000", "2026-09-01 14:00:00.000007"),
+            ],
+            strict=True,
+        ):
+            cursor.execute(
+                "UPDATE backups_jiraissue SET created = %s, updated = %s WHERE id = %s",
+                [created, updated, issue.pk],
+            )
+    rows = list(for_product(product).rows("issues", ExportOptions()))
+
+    assert [(r["created"], r["updated"]) for r in rows] == [
+        (iso(i.created), iso(i.updated))
+        for i in JiraIssue.objects.filter(product=product).order_by("id")
+    ]
+    assert [(r["created"], r["updated"]) for r in rows] == [
+        ("2026-09-01T09:00:00.250000+00:00", "2026-09-01T10:00:00.250000+00:00"),
+        ("2026-09-01T11:00:00+00:00", "2026-09-01T12:00:00+00:00"),
+        ("2026-09-01T13:00:00+00:00", "2026-09-01T14:00:00.000007+00:00"),
+    ]
+
+
 def test_confluence_export_bytes_are_what_they_were_before_16():
     org, _ = org_with_admin()
     product = confluence_product(org, spaces=2, pages=3)

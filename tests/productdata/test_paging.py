@@ -110,3 +110,32 @@ def test_a_page_has_no_join_and_no_product_index_to_choose_without_statistics():
         plan = qs.filter(id__gte=1, id__lt=2001).order_by("id").values_list("id").explain()
         assert "Join" not in plan and "Nested Loop" not in plan, plan
         assert "product_id" not in plan.replace("(product_id + 0)", ""), plan
+
+
+def test_comments_on_issues_far_apart_in_the_id_order_name_their_issue():
+    # A page's comments pointing at a few issues spread over many ids (the owners' keys are
+    # then read by their ids, not their range), among another product's comments.
+    org, _ = org_with_admin()
+    ours, theirs = interleaved_jira(org)
+    issues = list(JiraIssue.objects.filter(product=ours).order_by("id"))
+    others = list(JiraIssue.objects.filter(product=theirs).order_by("id"))
+    for n in range(12):
+        issue = issues[-1] if n % 2 else issues[0]
+        JiraComment.objects.create(issue=issue, author="a", body=f"late {n}", created=WHEN)
+        JiraComment.objects.create(issue=others[n * 7], author="b", body="theirs", created=WHEN)
+    want = [
+        (key, body)
+        for key, body in JiraComment.objects.filter(issue__product=ours)
+        .order_by("id")
+        .values_list("issue__key", "body")
+    ]
+
+    for size in (4, 2000):
+        comments, bounds = owned_rows(
+            JiraComment, "issue", in_id_order(JiraIssue, "product_id", ours.pk), "key"
+        )
+        pages = export_paged(comments, "export_owner", "body", size=size, bounds=bounds, owned=True)
+        assert list(pages) == want
+    rows = list(for_product(ours).rows("comments", ExportOptions()))
+    assert [(r["issue"], r["body"]) for r in rows] == want
+    assert [r["issue"] for r in rows[-12:]] == [issues[n % 2 * -1].key for n in range(12)]
