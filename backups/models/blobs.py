@@ -1,8 +1,10 @@
 """The attachment store: each attachment's bytes stored once per organization (#16 item 2).
 
-A backup's `attachments/<id>/<name>` is a BackupBlob row naming an AttachmentBlob, whose object
-lives under `blobs/<org>/` in the backup storage. The reference count is the number of
-BackupBlob rows (no counter that could drift); a blob is deleted only when none is left (E1).
+A backup's `attachments/<id>/<name>`, and (since #16's second pass) its `entities/<type>.jsonl`,
+is a BackupBlob row naming an AttachmentBlob, whose object lives under `blobs/<org>/` in the
+backup storage: an unchanged product's entities files are the same bytes in every backup.
+The reference count is the number of BackupBlob rows (no counter that could drift); a blob is
+deleted only when none is left (E1).
 """
 
 from django.db import models
@@ -51,7 +53,8 @@ class AttachmentBlob(models.Model):
 
 
 class BackupBlob(models.Model):
-    """A backup holds a blob at one of its paths (`attachments/<id>/<name>`)."""
+    """A backup holds a blob at one of its paths (`attachments/<id>/<name>`, or
+    `entities/<type>.jsonl`; a backup from before has its entities files under its prefix)."""
 
     backup = models.ForeignKey(Backup, on_delete=models.CASCADE, related_name="blobs")
     # RESTRICT: a blob that a backup still refers to cannot be deleted (the collector of E1

@@ -10,7 +10,10 @@ Under the backup's prefix it writes, in this order:
                             files are held the same way as they are read
                             (productdata/connected.py: one unchanged since an earlier
                             backup is not downloaded again)
-  entities/<type>.jsonl     one JSON object per line, streamed from the product data layer
+  entities/<type>.jsonl     one JSON object per line, streamed from the product data layer,
+                            held like an attachment (a reference to the organization's one copy
+                            of those bytes, blobs.blob_write): an unchanged product's are the
+                            same from one backup to the next, and stored once (#16)
   entities/groups.jsonl     the organization's groups, members and access, when the policy says
   manifest.json             last: a prefix without a manifest is not a finished backup
 
@@ -36,7 +39,7 @@ from backups.productdata import AttachmentFile, ExportOptions, for_product
 from .attachment_copy import COPY_THREADS, hold_batch
 from .audit import record_event
 from .backups import backup_fail
-from .blobs import blobs_release
+from .blobs import blob_write, blobs_release
 from .connections import connection_check
 from .jobs import BACKUP, JobEnded, Progress, claim, finish
 from .notifications import notify_backup_finished
@@ -299,7 +302,10 @@ class _Engine:
                 self.progress.add(items=len(buffer) if count_items else 0, nbytes=size)
 
         name = archive.entities_file(content_type)
-        written = storage.write_chunks(self.prefix + name, chunks())
+        # Written whole, then held by reference: to the copy an earlier backup stored when the
+        # bytes are the same (this one's is deleted), else as a new copy. Read through
+        # storage.resolve at prefix + name, as before.
+        written, _ = blob_write(backup=self.backup, path=name, chunks=chunks())
         return {
             "file": name,
             "rows": counter["rows"],

@@ -175,7 +175,7 @@ def backup_fail(*, backup_id: int, reason: str, actor=None, transient: bool = Fa
             # it can never pass for a finished backup; the admin still hears of the failure.
             log.exception("Backup %s failed; its partial objects could not be removed", backup_id)
     try:
-        blobs_release(backup_id=backup_id)  # its attachments: the copies only it held go
+        blobs_release(backup_id=backup_id)  # its attachments, entities: copies only it held go
     except storage.StorageError:
         # The copies stay DELETING; the next release in the organization deletes them.
         log.exception("Backup %s failed; its attachment copies could not be removed", backup_id)
@@ -205,9 +205,9 @@ def backup_expire(*, backup: Backup, now: datetime, actor=None, force: bool = Fa
     if backup.storage_prefix:
         # Past 14 days the rules already refuse every use of it, so nothing reads it now.
         storage.delete_prefix(backup.storage_prefix)
-    # Its attachments are shared (#16 item 2): a stored copy goes only with the last backup
-    # that holds it. A StorageError here leaves the backup as it is, and the next run
-    # finishes the job (blobs_release retries the copies it had marked for deletion).
+    # Its attachments and entities files are shared (#16): a stored copy goes only with the
+    # last backup that holds it. A StorageError here leaves the backup as it is, and the next
+    # run finishes the job (blobs_release retries the copies it had marked for deletion).
     blobs_release(backup_id=backup.pk)
     # started_at never changes, so "taken 14 days ago" still holds: only the status can race.
     if not transition(Backup, backup.pk, expirable, Backup.Status.EXPIRED, expired_at=now):

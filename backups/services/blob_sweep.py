@@ -1,8 +1,9 @@
 """The attachment store's sweep (#16 item 2, "nothing lost, nothing left"): delete the objects
 under `blobs/` that no AttachmentBlob row names and no running job can still record.
 
-A blob's bytes are written before its row (services/blobs), so a worker killed between the two
-leaves an object nothing would ever delete, counting against the bucket forever. Which objects
+A blob's bytes are written before its row (services/blobs: an attachment's copy, a connected
+site's download, an entities file), so a worker killed between the two leaves an object
+nothing would ever delete, counting against the bucket forever. Which objects
 go is rules/sweep.objects_to_sweep's decision; this lists, asks the database and deletes.
 
 The order of each page's steps is what makes it safe, not only the grace period: the objects

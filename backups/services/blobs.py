@@ -1,5 +1,7 @@
 """The attachment store (#16 item 2): a backup holds an attachment by reference, and its bytes
-are stored once per organization, under `blobs/<org>/`, keyed by SHA-256.
+are stored once per organization, under `blobs/<org>/`, keyed by SHA-256. Its entities files
+are held the same way (blob_write): an unchanged product's are byte-identical from one backup
+to the next, and every backup is full (B2), so a second backup of it stores its manifest only.
 
 - blob_hold: a backup takes a reference to the live blob of (organization, SHA-256), or, when
   there is none, writes the bytes once and makes it live.
@@ -11,6 +13,8 @@ are stored once per organization, under `blobs/<org>/`, keyed by SHA-256.
 - blob_adopt: bytes already written under a blob name of their own (a connected site's new
   file, whose SHA-256 is known only once it is downloaded) become the backup's: a reference to
   the live copy of those bytes if there is one (and the download is deleted), else a new blob.
+- blob_write: bytes a backup writes itself (an entities file, whose SHA-256 is known once it
+  is written) are written under a name of their own, then held as blob_adopt holds them.
 - held_before: which of a connected site's files (by the site's identity of each) an earlier
   backup of the same product holds, with their SHA-256: those are not downloaded again.
 - blobs_release: a backup lets go of its blobs (E1 expiry, B5 a failed backup's cleanup); a
@@ -29,7 +33,7 @@ it the same as one file at a time for the collector. On SQLite the transactions 
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -57,10 +61,11 @@ def blob_name(*, organization_id: int, sha256: str) -> str:
     return f"blobs/{organization_id}/{sha256[:2]}/{sha256}-{uuid.uuid4().hex[:12]}"
 
 
-def site_blob_name(*, organization_id: int, path: str) -> str:
-    """A new object name for a connected site's file, named before its SHA-256 is known (it is
-    hashed as it downloads): its own token, then the backup path it was downloaded for."""
-    return f"blobs/{organization_id}/site/{uuid.uuid4().hex[:12]}/{path}"
+def site_blob_name(*, organization_id: int, path: str, source: str = "site") -> str:
+    """A new object name for bytes named before their SHA-256 is known (hashed as they are
+    written): a connected site's file (`site`), or an entities file (`written`, blob_write).
+    Its own token, then the backup path it was written for."""
+    return f"blobs/{organization_id}/{source}/{uuid.uuid4().hex[:12]}/{path}"
 
 
 def blob_hold(
@@ -253,6 +258,22 @@ def blob_adopt(
     raise storage.StorageError(f"The attachment store could not settle on a copy of {path}.")
 
 
+def blob_write(
+    *, backup: Backup, path: str, chunks: Iterable[bytes]
+) -> tuple[storage.Written, Held]:
+    """`backup` holds at `path` (`entities/<type>.jsonl`) the bytes `chunks` give: written
+    whole under a name of their own, then held by blob_adopt, by a reference to the live copy
+    of the same bytes (the written object is deleted) or as a new blob. Readers find them
+    through storage.resolve. When it raises, nothing is left written (write_chunks, blob_adopt);
+    a worker killed in between leaves an object no row names (the sweeper's)."""
+    name = site_blob_name(
+        organization_id=backup.product.organization_id, path=path, source="written"
+    )
+    written = storage.write_chunks(name, chunks)
+    held = blob_adopt(backup=backup, path=path, name=name, sha256=written.sha256, size=written.size)
+    return written, held
+
+
 def held_before(*, product_id: int, source_keys: list[str]) -> dict[str, tuple[str, int]]:
     """Of a connected site's files (by their `source_key`), those an earlier finished backup
     of the product holds as a live copy: source_key -> (SHA-256, size). One query."""
@@ -348,8 +369,9 @@ def blob_collect(*, blob_id: int) -> bool:
 
 
 def storage_used(*, organization_id: int) -> int:
-    """Bytes the organization's backups occupy in the backup storage: each stored attachment
-    once, plus every unexpired backup's own objects (entities, manifest) and backup file."""
+    """Bytes the organization's backups occupy in the backup storage: each stored copy (of an
+    attachment or an entities file) once, plus every unexpired backup's own objects (its
+    manifest; an older backup's entities files) and backup file."""
     blobs = AttachmentBlob.objects.filter(organization_id=organization_id).aggregate(
         total=Sum("size")
     )["total"]
@@ -361,4 +383,9 @@ def storage_used(*, organization_id: int) -> int:
     for total, counts, file_size in kept.values_list("total_bytes", "counts", "file__size"):
         attachments = (counts or {}).get("attachments") or {}
         own += (total or 0) - attachments.get("files_bytes", 0) + (file_size or 0)
-    return (blobs or 0) + own
+    # A finished backup's entities files held by reference are in its total_bytes and among
+    # the blobs: counted once (a running backup has no total yet).
+    finished = kept.exclude(status=Backup.Status.IN_PROGRESS)
+    entities = BackupBlob.objects.filter(backup__in=finished, path__startswith="entities/")
+    held = entities.aggregate(total=Sum("blob__size"))["total"]
+    return (blobs or 0) + own - (held or 0)

@@ -1,11 +1,12 @@
 """Verified restorability (A3): a finished backup read back end to end, then restored where
 nobody sees it, and compared with its manifest.
 
-1. Read back: every object under the backup's prefix, through the same entries the backup
-   file generator streams (archive.archive_entries: the manifest, each entities file, and each
-   attachment listed in entities/attachments.jsonl, whose SHA-256 and size it checks as the
-   bytes pass). Each entities file's SHA-256, size and row count are compared with the
-   manifest, and the manifest with the backup's own record (counts and checksums in the
+1. Read back: every object the backup holds (its prefix's manifest; its entities files and
+   attachments, the organization's stored copies it refers to, #16), through the same entries
+   the backup file generator streams (archive.archive_entries: the manifest, each entities
+   file, and each attachment listed in entities/attachments.jsonl, whose SHA-256 and size it
+   checks as the bytes pass). Each entities file's SHA-256, size and row count are compared
+   with the manifest, and the manifest with the backup's own record (counts and checksums in the
    database), so a manifest altered in the storage is caught too.
 2. Trial restore: the restore engine's staging half (restore_engine.import_into_staging, the
    code a real restore runs, checking every attachment's SHA-256 again as it writes it) into a

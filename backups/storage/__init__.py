@@ -155,20 +155,23 @@ def copy_attachment(source_name: str, name: str, *, size: int) -> int:
 
 # --- reads ----------------------------------------------------------------------------------
 
-# A backup's attachment, as every reader names it: the backup's prefix, then the path its
-# attachments row gives (backup_prefix above, productdata.attachments.backup_path).
-_BACKUP_ATTACHMENT = re.compile(r"backups/\d+/\d+/(\d+)/(attachments/.+)")
+# A backup's attachment or entities file, as every reader names it: the backup's prefix, then
+# the path its attachments row gives (backup_prefix above, productdata.attachments.backup_path)
+# or the manifest names (archive.entities_file).
+_BACKUP_ATTACHMENT = re.compile(r"backups/\d+/\d+/(\d+)/((?:attachments|entities)/.+)")
 
 
 def resolve(name: str) -> str:
     """The object that holds a backup object's bytes.
 
-    A backup's `attachments/<id>/<name>` is a reference (BackupBlob) to the organization's one
-    copy of those bytes (#16 item 2); every reader (the backup file, verification, restores)
-    opens it through here, so the backup file (SPEC §7) and restores read the same bytes as
+    A backup's `attachments/<id>/<name>` and `entities/<type>.jsonl` are references
+    (BackupBlob) to the organization's one copy of those bytes (#16 item 2; entities files
+    since #16's second pass); every reader (the backup file, verification, restores) opens
+    them through here, so the backup file (SPEC §7) and restores read the same bytes as
     before. A backup with no reference at that path is read at the name itself: backups taken
     before the attachment store (a connected site's files too, before #16 item 2 reached
-    them) — so no data migration is needed for old backups.
+    them; entities files before the second pass) — so no data migration is needed for old
+    backups.
 
     Reading and writing one object resolve its name (open, size, exists, write), so a name
     means one object whoever reads it; deleting does not (delete_object), nor does a prefix

@@ -52,13 +52,11 @@ def test_schedule_time_zone_attempts_and_the_audit_log(page, live_server, demo, 
         "datetime", policy.next_run_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     )
 
-    # A backup 40 minutes ago failed on a storage fault (a file where its folder must go);
+    # A backup 40 minutes ago failed on a storage fault (a folder where its manifest must go);
     # the scheduler's tick retried it 30 minutes after, and the retry completed.
     began = timezone.now() - timedelta(minutes=40)
     first = backup_request(product=demo.jira, actor=demo.alice, now=began)
-    blocker = backups_root / first.storage_prefix / "entities"
-    blocker.parent.mkdir(parents=True)
-    blocker.write_bytes(b"in the way")
+    (backups_root / first.storage_prefix / "manifest.json").mkdir(parents=True)
     with time_machine.travel(began, tick=False):
         backup_execute(backup_id=first.pk)
     first.refresh_from_db()

@@ -27,6 +27,12 @@ def stored_blobs() -> dict[str, int]:
     }
 
 
+def attachment_copies() -> dict[str, int]:
+    """Of the stored copies, the attachments': the entities files are held there too (#16),
+    under `blobs/<org>/written/`, and change whenever a row does."""
+    return {name: size for name, size in stored_blobs().items() if "/written/" not in name}
+
+
 def file_attachments(backup, admin) -> dict[str, bytes]:
     """The attachments of the backup's file (D1), by their row's owner and name."""
     backup_file = backup_file_request(backup=backup, actor=admin)

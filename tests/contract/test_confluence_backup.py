@@ -12,9 +12,9 @@ import pytest
 import time_machine
 
 from backups.models import (
-    AttachmentBlob,
     AuditEvent,
     Backup,
+    BackupBlob,
     Page,
     PageAttachment,
     Product,
@@ -125,10 +125,13 @@ def test_a_space_that_cannot_be_read_whole_is_left_out_whole(
         "~5b10ac8d82e05b22cc7d4ef5"
     }
     assert read_rows(backup, "attachments") == []
-    # The files downloaded before DOCS failed are gone: no stored copy, no object left.
-    assert not AttachmentBlob.objects.exists()
-    left = [p for p in backups_root.rglob("*") if p.is_file()]
-    assert left and not [p for p in left if {"blobs", "attachments"} & set(p.parts)]
+    # The files downloaded before DOCS failed are gone: no stored copy, no object left. The
+    # store holds the backup's entities files only (#16).
+    held = set(BackupBlob.objects.filter(backup=backup).values_list("path", "blob__storage_name"))
+    assert {path for path, _ in held} == {f"entities/{t}.jsonl" for t in backup.counts}
+    left = [p.relative_to(backups_root).as_posix() for p in backups_root.rglob("*") if p.is_file()]
+    assert left and not [n for n in left if "attachments" in n.split("/")]
+    assert {n for n in left if n.startswith("blobs/")} == {name for _, name in held}
 
 
 def test_rate_limits_and_transient_failures_recover(confluence_site, connected, settings):

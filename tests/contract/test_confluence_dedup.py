@@ -21,6 +21,7 @@ from tests.services.helpers import read_rows, run_backup_of
 from . import confluence_helpers
 from .dedup_helpers import (
     CONFLUENCE_DOWNLOAD,
+    attachment_copies,
     downloads,
     file_attachments,
     stored_blobs,
@@ -40,7 +41,7 @@ def test_a_new_version_of_a_confluence_attachment_is_downloaded_again(confluence
     first = run_backup_of(connection.product, admin)
     assert first.status == Backup.Status.COMPLETE, first.failure_reason or first.missing
     assert len(downloads(confluence_site, CONFLUENCE_DOWNLOAD)) == 3
-    copies = stored_blobs()
+    copies = attachment_copies()
 
     # A new version of notes.txt, of the same size: its id stays, its version goes up.
     notes = next(a for a in confluence_site.attachments.values() if a.title == "notes.txt")
@@ -52,7 +53,7 @@ def test_a_new_version_of_a_confluence_attachment_is_downloaded_again(confluence
         second = run_backup_of(connection.product, admin)
     assert second.status == Backup.Status.COMPLETE, second.failure_reason or second.missing
     assert [p.split("/")[-2] for p in downloads(confluence_site, CONFLUENCE_DOWNLOAD)] == [notes.id]
-    now = stored_blobs()
+    now = attachment_copies()
     assert set(copies) < set(now) and len(now) == 4  # the new version's bytes, once
     rows = {r["name"]: r for r in read_rows(second, "attachments")}
     assert rows["notes.txt"]["sha256"] == hashlib.sha256(notes.data).hexdigest()
@@ -76,7 +77,7 @@ def test_a_space_left_out_lets_go_of_its_references_not_the_shared_copies(
     settings.SITE_RETRY_BASE_DELAY = 0.001
     files = confluence_helpers.seed_site(confluence_site)
     first = run_backup_of(connection.product, admin)
-    copies = stored_blobs()
+    copies = attachment_copies()
     guide = next(p for p in confluence_site.pages.values() if p.title == "Guide")
     extra = confluence_site.add_attachment(guide, "extra.bin", b"new in DOCS" * 100)
     confluence_site.fail("GET", rf"/child/attachment/{extra.id}/download$", "503", times=100)
@@ -86,8 +87,9 @@ def test_a_space_left_out_lets_go_of_its_references_not_the_shared_copies(
     assert second.status == Backup.Status.INCOMPLETE
     assert [m["what"] for m in second.missing] == ["space DOCS"]
     assert read_rows(second, "attachments") == []  # every file of this site is in DOCS
-    assert not BackupBlob.objects.filter(backup=second).exists()
-    assert stored_blobs() == copies
-    assert sorted(storage.list_prefix("blobs/")) == sorted(copies)
+    assert not BackupBlob.objects.filter(backup=second, path__startswith="attachments/").exists()
+    assert attachment_copies() == copies
+    # Every object is a stored copy (the entities files of both backups too).
+    assert sorted(storage.list_prefix("blobs/")) == sorted(stored_blobs())
     first_file = file_attachments(first, admin)
     assert {name: content for (_, name), content in first_file.items()} == files

@@ -21,7 +21,8 @@ def read_all(name: str) -> bytes:
         return f.read()
 
 
-def test_a_write_takes_exactly_the_name_asked_and_never_replaces_an_object(storage_backend):
+def test_a_write_takes_exactly_the_name_asked_and_never_replaces_an_object(storage_backend, db):
+    # db: a backup's entities/ name is looked up as a reference first (storage.resolve).
     written = storage.write_chunks("backups/1/2/3/entities/issues.jsonl", [b"a\n", b"b\n"])
 
     assert written == storage.Written(
@@ -93,7 +94,7 @@ def test_an_opened_object_iterates_by_line_across_read_boundaries(storage_backen
         assert list(f) == lines
 
 
-def test_delete_prefix_pages_through_and_leaves_nothing(storage_backend, monkeypatch, s3_log):
+def test_delete_prefix_pages_through_and_leaves_nothing(storage_backend, monkeypatch, s3_log, db):
     monkeypatch.setattr(storage, "PAGE_SIZE", 3)  # several list and delete pages
     names = [f"backups/9/9/9/entities/{i}.jsonl" for i in range(8)]
     for name in names:

@@ -45,15 +45,19 @@ def test_b2_jira_backup_holds_every_project_issue_comment_and_file(demo):
     assert {t: e["rows"] for t, e in manifest["entities"].items()} == expected_rows
     # B2: every state is in the backup.
     assert {r["state"] for r in read_rows(backup, "projects")} == {"active", "archived", "trashed"}
-    # Every entities file is as the manifest says: bytes and SHA-256.
+    # Every entities file is as the manifest says: bytes and SHA-256. It is held like an
+    # attachment (#16: an unchanged one is stored once), read at its path in the backup.
     for entry in manifest["entities"].values():
         name = backup.storage_prefix + entry["file"]
         assert sha256_of(name) == entry["sha256"]
         assert default_storage is not storage.backup_storage()
-        assert storage.backup_storage().size(name) == entry["bytes"]
+        assert storage.object_size(name) == entry["bytes"]
+        held = BackupBlob.objects.get(backup=backup, path=entry["file"]).blob
+        assert (held.sha256, held.size) == (entry["sha256"], entry["bytes"])
     # Each attachment is held in the organization's attachment store (#16 item 2) and reads,
     # at its path in the backup, as the product's bytes.
-    assert BackupBlob.objects.filter(backup=backup).count() == expected_rows["attachments"]
+    attachments = BackupBlob.objects.filter(backup=backup, path__startswith="attachments/")
+    assert attachments.count() == expected_rows["attachments"]
     for row in read_rows(backup, "attachments"):
         att = JiraAttachment.objects.get(
             product=demo.jira, issue__key=row["issue"], name=row["name"]
@@ -111,8 +115,12 @@ def test_p2_attachments_excluded_when_the_policy_says_so(demo):
     assert backup.status == Backup.Status.COMPLETE
     names = storage.list_prefix(backup.storage_prefix)
     assert not [n for n in names if "/attachments/" in n]
-    assert not BackupBlob.objects.filter(backup=backup).exists()
-    assert storage.list_prefix("blobs/") == []
+    assert not BackupBlob.objects.filter(backup=backup, path__startswith="attachments/").exists()
+    # The store holds its entities files only.
+    assert set(storage.list_prefix("blobs/")) == set(
+        BackupBlob.objects.filter(backup=backup).values_list("blob__storage_name", flat=True)
+    )
+    assert all("/written/" in n for n in storage.list_prefix("blobs/"))
     assert read_rows(backup, "attachments") == []
     assert read_manifest(backup)["attachments"] == {"count": 0, "bytes": 0}
 
@@ -189,20 +197,19 @@ def test_b5_storage_error_midway_fails_the_backup_and_removes_what_it_wrote(demo
 
     BackupPolicy.objects.create(product=demo.jira)
     nxt = backup_request(product=demo.jira, actor=demo.alice)
-    # A real fault, no mock: a plain file stands where the entities folder must go, so
-    # writing entities/*.jsonl fails after the attachments were copied.
-    blocker = backups_root / nxt.storage_prefix / "entities"
-    blocker.parent.mkdir(parents=True)
-    blocker.write_bytes(b"in the way")
+    # A real fault, no mock: a folder stands where the manifest must go, so writing
+    # manifest.json fails after the attachments and the entities files were written.
+    (backups_root / nxt.storage_prefix / "manifest.json").mkdir(parents=True)
 
     assert backup_execute(backup_id=nxt.id) == Backup.Status.FAILED
 
     nxt.refresh_from_db()
     assert nxt.status == Backup.Status.FAILED
     assert nxt.failure_reason.startswith("The backup storage (folder ")
-    assert "entities" in nxt.failure_reason
+    assert "manifest.json" in nxt.failure_reason
     assert storage.list_prefix(nxt.storage_prefix) == []
-    # Its attachments were copied into the store first; no other backup held them, so they went.
+    # Its attachments and entities files were written into the store first; no other backup
+    # held them, so they went.
     assert not BackupBlob.objects.exists() and not AttachmentBlob.objects.exists()
     assert storage.list_prefix("blobs/") == []
     assert AuditEvent.objects.filter(action="backup.failed", target=str(nxt)).exists()

@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from backups import storage
-from backups.models import AttachmentBlob, Backup, BackupPolicy
+from backups.models import AttachmentBlob, Backup, BackupBlob, BackupPolicy
 from backups.services.backups import backup_request
 from backups.services.blob_sweep import Swept, blobs_sweep
 from backups.services.blobs import blob_name, site_blob_name
@@ -54,7 +54,11 @@ def test_an_object_a_killed_backup_left_is_deleted_a_fresh_one_and_named_ones_ke
     org, admin = org_with_admin()
     backup = complete_backup(jira_product(org, issues=2, attachments=1), admin)
     named = storage.list_prefix(f"blobs/{org.pk}/")
-    assert len(named) == 2
+    # Its attachments and entities files (#16), each content once.
+    assert set(named) == set(
+        BackupBlob.objects.filter(backup=backup).values_list("blob__storage_name", flat=True)
+    )
+    assert len([n for n in named if "/written/" not in n]) == 2
     # Everything the backup stored, and an upload, is as old as the orphans: only age is not
     # enough to go.
     storage.write_chunks(f"uploads/{org.pk}/old.zip", [b"an uploaded backup file"])
@@ -183,12 +187,16 @@ def test_on_s3_the_listing_and_the_delete_work(db, s3_storage, monkeypatch):
     # S3 objects cannot be backdated: the sweep is run two days from now instead.
     monkeypatch.setattr(storage, "PAGE_SIZE", 2)  # several pages of the listing
     org, admin = org_with_admin()
-    complete_backup(jira_product(org, issues=3, attachments=1), admin)
+    backup = complete_backup(jira_product(org, issues=3, attachments=1), admin)
     named = storage.list_prefix(f"blobs/{org.pk}/")
-    assert len(named) == 3
+    # Its attachments and entities files (#16), each content once.
+    assert set(named) == set(
+        BackupBlob.objects.filter(backup=backup).values_list("blob__storage_name", flat=True)
+    )
+    assert len([n for n in named if "/written/" not in n]) == 3
     storage.write_chunks(f"uploads/{org.pk}/old.zip", [b"an uploaded backup file"])
     outside = [n for n in everything() if not n.startswith("blobs/")]
-    assert len(outside) >= 3
+    assert len(outside) >= 2  # its manifest, the upload
     killed = [orphan(org.pk, f"orphan {i}".encode()) for i in range(3)]
     killed.append(orphan(org.pk, b"a site's download", site=True))
     other, other_admin = org_with_admin("globex")

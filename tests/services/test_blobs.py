@@ -30,8 +30,18 @@ from tests.factories import attach, complete_backup, jira_product, org_with_admi
 from .helpers import read_manifest, read_rows, run_backup_of
 
 
+def attachment_objects(prefix: str = "blobs/") -> list[str]:
+    """The store's objects of attachments: entities files are held there too, under
+    `blobs/<org>/written/` (tests/services/test_entities_blobs.py)."""
+    return [n for n in storage.list_prefix(prefix) if "/written/" not in n]
+
+
+def attachment_blobs():
+    return AttachmentBlob.objects.exclude(storage_name__contains="/written/")
+
+
 def stored_blob_bytes() -> int:
-    return sum(storage.backup_storage().size(n) for n in storage.list_prefix("blobs/"))
+    return sum(storage.backup_storage().size(n) for n in attachment_objects())
 
 
 def next_week(backup: Backup):
@@ -52,7 +62,7 @@ def test_a_second_backup_of_an_unchanged_product_stores_no_attachment_again(db):
     org, admin = org_with_admin()
     product = jira_product(org, issues=5, attachments=2)
     first = complete_backup(product, admin)
-    blobs_after_first = storage.list_prefix(f"blobs/{org.pk}/")
+    blobs_after_first = attachment_objects(f"blobs/{org.pk}/")
     assert len(blobs_after_first) == 10
     stored = stored_blob_bytes()
     assert stored == sum(JiraAttachment.objects.values_list("size", flat=True))
@@ -61,10 +71,10 @@ def test_a_second_backup_of_an_unchanged_product_stores_no_attachment_again(db):
         second = complete_backup(product, admin)
 
     # Not one new attachment byte; each backup still holds all ten, by reference.
-    assert storage.list_prefix(f"blobs/{org.pk}/") == blobs_after_first
+    assert attachment_objects(f"blobs/{org.pk}/") == blobs_after_first
     assert stored_blob_bytes() == stored
-    assert BackupBlob.objects.filter(backup=first).count() == 10
-    assert BackupBlob.objects.filter(backup=second).count() == 10
+    assert BackupBlob.objects.filter(backup=first, path__startswith="attachments/").count() == 10
+    assert BackupBlob.objects.filter(backup=second, path__startswith="attachments/").count() == 10
     # The manifests still count every attachment (SPEC §7 unchanged): the same figures.
     assert read_manifest(second)["attachments"] == read_manifest(first)["attachments"]
     assert second.total_bytes == first.total_bytes
@@ -85,7 +95,7 @@ def test_only_a_changed_attachment_is_stored_again(db):
         complete_backup(product, admin)
 
     assert stored_blob_bytes() == before + added.size
-    assert AttachmentBlob.objects.count() == 4
+    assert attachment_blobs().count() == 4
 
 
 def test_the_same_file_twice_in_one_product_is_stored_once(db):
@@ -97,8 +107,8 @@ def test_the_same_file_twice_in_one_product_is_stored_once(db):
     backup = complete_backup(product, admin)
 
     assert len(read_rows(backup, "attachments")) == 2
-    assert AttachmentBlob.objects.count() == 1
-    assert len(storage.list_prefix("blobs/")) == 1
+    assert attachment_blobs().count() == 1
+    assert len(attachment_objects()) == 1
 
 
 def test_organizations_keep_their_own_copies(db):
@@ -108,10 +118,10 @@ def test_organizations_keep_their_own_copies(db):
     complete_backup(jira_product(acme, attachments=1), acme_admin)
     complete_backup(jira_product(globex, attachments=1), globex_admin)
 
-    assert AttachmentBlob.objects.filter(organization=acme).count() == 2
-    assert AttachmentBlob.objects.filter(organization=globex).count() == 2
-    assert len(storage.list_prefix(f"blobs/{acme.pk}/")) == 2
-    assert len(storage.list_prefix(f"blobs/{globex.pk}/")) == 2
+    assert attachment_blobs().filter(organization=acme).count() == 2
+    assert attachment_blobs().filter(organization=globex).count() == 2
+    assert len(attachment_objects(f"blobs/{acme.pk}/")) == 2
+    assert len(attachment_objects(f"blobs/{globex.pk}/")) == 2
 
 
 def test_e1_a_shared_copy_goes_with_the_last_backup_that_holds_it(db):
@@ -121,7 +131,7 @@ def test_e1_a_shared_copy_goes_with_the_last_backup_that_holds_it(db):
     with next_week(first):
         second = complete_backup(product, admin)
     blobs = storage.list_prefix("blobs/")
-    assert len(blobs) == 2
+    assert len(attachment_objects()) == 2
 
     assert backup_expire(backup=first, now=timezone.now(), force=True)
 
@@ -155,10 +165,9 @@ def test_b5_a_failed_backup_removes_only_the_copies_no_other_backup_holds(db, ba
 
         BackupPolicy.objects.filter(product=product).update(verify=False)
         nxt = backup_request(product=product, actor=admin)
-        # A plain file where the entities folder must go: the attachments are in, then it fails.
-        blocker = backups_root / nxt.storage_prefix / "entities"
-        blocker.parent.mkdir(parents=True)
-        blocker.write_bytes(b"in the way")
+        # A folder where the manifest must go: the attachments and entities files are in,
+        # then it fails.
+        (backups_root / nxt.storage_prefix / "manifest.json").mkdir(parents=True)
         assert backup_execute(backup_id=nxt.pk) == Backup.Status.FAILED
 
     assert storage.list_prefix("blobs/") == shared  # the first backup's copies stay
@@ -171,7 +180,7 @@ def test_a_copy_whose_object_went_missing_is_not_referred_to_again(db):
     org, admin = org_with_admin()
     product = jira_product(org, issues=1, attachments=1)
     first = complete_backup(product, admin)
-    lost = AttachmentBlob.objects.get()
+    lost = attachment_blobs().get()
     storage.delete_object(lost.storage_name)
 
     with next_week(first):
@@ -179,12 +188,12 @@ def test_a_copy_whose_object_went_missing_is_not_referred_to_again(db):
 
     lost.refresh_from_db()
     assert lost.state == AttachmentBlob.State.RETIRED
-    fresh = BackupBlob.objects.get(backup=second).blob
+    fresh = BackupBlob.objects.get(backup=second, path__startswith="attachments/").blob
     assert fresh.state == AttachmentBlob.State.LIVE and fresh.pk != lost.pk
     assert storage.exists(fresh.storage_name)
     # The retired copy goes with the backup that held it.
     assert backup_expire(backup=first, now=timezone.now(), force=True)
-    assert list(AttachmentBlob.objects.all()) == [fresh]
+    assert list(attachment_blobs()) == [fresh]
 
 
 def test_a_backup_from_before_the_store_is_read_at_its_own_objects(db):
@@ -246,7 +255,10 @@ def test_storage_used_counts_each_stored_copy_once(db):
     with next_week(first):
         second = complete_backup(product, admin)
 
-    assert storage_used(organization_id=org.pk) == own + (second.total_bytes - files) + files
+    # The second's own object is its manifest: its entities files are the first's, unchanged,
+    # and stored once like its attachments.
+    manifest = storage.object_size(second.storage_prefix + "manifest.json")
+    assert storage_used(organization_id=org.pk) == own + files + manifest
 
 
 def test_b5_a_space_left_out_never_deletes_a_copy_an_earlier_backup_holds(demo):
@@ -293,7 +305,7 @@ def test_a_batch_holds_what_is_stored_copies_the_rest_once_and_names_what_it_can
     earlier = jira_product(org, "Jira one", issues=1)
     attach(JiraAttachment, earlier, "held.txt", issue=JiraIssue.objects.get(product=earlier))
     complete_backup(earlier, admin)
-    [held] = AttachmentBlob.objects.all()
+    [held] = attachment_blobs()
     product = jira_product(org, "Jira two", issues=3)
     issues = list(JiraIssue.objects.filter(product=product).order_by("key"))
     attach(JiraAttachment, product, "held.txt", issue=issues[0])
@@ -308,12 +320,15 @@ def test_a_batch_holds_what_is_stored_copies_the_rest_once_and_names_what_it_can
     assert backup.missing == [
         {"what": "P1-2 / twice.txt", "reason": "the file is missing from the product's storage"}
     ]
-    refs = {r.path: r.blob for r in BackupBlob.objects.filter(backup=backup)}
+    refs = {
+        r.path: r.blob
+        for r in BackupBlob.objects.filter(backup=backup, path__startswith="attachments/")
+    }
     assert refs[f"attachments/{kept.pk}/twice.txt"].sha256 == kept.sha256
     assert len(refs) == 3 and held in refs.values()
     # Three contents, three copies: the held file's copy is the earlier backup's.
-    assert AttachmentBlob.objects.count() == 3
-    assert len(storage.list_prefix("blobs/")) == 3
+    assert attachment_blobs().count() == 3
+    assert len(attachment_objects()) == 3
     for row in read_rows(backup, "attachments"):
         with storage.open_object(backup.storage_prefix + row["path"]) as f:
             assert hashlib.sha256(f.read()).hexdigest() == row["sha256"]
@@ -325,7 +340,8 @@ def test_a_batch_holds_what_is_stored_copies_the_rest_once_and_names_what_it_can
 
 def test_the_store_is_asked_once_per_batch_not_once_per_file(db, monkeypatch):
     # #16: a backup of 12 files held already runs one locking SELECT and one INSERT of
-    # references per batch (here 3 batches of at most 5 files), whatever the number of files.
+    # references per batch (here 3 batches of at most 5 files), whatever the number of files;
+    # and one of each per entities file (held the same way, its bytes unchanged).
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -342,9 +358,10 @@ def test_the_store_is_asked_once_per_batch_not_once_per_file(db, monkeypatch):
     sql = [q["sql"] for q in queries.captured_queries]
     store = [s for s in sql if '"backups_attachmentblob"' in s and s.startswith("SELECT")]
     inserts = [s for s in sql if s.startswith('INSERT INTO "backups_backupblob"')]
-    assert len(store) == 3
+    entities_files = len(second.counts)
+    assert len(store) == 3 + entities_files
     # SQLite has no row locks (its transactions are IMMEDIATE: one writer at a time).
     assert connection.vendor == "sqlite" or all("FOR UPDATE" in s for s in store)
-    assert len(inserts) == 3
-    assert BackupBlob.objects.filter(backup=second).count() == 12
-    assert len(storage.list_prefix("blobs/")) == 12  # nothing stored again
+    assert len(inserts) == 3 + entities_files
+    assert BackupBlob.objects.filter(backup=second).count() == 12 + entities_files
+    assert len(attachment_objects()) == 12  # nothing stored again

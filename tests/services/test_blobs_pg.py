@@ -21,6 +21,7 @@ from tests.components import need_postgres
 from tests.factories import attach, complete_backup, jira_product, org_with_admin
 
 from .helpers import read_rows, run_backup_of
+from .test_blobs import attachment_blobs, attachment_objects
 
 WAIT = 30  # seconds a step may take before the test says which one hung
 
@@ -68,7 +69,7 @@ def test_e1_a_backup_that_meets_a_copy_being_deleted_writes_a_new_one(monkeypatc
     # The expiry marked the copy DELETING (no backup referred to it) and committed; before it
     # deletes the object, a backup of another product with the same file runs to its end.
     admin, expiring, other = two_products_with_one_same_file()
-    [old] = AttachmentBlob.objects.all()
+    [old] = attachment_blobs()
     marked, go = threading.Event(), threading.Event()
     real_delete = storage.delete_object
 
@@ -92,10 +93,10 @@ def test_e1_a_backup_that_meets_a_copy_being_deleted_writes_a_new_one(monkeypatc
     expiry.join(WAIT)
     assert results["expiry"] is True
     assert backup.status == Backup.Status.COMPLETE, backup.failure_reason
-    [ref] = BackupBlob.objects.select_related("blob")
+    [ref] = BackupBlob.objects.filter(path__startswith="attachments/").select_related("blob")
     assert ref.backup_id == backup.pk and ref.blob_id != old.pk  # a new copy, not the doomed one
     assert not AttachmentBlob.objects.filter(pk=old.pk).exists()
-    assert storage.list_prefix("blobs/") == [ref.blob.storage_name]
+    assert attachment_objects() == [ref.blob.storage_name]
     assert_every_reference_reads_its_bytes()
     [row] = read_rows(backup, "attachments")
     with storage.open_object(backup.storage_prefix + row["path"]) as f:
@@ -110,7 +111,7 @@ def test_e1_an_expiry_waits_for_a_backup_taking_a_reference_and_keeps_the_copy(m
     # sees the new reference and keeps the copy.
     need_postgres()
     admin, expiring, other = two_products_with_one_same_file(others_own=("a.txt", "b.txt"))
-    [blob] = AttachmentBlob.objects.all()
+    [blob] = attachment_blobs()
     locked, go = threading.Event(), threading.Event()
     real_exists = storage.exists
 
@@ -139,11 +140,11 @@ def test_e1_an_expiry_waits_for_a_backup_taking_a_reference_and_keeps_the_copy(m
     backup = results["backup"]
     assert backup.status == Backup.Status.COMPLETE, backup.failure_reason
     # One batch: the shared copy, kept and held, and the two files of its own, copied.
-    refs = BackupBlob.objects.filter(backup=backup)
+    refs = BackupBlob.objects.filter(backup=backup, path__startswith="attachments/")
     assert refs.count() == 3
     assert refs.filter(blob=blob).count() == 1  # the same copy, kept
-    assert AttachmentBlob.objects.count() == 3
-    assert len(storage.list_prefix("blobs/")) == 3 and storage.exists(blob.storage_name)
+    assert attachment_blobs().count() == 3
+    assert len(attachment_objects()) == 3 and storage.exists(blob.storage_name)
     assert_every_reference_reads_its_bytes()
 
 
@@ -164,7 +165,7 @@ def _wait_until_a_connection_waits_on_a_lock():
 def test_the_collector_keeps_a_copy_that_a_backup_still_holds(db):
     # The logic both databases share: a copy with a reference is never marked DELETING.
     admin, expiring, other = two_products_with_one_same_file()
-    [blob] = AttachmentBlob.objects.all()
+    [blob] = attachment_blobs()
 
     assert blobs_service.blob_collect(blob_id=blob.pk) is False
 
@@ -194,7 +195,7 @@ def test_two_backups_copying_the_same_new_bytes_at_once_store_one_copy_and_both_
 
     def write_then_wait(name, chunks):
         written = real_write(name, chunks)
-        if name.startswith("blobs/"):
+        if name.startswith("blobs/") and "/written/" not in name:  # not an entities file
             both_copied.wait()
         return written
 
@@ -217,9 +218,11 @@ def test_two_backups_copying_the_same_new_bytes_at_once_store_one_copy_and_both_
     )
     for backup in backups:
         assert BackupBlob.objects.filter(backup=backup, blob=shared).count() == 1
-        assert BackupBlob.objects.filter(backup=backup).count() == 2
+        assert (
+            BackupBlob.objects.filter(backup=backup, path__startswith="attachments/").count() == 2
+        )
     # Four copies were written; three are kept (the shared one once, each backup's own).
-    assert AttachmentBlob.objects.count() == 3
+    assert attachment_blobs().count() == 3
     assert sorted(storage.list_prefix("blobs/")) == sorted(
         AttachmentBlob.objects.values_list("storage_name", flat=True)
     )

@@ -84,11 +84,9 @@ def acme(db, backups_root):
 
 
 def block(acme, backup: Backup) -> None:
-    """A real fault, no mock: a plain file stands where the backup's entities folder must go,
-    so writing entities/*.jsonl fails (a storage error: transient, A2)."""
-    blocker = acme.root / backup.storage_prefix / "entities"
-    blocker.parent.mkdir(parents=True)
-    blocker.write_bytes(b"in the way")
+    """A real fault, no mock: a folder stands where the backup's manifest must go, so writing
+    manifest.json fails (a storage error: transient, A2)."""
+    (acme.root / backup.storage_prefix / "manifest.json").mkdir(parents=True)
 
 
 def run(backup: Backup, at: datetime) -> Backup:

@@ -7,7 +7,7 @@ import time_machine
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from backups.models import JiraAttachment
+from backups import storage
 from backups.rules import human_bytes
 from tests.factories import complete_backup, jira_product, org_with_admin
 
@@ -27,9 +27,9 @@ def test_the_overview_says_how_much_storage_the_backups_use(client, db):
     with time_machine.travel(first.completed_at + timedelta(days=7, seconds=1), tick=False):
         second = complete_backup(product, admin, verify=False)
 
-    files = sum(JiraAttachment.objects.values_list("size", flat=True))
-    # Both backups' own files, and the six attachments once (not twice).
-    used = first.total_bytes + second.total_bytes - files
+    # The first backup's files, and the second's manifest: its attachments and entities files
+    # are the first's, unchanged, stored once (not twice).
+    used = first.total_bytes + storage.object_size(second.storage_prefix + "manifest.json")
     line = text(element(client.get(ORG_URL.format("acme")).content, "storage-used"))
     assert line == (
         f"Backups use {human_bytes(used)} of storage; attachments shared between backups "
