@@ -1,5 +1,5 @@
 """The backup storage an organization uses (#16 item 2): on its overview page, and in Django
-admin's organization list; each attachment shared between backups counted once."""
+admin's organization list; each file shared between backups counted once."""
 
 from datetime import timedelta
 
@@ -20,7 +20,8 @@ def test_the_overview_says_how_much_storage_the_backups_use(client, db):
     client.force_login(admin)
     line = text(element(client.get(ORG_URL.format("acme")).content, "storage-used"))
     assert line == (
-        "Backups use 0 bytes of storage; attachments shared between backups are stored once."
+        "Backups use 0 bytes of storage; files shared between backups (attachments, and "
+        "unchanged entities files) are stored once."
     )
 
     first = complete_backup(product, admin, verify=False)
@@ -32,8 +33,8 @@ def test_the_overview_says_how_much_storage_the_backups_use(client, db):
     used = first.total_bytes + storage.object_size(second.storage_prefix + "manifest.json")
     line = text(element(client.get(ORG_URL.format("acme")).content, "storage-used"))
     assert line == (
-        f"Backups use {human_bytes(used)} of storage; attachments shared between backups "
-        "are stored once."
+        f"Backups use {human_bytes(used)} of storage; files shared between backups "
+        "(attachments, and unchanged entities files) are stored once."
     )
 
 
