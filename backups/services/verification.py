@@ -235,10 +235,12 @@ def _read_back(backup: Backup, progress: Progress, checked: dict) -> dict:
 
     files = nbytes = 0
     current = None
+    # Its objects' names looked up a page at a time, not one query each (#16).
+    open_stored = storage.object_opener()
     entries = archive.archive_entries(
         manifest_data=manifest_data,
         secret_key=settings.SECRET_KEY,
-        open_object=lambda path: storage.open_object(prefix + path),
+        open_object=lambda path: open_stored(prefix + path),
     )
     try:
         for entry in entries:

@@ -22,7 +22,7 @@ or bucket and endpoint), so a FAILED backup tells the admin which storage failed
 
 import re
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 
 from django.core.files import File
@@ -61,6 +61,7 @@ __all__ = [
     "list_objects",
     "list_prefix",
     "local_file",
+    "object_opener",
     "object_size",
     "open_attachment",
     "open_object",
@@ -189,6 +190,64 @@ def resolve(name: str) -> str:
         .first()
     )
     return held or name
+
+
+# A backup's references read by one query of a resolver (below): the rows after the one asked
+# for, in the order they were written, which is the order every reader asks for them.
+RESOLVE_PAGE = 1000
+
+
+class _Resolver:
+    """resolve() for the objects of finished backups read one after the other: the backup
+    file, a verification, a restore. resolve() asks the database once per name (~2 ms; a
+    quarter of the backup file's time with 4 MB attachments, #16); this asks it twice per
+    RESOLVE_PAGE names when they are read in the order the backup wrote their references —
+    the order of its attachments file, which every reader follows. Asked out of that order
+    it answers the same, with more queries.
+
+    A name is answered from a page only if the page holds its row: a name without one asks
+    the database, as resolve() does, and is read at the name itself. A page is a fact about a
+    finished backup — its references are written while it runs and go only with it (E1) — so
+    pages are kept for the resolver's life (one reading of a backup), two at most: the rows of
+    one batch of the engine are written a few out of order (held ones, then new copies).
+    """
+
+    def __init__(self):
+        self._pages: tuple[dict, dict] = ({}, {})
+
+    def __call__(self, name: str) -> str:
+        found = _BACKUP_ATTACHMENT.fullmatch(name)
+        if found is None:
+            return name
+        key = (int(found[1]), found[2])
+        page, before = self._pages  # one read: a second thread may swap them meanwhile
+        held = page.get(key) or before.get(key)
+        if held is not None:
+            return held
+        from backups.models import BackupBlob
+
+        row = (
+            BackupBlob.objects.filter(backup_id=key[0], path=key[1])
+            .values_list("pk", "blob__storage_name")
+            .first()
+        )
+        if row is None:
+            return name
+        pk, held = row
+        # By id range, not LIMIT: the primary key's index bounds the scan, however many rows
+        # the backup has or other backups wrote in between.
+        rows = BackupBlob.objects.filter(
+            backup_id=key[0], pk__gt=pk, pk__lte=pk + RESOLVE_PAGE
+        ).values_list("path", "blob__storage_name")
+        self._pages = ({(key[0], path): storage_name for path, storage_name in rows}, page)
+        return held
+
+
+def object_opener() -> Callable[[str], object]:
+    """open_object for a reader of many objects of finished backups in a row (_Resolver):
+    the same objects, streams and errors, a page of names per query."""
+    resolver = _Resolver()
+    return lambda name: backend(backup_storage()).open(resolver(name), "rb")
 
 
 def open_attachment(storage_name: str):
