@@ -26,6 +26,19 @@ holds; no attachment byte was stored again.
 The same script at 50,000 issues + 1.07 GB (03:08, load 2.6-3.2): peak RSS 87 / 87 / 85 / 99 MB
 for backup / second / file / restore: memory stays flat from 1 GB to 21 GB and 50k to 1M issues.
 
+--restore-only times the restore alone (after an untimed first backup; the source files are
+then deleted), --repeat times, beside --compare-with DIR's code in pairs whose order alternates,
+each into a new empty product deleted after it:
+    .venv/bin/python benchmarks/scale.py --issues 200000 --attachment-gb 4 --restore-only \
+        --repeat 3 --compare-with /tmp/before [--postgres]
+That command at 08:13-08:36 UTC, code before: ef19b59 (each attachment written after the rows,
+one at a time), after: the files written two at once while the rows go in
+(productdata/files_ahead.py, #16); 200,000 issues + comments, 1,024 attachments of 4.29 GB,
+cache dropped before each restore; the machine shared with four other helpers' runs (load
+5.6-7.5, no idle CPU, so the overlap shows less than it would on a quiet machine):
+  PostgreSQL: median 44.3 -> 34.4 s (before 29.9, 44.4, 44.3; after 34.4, 28.9, 35.0)
+  SQLite:     median 35.3 -> 32.1 s (before 56.4, 35.3, 21.0; after 38.5, 32.1, 29.3)
+
 It makes one Jira product (common.make_product: --issues issues, a comment each,
 random incompressible attachment files of --file-mb each, written to disk), then times, each in
 a child process whose peak RSS and CPU are its own rusage, read by /usr/bin/time:
@@ -73,6 +86,7 @@ from common import (  # noqa: E402
     tree_bytes,
     uptime,
 )
+from scale_steps import drop_cache, print_rows, restores, run_measured  # noqa: E402
 
 PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bs_scale")
 GB = 1024**3
@@ -123,43 +137,6 @@ def child(kind: str, pk: int, var_dir: Path) -> None:
 # --- the parent -----------------------------------------------------------------------------------
 
 
-def cached_mb() -> float:
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("Cached:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def drop_cache() -> str:
-    """Sync and drop the page cache; say whether it worked (a container may refuse it)."""
-    subprocess.run(["sync"], check=True)
-    before = cached_mb()
-    try:
-        Path("/proc/sys/vm/drop_caches").write_text("3\n")
-    except OSError as exc:
-        return f"cache NOT dropped ({exc.strerror}): files (partly) cached, {before:.0f} MB cached"
-    return f"cache dropped ({before:.0f} -> {cached_mb():.0f} MB cached)"
-
-
-def run_measured(command: list[str], out_path: Path) -> tuple[float, float, float]:
-    """Run a command; return (seconds, its peak RSS in MB, its CPU seconds).
-
-    The figures are the child's own rusage, read by /usr/bin/time: a child forked straight
-    from this process would inherit this process's high-water mark through exec (Linux keeps
-    the larger), so every step would show at least this parent's size.
-    """
-    usage = out_path.with_suffix(".rusage")
-    timed = ["/usr/bin/time", "-f", "%M %U %S", "-o", str(usage), *command]
-    with out_path.open("w") as out:
-        start = time.perf_counter()
-        process = subprocess.run(timed, stdout=out, check=False)
-        seconds = time.perf_counter() - start
-    if process.returncode:
-        raise SystemExit(f"{command[:4]} exited with {process.returncode}")
-    max_kb, user, system = usage.read_text().split()[-3:]
-    return seconds, int(max_kb) / 1024, float(user) + float(system)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -175,6 +152,18 @@ def main() -> None:
         help="also write the run's BENCH_RESULT figures to this file (benchmarks/table.py "
         "--scale-json reads it)",
     )
+    parser.add_argument(
+        "--restore-only",
+        action="store_true",
+        help="time only the restore (after an untimed first backup): no tar, second backup "
+        "or backup file",
+    )
+    parser.add_argument(
+        "--compare-with",
+        help="a checkout of the code before a change: each restore is also run with its code, "
+        "in pairs whose order alternates",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="restores (or pairs) to run")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--var-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -313,6 +302,15 @@ def run(args, var_dir: Path, size_mb: int) -> None:
     me = [sys.executable, __file__, "--var-dir", str(var_dir)]
     me += ["--postgres"] if args.postgres else []
 
+    if args.restore_only:
+        backup, _ = backup_again(None, product, user)
+        step("backup (untimed)", [*me, "--child", "backup", str(backup.pk)], source_bytes + GB)
+        backup.refresh_from_db()
+        shutil.rmtree(folder)
+        restores(args, me, backup, user, source_bytes, step, row)
+        print_rows(args, files, source_bytes, rows, notes)
+        return
+
     # 1. tar cf of the attachments.
     tar_out = var_dir / "attachments.tar"
     result = step("tar cf", ["tar", "cf", str(tar_out), "-C", str(folder), "."], source_bytes)
@@ -361,19 +359,7 @@ def run(args, var_dir: Path, size_mb: int) -> None:
     row("restore into an empty product", result, result["bytes"], result["rows"], 0)
     rows[-1][6] = f"{(tree_bytes(media_root) - before) / 1e9:.2f} GB"
 
-    header = ["step", "seconds", "MB/s", "rows/s", "peak RSS", "CPU", "written", "load before"]
-    print()
-    print(
-        f"{args.issues:,} issues + {args.issues:,} comments, {files:,} attachments of "
-        f"{source_bytes / 1e9:.2f} GB, {connection.vendor}"
-    )
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
-    for note in notes:
-        print(f"- {note}")
-    print(f"after: {uptime()}")
+    print_rows(args, files, source_bytes, rows, notes)
     result = bench_result(
         "scale",
         database=connection.vendor,

@@ -2,7 +2,8 @@
 import both product kinds share, and the copy that checks every byte against the backup's
 SHA-256 on the way (R8: a file that does not match stops the import).
 
-Split out of base.py, which keeps the options, reports and row plumbing.
+Split out of base.py, which keeps the options, reports and row plumbing. An import writes its
+files on a small pool, from while its rows go in (files_ahead.FilesAhead, #16).
 """
 
 import hashlib
@@ -81,6 +82,43 @@ class _HashingReader:
         return data
 
 
+def attachment_folder(options: ImportOptions, product) -> str:
+    """Where an import writes its attachment files (a restore gives each run its own)."""
+    return options.file_folder or f"attachments/{product.id}"
+
+
+def write_checked(
+    *,
+    folder: str,
+    name: str,
+    fileobj: BinaryIO,
+    expected_sha256: str,
+    expected_size: int,
+    report: ImportReport,
+) -> tuple[str, int]:
+    """Copy one attachment from an open file object into STORAGES["default"] in chunks,
+    checking its bytes on the way; the file object is left open. Safe on a pool thread (it
+    touches storage only; report.written_files is only appended to).
+
+    Returns the stored name and its size. A mismatch deletes the copy and raises
+    AttachmentIntegrityError.
+    """
+    target = f"{folder.rstrip('/')}/{uuid.uuid4().hex}/{safe_filename(name)}"
+    reader = _HashingReader(fileobj)
+    stored = storage.attachment_save(target, reader)
+    report.written_files.append(stored)
+    if reader.sha256.hexdigest() != expected_sha256 or reader.size != expected_size:
+        # Deleted now: a row that is not kept (files_ahead's `discard`) does not fail the
+        # import, and its file must not stay; a failed import deletes it again (no error).
+        storage.attachment_delete(stored)
+        raise AttachmentIntegrityError(
+            f"Attachment {name!r} does not match its checksum "
+            f"(expected {expected_size} bytes, SHA-256 {expected_sha256[:12]}…; "
+            f"read {reader.size} bytes, SHA-256 {reader.sha256.hexdigest()[:12]}…)."
+        )
+    return stored, reader.size
+
+
 def store_attachment(
     *,
     folder: str,
@@ -90,22 +128,18 @@ def store_attachment(
     expected_size: int,
     report: ImportReport,
 ) -> str:
-    """Copy one attachment into STORAGES["default"] in chunks, checking its bytes on the way.
-
-    Returns the stored name. A mismatch deletes the copy and raises AttachmentIntegrityError.
-    """
-    target = f"{folder.rstrip('/')}/{uuid.uuid4().hex}/{safe_filename(name)}"
+    """Copy one attachment into STORAGES["default"] in chunks, checking its bytes on the way
+    (write_checked), on this thread. Returns the stored name."""
     with source() as fileobj:
-        reader = _HashingReader(fileobj)
-        stored = storage.attachment_save(target, reader)
-    report.written_files.append(stored)
-    if reader.sha256.hexdigest() != expected_sha256 or reader.size != expected_size:
-        raise AttachmentIntegrityError(
-            f"Attachment {name!r} does not match its checksum "
-            f"(expected {expected_size} bytes, SHA-256 {expected_sha256[:12]}…; "
-            f"read {reader.size} bytes, SHA-256 {reader.sha256.hexdigest()[:12]}…)."
+        stored, size = write_checked(
+            folder=folder,
+            name=name,
+            fileobj=fileobj,
+            expected_sha256=expected_sha256,
+            expected_size=expected_size,
+            report=report,
         )
-    report.attachment_bytes += reader.size
+    report.attachment_bytes += size
     return stored
 
 
@@ -121,21 +155,41 @@ def import_attachments(
     keep: Callable[[dict], bool] = lambda row: True,
 ) -> None:
     """Write the source's attachment rows into `model` a batch at a time: each file copied
-    and checked (store_attachment), then one bulk_create per batch. Both kinds share it.
+    and checked (write_checked), then one bulk_create per batch. Both kinds share it.
+
+    The files are written two at once (files_ahead.FilesAhead); ProductData.import_content
+    passes a source that started them while the rows went in, any other source gets its
+    own pool here. Each row takes its file's stored name in order, so the first file that
+    does not match stops the import with its AttachmentIntegrityError, as before.
 
     `owner` names both the row's field ("issue": a key, "page": a source id) and the model's
     foreign key; `owner_ids(rows)` maps a batch's owners to their new ids. A row `keep` turns
-    down (a page of a skipped space, R6) is counted skipped, as is every row when attachments
-    are left out; a count of 0 is not reported.
+    down (a page of a skipped space, R6) is counted skipped, and its file, if it was written
+    already, deleted; so is every row when attachments are left out; a count of 0 is not
+    reported.
     """
-    folder = options.file_folder or f"attachments/{product.id}"
-    for batch in batched(source.rows("attachments")):
-        rows = [r for r in batch if keep(r)] if options.include_attachments else []
+    from .files_ahead import FilesAhead  # it builds on this module
+
+    if isinstance(source, FilesAhead):
+        _import_rows(source, options, report, product, model, owner, owner_ids, keep)
+        return
+    with FilesAhead(source, options, report, folder=attachment_folder(options, product)) as files:
+        _import_rows(files, options, report, product, model, owner, owner_ids, keep)
+
+
+def _import_rows(files, options, report, product, model, owner, owner_ids, keep) -> None:
+    for batch in batched(files.attachments()):
+        rows = []
+        for r, slot in batch:
+            if options.include_attachments and keep(r):
+                rows.append((r, slot))
+            else:
+                files.discard(slot)
         if len(rows) < len(batch):
             report.add(report.skipped, "attachments", len(batch) - len(rows))
         if not rows:
             continue
-        ids = owner_ids(rows)
+        ids = owner_ids([r for r, _ in rows])
         objs = [
             model(
                 product=product,
@@ -143,17 +197,10 @@ def import_attachments(
                 name=r["name"],
                 size=r["size"],
                 sha256=r["sha256"],
-                file=store_attachment(
-                    folder=folder,
-                    name=r["name"],
-                    source=lambda path=r["path"]: source.open_attachment(path),
-                    expected_sha256=r["sha256"],
-                    expected_size=r["size"],
-                    report=report,
-                ),
+                file=files.stored(slot),
                 created=parse_dt(r["created"]),
             )
-            for r in rows
+            for r, slot in rows
         ]
         model.objects.bulk_create(objs)
         report.add(report.restored, "attachments", len(objs))

@@ -195,14 +195,29 @@ class ProductData:
         there, then moves the content into its destination at once (`move_content_to`), or
         drops it (`delete_content`). Either way a failure deletes the attachment files already
         copied before the error goes on.
+
+        The attachment files are written on a small pool from when the items are read, while
+        the rows go in (files_ahead.FilesAhead, #16); their rows still go in last. The pool
+        has finished (every file it wrote is in report.written_files) before the cleanup.
         """
+        from .attachments import attachment_folder  # these build on this module
+        from .files_ahead import FilesAhead
+
         report = ImportReport(on_progress=options.on_progress)
+        files = FilesAhead(
+            source,
+            options,
+            report,
+            folder=attachment_folder(options, self.product),
+            start=self.content_types[1],  # the items: the containers (and R6's skips) are known
+        )
         try:
-            if atomic:
-                with transaction.atomic():
-                    self._import(source, options, report)
-            else:
-                self._import(source, options, report)
+            with files:
+                if atomic:
+                    with transaction.atomic():
+                        self._import(files, options, report)
+                else:
+                    self._import(files, options, report)
         except BaseException:
             for name in report.written_files:  # nothing an import that failed copied stays
                 storage.attachment_delete(name)
