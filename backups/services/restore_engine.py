@@ -12,7 +12,7 @@ from django.db import transaction
 
 from backups import storage
 from backups.models import Product, Restore
-from backups.productdata import ImportOptions, for_product
+from backups.productdata import AttachmentIntegrityError, ImportOptions, for_product
 from backups.productdata.base import ReferenceGone
 from backups.selectors import refresh_content_summary
 
@@ -264,7 +264,8 @@ def _discard(restore: Restore) -> None:
 
 
 def _describe(exc: Exception) -> str:
-    if isinstance(exc, DestinationChanged | ReferenceGone):
+    # What the backup or the destination is found to be: said as it is, not as "unexpected".
+    if isinstance(exc, DestinationChanged | ReferenceGone | AttachmentIntegrityError):
         return str(exc)
     if isinstance(exc, OSError | storage.StorageError):
         return f"The restore could not read or write its files: {exc}"

@@ -142,6 +142,7 @@ def test_failed_restore_leaves_nothing_and_no_staging_product(site):
     stored[-1].write_bytes(b"altered after the backup")
     job = run_actor(var_dir, "restore", backup["id"], ids["empty"])
     assert job["status"] == "FAILED"
+    assert job["failure_reason"].startswith("Attachment 'f")
     assert "does not match its checksum" in job["failure_reason"]
     left = run_actor(var_dir, "inspect", ids["empty"])
     assert left == {"destination_issues": 0, "staging_products": 0, "restore_files": 0}
