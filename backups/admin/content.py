@@ -39,7 +39,9 @@ class JiraProjectAdmin(SiteModelAdmin):
 @admin.register(JiraIssue)
 class JiraIssueAdmin(SiteModelAdmin):
     list_display = ["key", "summary", "status", "project", "updated"]
-    list_filter = ["status", "project__state", "product"]
+    # By its project's product: a running restore's issues already carry their destination's
+    # product but stay under the hidden staging product's projects until it publishes (#16).
+    list_filter = ["status", "project__state", "project__product"]
     search_fields = ["key", "summary"]
     autocomplete_fields = ["product", "project"]
     list_select_related = ["project"]
@@ -48,7 +50,7 @@ class JiraIssueAdmin(SiteModelAdmin):
 @admin.register(JiraComment)
 class JiraCommentAdmin(SiteModelAdmin):
     list_display = ["__str__", "author", "issue", "created"]
-    list_filter = ["issue__product"]
+    list_filter = ["issue__project__product"]
     search_fields = ["author", "body", "issue__key"]
     autocomplete_fields = ["issue"]
     list_select_related = ["issue"]

@@ -72,3 +72,23 @@ def test_a_discarded_restore_leaves_no_issue_with_the_destinations_product():
     with transaction.atomic():
         staged.move_content_to(target)
     assert jira_snapshot(target) == jira_snapshot(source)
+
+
+def test_django_admin_lists_a_products_issues_by_their_projects_not_a_running_restores(client):
+    """Staff filtering the issue list by the destination see none of a restore that has not
+    published (its issues carry the destination's product already)."""
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    org, _ = org_with_admin()
+    source = jira_product(org, "Source", projects=1, issues=2, comments=1)
+    target = Product.objects.create(organization=org, kind="jira", name="Target")
+    stage(source, target)
+    staff = get_user_model().objects.create_superuser("staff", "staff@example.com", "pw-staff-1")
+    client.force_login(staff)
+
+    url = reverse("admin:backups_jiraissue_changelist")
+    page = client.get(url, {"project__product__id__exact": target.pk}).content.decode()
+    assert "0 Jira issues" in page
+    page = client.get(url, {"project__product__id__exact": source.pk}).content.decode()
+    assert "2 Jira issues" in page
