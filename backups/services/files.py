@@ -101,10 +101,12 @@ def backup_file_generate(*, file_id: int) -> str | None:
         with storage.open_object(backup.storage_prefix + archive.MANIFEST_NAME) as f:
             manifest_data = f.read()
         progress = Progress(BACKUP_FILE, file_id)
+        # Its objects' names looked up a page at a time, not one query each (#16).
+        open_stored = storage.object_opener()
         entries = archive.archive_entries(
             manifest_data=manifest_data,
             secret_key=settings.SECRET_KEY,
-            open_object=lambda path: storage.open_object(backup.storage_prefix + path),
+            open_object=lambda path: open_stored(backup.storage_prefix + path),
         )
         written = storage.write_chunks(
             backup_file.storage_name, progress.counting(archive.zip_chunks(entries))
