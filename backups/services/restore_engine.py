@@ -21,7 +21,7 @@ from .audit import record_event
 from .groups import groups_restore
 from .jobs import RESTORE, JobEnded, Progress, claim, finish
 from .notifications import notify_restore_finished
-from .restores import RestoreSource, restore_source_of
+from .restores import EntitiesFileDamaged, RestoreSource, restore_source_of
 
 log = logging.getLogger(__name__)
 
@@ -265,7 +265,9 @@ def _discard(restore: Restore) -> None:
 
 def _describe(exc: Exception) -> str:
     # What the backup or the destination is found to be: said as it is, not as "unexpected".
-    if isinstance(exc, DestinationChanged | ReferenceGone | AttachmentIntegrityError):
+    if isinstance(
+        exc, DestinationChanged | ReferenceGone | AttachmentIntegrityError | EntitiesFileDamaged
+    ):
         return str(exc)
     if isinstance(exc, OSError | storage.StorageError):
         return f"The restore could not read or write its files: {exc}"
