@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import BinaryIO
 
+import orjson
+
 from backups.archive_attachments import (  # noqa: F401 - ATTACHMENT_CHUNK: archive's name
     ATTACHMENT_CHUNK,
     ChecksumMismatch,
@@ -214,6 +216,35 @@ def archive_entries(
 
 def _row(row: dict) -> tuple[str, str, int]:
     return row["path"], row["sha256"], row["size"]
+
+
+class EntitiesFileDamaged(Exception):
+    """An entities file of the backup is not what its manifest recorded (R8: the restore stops
+    before its publish, so the destination never shows a row of it)."""
+
+
+def entities_rows(lines, info: dict) -> Iterator[dict]:
+    """The rows of an entities file, each line parsed as it comes; the whole file checked
+    against the manifest's SHA-256 once read (D1), before the import that reads it can end.
+    A line that is not JSON stops it at once, with the same words."""
+    digest = hashlib.sha256()
+    name = info["file"]
+    for number, line in enumerate(lines, 1):
+        digest.update(line)
+        try:
+            row = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            raise EntitiesFileDamaged(
+                f"The backup's {name} is damaged (line {number} is not a row): it does not "
+                "match its checksum."
+            ) from None
+        yield row
+    expected = info.get("sha256")  # in every manifest this service wrote (D1)
+    if expected and digest.hexdigest() != expected:
+        raise EntitiesFileDamaged(
+            f"The backup's {name} does not match its checksum (expected SHA-256 "
+            f"{expected[:12]}…, read {digest.hexdigest()[:12]}…)."
+        )
 
 
 def taken_at(manifest: dict) -> datetime:

@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from backups import storage
+from backups.archive import EntitiesFileDamaged
 from backups.models import Product, Restore
 from backups.productdata import AttachmentIntegrityError, ImportOptions, for_product
 from backups.productdata.base import ReferenceGone
@@ -21,7 +22,7 @@ from .audit import record_event
 from .groups import groups_restore
 from .jobs import RESTORE, JobEnded, Progress, claim, finish
 from .notifications import notify_restore_finished
-from .restores import EntitiesFileDamaged, RestoreSource, restore_source_of
+from .restores import RestoreSource, restore_source_of
 
 log = logging.getLogger(__name__)
 

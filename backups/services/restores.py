@@ -1,7 +1,6 @@
 """Restores: what is restored (one reader, whichever kind), whether it may be, and the
 request (R1-R8). services/restore_engine.py runs it."""
 
-import hashlib
 import json
 import logging
 import zipfile
@@ -9,7 +8,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from functools import cached_property
 
-import orjson
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -32,35 +30,6 @@ log = logging.getLogger(__name__)
 # the rules judge, the manifest, the rows and files (a RowSource for productdata), the fields a
 # Restore records, and what happens to the source once restored. Which kind is decided once,
 # by `restore_source`; everything after takes `source=` and never asks.
-
-
-class EntitiesFileDamaged(Exception):
-    """An entities file of the backup is not what its manifest recorded (R8: the restore stops
-    before its publish, so the destination never shows a row of it)."""
-
-
-def checked_rows(lines, info: dict) -> Iterator[dict]:
-    """The rows of an entities file, each line parsed as it comes; the whole file checked
-    against the manifest's SHA-256 once read (D1), before the import that reads it can end.
-    A line that is not JSON stops it at once, with the same words."""
-    digest = hashlib.sha256()
-    name = info["file"]
-    for number, line in enumerate(lines, 1):
-        digest.update(line)
-        try:
-            row = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            raise EntitiesFileDamaged(
-                f"The backup's {name} is damaged (line {number} is not a row): it does not "
-                "match its checksum."
-            ) from None
-        yield row
-    expected = info.get("sha256")  # in every manifest this service wrote (D1)
-    if expected and digest.hexdigest() != expected:
-        raise EntitiesFileDamaged(
-            f"The backup's {name} does not match its checksum (expected SHA-256 "
-            f"{expected[:12]}…, read {digest.hexdigest()[:12]}…)."
-        )
 
 
 class StoredBackupSource:
@@ -117,7 +86,7 @@ class StoredBackupSource:
         with self._open(self.prefix + info["file"]) as f:
             # The file under Django's File wrapper, when there is one: its lines are split in
             # C, not by File.__iter__ in Python (0.2-0.45 s per 200k rows of a restore, #16).
-            yield from checked_rows(getattr(f, "file", f), info)
+            yield from archive.entities_rows(getattr(f, "file", f), info)
 
     def open_attachment(self, path: str):
         return self._open(self.prefix + path)
@@ -187,7 +156,7 @@ class UploadedFileSource:
         if info is None:
             return
         with self._archive().open(info["file"]) as f:
-            yield from checked_rows(f, info)
+            yield from archive.entities_rows(f, info)
 
     def open_attachment(self, path: str):
         return self._archive().open(path)
