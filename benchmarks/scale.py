@@ -31,13 +31,15 @@ then deleted), --repeat times, beside --compare-with DIR's code in pairs whose o
 each into a new empty product deleted after it:
     .venv/bin/python benchmarks/scale.py --issues 200000 --attachment-gb 4 --restore-only \
         --repeat 3 --compare-with /tmp/before [--postgres]
-That command at 08:13-08:36 UTC, code before: ef19b59 (each attachment written after the rows,
-one at a time), after: the files written two at once while the rows go in
-(productdata/files_ahead.py, #16); 200,000 issues + comments, 1,024 attachments of 4.29 GB,
-cache dropped before each restore; the machine shared with four other helpers' runs (load
-5.6-7.5, no idle CPU, so the overlap shows less than it would on a quiet machine):
-  PostgreSQL: median 44.3 -> 34.4 s (before 29.9, 44.4, 44.3; after 34.4, 28.9, 35.0)
-  SQLite:     median 35.3 -> 32.1 s (before 56.4, 35.3, 21.0; after 38.5, 32.1, 29.3)
+That command (200,000 issues + comments, 1,024 attachments of 4.29 GB, cache dropped before
+each restore), before: each attachment written after the rows, one at a time; after: the files
+written two at once while the rows go in (productdata/files_ahead.py, #16, 00ef425):
+  08:54-09:00 UTC, --repeat 2, load 1.7-3.2 (013ea09 -> 00ef425):
+    PostgreSQL: median 12.6 -> 9.1 s (before 12.8, 12.3; after 9.2, 9.0), 345-360 -> 478-493 MB/s
+    SQLite:     median 10.6 -> 9.1 s (before 11.0, 10.3; after 8.3, 9.9)
+  08:13-08:36 UTC, --repeat 3, load 5.6-7.5, no idle CPU (ef19b59 -> the same change):
+    PostgreSQL: median 44.3 -> 34.4 s (before 29.9, 44.4, 44.3; after 34.4, 28.9, 35.0)
+    SQLite:     median 35.3 -> 32.1 s (before 56.4, 35.3, 21.0; after 38.5, 32.1, 29.3)
 
 It makes one Jira product (common.make_product: --issues issues, a comment each,
 random incompressible attachment files of --file-mb each, written to disk), then times, each in
