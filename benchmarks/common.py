@@ -327,13 +327,17 @@ def child_main(args, execute, figures) -> bool:
 def paired_runs(repeat: int, baselines: dict, roots: list, run_one) -> tuple[dict, dict]:
     """--repeat times back to back: each baseline (a name -> a function returning MB/s), then
     run_one(code root) for each checkout, so that every checkout and baseline is measured under
-    the same load. Returns the baselines' medians and each checkout's results (by label)."""
+    the same load. Returns the baselines' medians and each checkout's results (by label).
+    Each starts after a sync (not timed): the gigabytes the step before wrote are on disk, not
+    being flushed while this one runs (the tar rate scattered 622-1355 MB/s without it)."""
     rates: dict[str, list[float]] = {name: [] for name in baselines}
     runs: dict[str, list[dict]] = {label: [] for label, _ in roots}
     for _ in range(repeat):
         for name, measure in baselines.items():
+            os.sync()
             rates[name].append(measure())
         for label, root in roots:
+            os.sync()
             runs[label].append(run_one(root))
     return {name: statistics.median(r) for name, r in rates.items()}, runs
 
