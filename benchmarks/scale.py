@@ -2,27 +2,29 @@
 
     .venv/bin/python benchmarks/scale.py --issues 1000000 --attachment-gb 20 --postgres
 
-Measured 2026-11-30 06:52-07:13 UTC on this 2-core / 23 GB RAM VM (nothing else running, load
-0.1-1.9), code at 6fe1f04 (attachments copied in batches, two files at once). The page cache
-WAS dropped before each step (e.g. 19,130 -> 1,246 MB cached): every step read from disk.
+Measured 2026-11-30 09:16-09:31 UTC on this 2-core / 23 GB RAM VM (nothing else running, load
+1.1-2.4), code at cbfbab0 (entities files held by content, b9fb8fb; restore files written two
+at once while the rows go in, 00ef425; issues staged under their projects, f827700). The page
+cache WAS dropped before each step (e.g. 17,634 -> 244 MB cached): every step read from disk.
 1,000,000 issues + 1,000,000 comments, 5,120 attachments of 21.47 GB (20 GiB), PostgreSQL:
   step                           seconds  MB/s  rows/s   peak RSS  CPU   written   load before
-  tar cf of the attachments      56.6     380   -        3 MB      42 s  21.48 GB  1.04/0.81/1.08
-  backup                         59.8     370   33,522   90 MB     58 s  22.12 GB  1.34/0.93/1.10
-  second backup, unchanged       18.7     1181  107,044  88 MB     11 s  0.64 GB   1.72/1.12/1.16
-  backup file                    84.9     253   23,617   93 MB     94 s  21.49 GB  1.47/1.11/1.15
-  restore into an empty product  159.4    139   12,581   121 MB    84 s  21.47 GB  1.33/1.17/1.17
+  tar cf of the attachments      48.6     442   -        3 MB      40 s  21.48 GB  1.12/1.24/2.03
+  backup                         44.8     494   44,746   89 MB     46 s  22.12 GB  1.38/1.29/2.00
+  second backup, unchanged       18.7     1184  107,328  89 MB     9 s   0.00 GB   1.46/1.32/1.98
+  backup file                    60.2     357   33,334   91 MB     70 s  21.49 GB  1.30/1.30/1.95
+  restore into an empty product  73.0     303   27,476   122 MB    66 s  21.47 GB  1.73/1.44/1.96
 SQLite, same sizes and code:
-  tar cf of the attachments      61.5     349   -        3 MB      45 s  21.48 GB  1.24/1.16/1.17
-  backup                         50.2     441   39,961   84 MB     57 s  22.12 GB  1.65/1.28/1.21
-  second backup, unchanged       14.7     1504  136,309  82 MB     17 s  0.64 GB   1.85/1.41/1.26
-  backup file                    95.2     226   21,069   85 MB     112 s 21.49 GB  1.75/1.42/1.27
-  restore into an empty product  120.4    184   16,651   95 MB     103 s 21.47 GB  1.41/1.42/1.28
-(At 8a1be06, before the batched copy, one file at a time: backup 132.3 s PG / 97.8 s SQLite;
-backup file 106.7 / 96.6 s; restore 162.3 / 118.3 s; tar 49.8 / 58.4 s; load 1.3-3.)
+  tar cf of the attachments      48.0     447   -        3 MB      37 s  21.48 GB  1.18/1.41/1.83
+  backup                         40.8     543   49,182   84 MB     46 s  22.12 GB  1.60/1.50/1.84
+  second backup, unchanged       8.1      2723  246,856  82 MB     9 s   0.00 GB   1.77/1.57/1.85
+  backup file                    58.1     370   34,523   82 MB     71 s  21.49 GB  1.65/1.55/1.84
+  restore into an empty product  48.4     457   41,412   90 MB     63 s  21.47 GB  1.50/1.54/1.82
+The second backup stored 1,377 new bytes (its manifest): its entities files are the first's,
+held by reference (before b9fb8fb it wrote 0.64 GB of them again, 2.91%).
+(At 6fe1f04, 06:52-07:13: backup 59.8 s PG / 50.2 s SQLite; backup file 84.9 / 95.2 s; restore
+159.4 / 120.4 s; tar 56.6 / 61.5 s. At 8a1be06, one file at a time: backup 132.3 / 97.8 s.)
 rows/s is the step's rows over its whole time, attachments included; the second backup copies
-no attachment byte. Its 0.64 GB new are its rows (every backup is full, B2), 2.91% of what it
-holds; no attachment byte was stored again.
+no attachment byte.
 The same script at 50,000 issues + 1.07 GB (03:08, load 2.6-3.2): peak RSS 87 / 87 / 85 / 99 MB
 for backup / second / file / restore: memory stays flat from 1 GB to 21 GB and 50k to 1M issues.
 
