@@ -9,10 +9,11 @@ import hashlib
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import BinaryIO
 
 from backups.archive_zip import crc32
+from backups.pools import LazyPool
 
 
 class ChecksumMismatch(Exception):
@@ -25,16 +26,7 @@ class ChecksumMismatch(Exception):
 # cores instead of one after the other. One thread, whose tasks run in the order given: an
 # attachment's reads stay in order, and no task ever waits for another (so a file given up
 # halfway never holds the thread up for the next one).
-_hasher: ThreadPoolExecutor | None = None
-_hasher_lock = threading.Lock()
-
-
-def _hashing_thread() -> ThreadPoolExecutor:
-    global _hasher
-    with _hasher_lock:
-        if _hasher is None:
-            _hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-sha256")
-        return _hasher
+_hashing_thread = LazyPool(1, "archive-sha256")
 
 
 # An attachment's buffers. Three: the chunk the caller has, the one before it (still valid,

@@ -1,12 +1,12 @@
 """What every storage backend shares: the error, the result of a write, a listed object, the
 read size."""
 
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
+
+from backups.pools import LazyPool
 
 MiB = 1024 * 1024
 # The size of one read from a stored object (and of an S3 stream's buffer): large enough that
@@ -46,16 +46,7 @@ def taken(label: str, name: str) -> StorageError:
 # may run at once (the engine's copies, two backup files). Small chunks (the engine's 64 KiB
 # reads) are hashed inline: handing them over costs more than it saves.
 OVERLAP_AT = 256 * 1024
-_hashers: ThreadPoolExecutor | None = None
-_hashers_lock = threading.Lock()
-
-
-def _hashing_threads() -> ThreadPoolExecutor:
-    global _hashers
-    with _hashers_lock:
-        if _hashers is None:
-            _hashers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="write-sha256")
-        return _hashers
+_hashing_threads = LazyPool(2, "write-sha256")
 
 
 def overlapped_sha256() -> Callable[..., AbstractContextManager]:

@@ -64,6 +64,24 @@ def in_thread(target, results: dict, key: str, name: str = "") -> threading.Thre
     return thread
 
 
+def backups_at_once(products, admin) -> list[Backup]:
+    """A backup of each product, all on threads at once (PostgreSQL: real concurrent
+    transactions); each must complete."""
+    results: dict = {}
+    threads = [
+        in_thread(lambda p=p: run_backup_of(p, admin, verify=False), results, p.name)
+        for p in products
+    ]
+    for thread in threads:
+        thread.join(WAIT)
+    assert connection.vendor == "postgresql"
+    backups = [results[p.name] for p in products]
+    for backup in backups:
+        assert isinstance(backup, Backup), backup
+        assert backup.status == Backup.Status.COMPLETE, backup.failure_reason
+    return backups
+
+
 @pytest.mark.django_db(transaction=True)
 def test_e1_a_backup_that_meets_a_copy_being_deleted_writes_a_new_one(monkeypatch):
     # The expiry marked the copy DELETING (no backup referred to it) and committed; before it
@@ -200,19 +218,7 @@ def test_two_backups_copying_the_same_new_bytes_at_once_store_one_copy_and_both_
         return written
 
     monkeypatch.setattr(storage, "write_chunks", write_then_wait)
-    results: dict = {}
-    threads = [
-        in_thread(lambda p=p: run_backup_of(p, admin, verify=False), results, p.name)
-        for p in products
-    ]
-    for thread in threads:
-        thread.join(WAIT)
-
-    assert connection.vendor == "postgresql"
-    backups = [results[p.name] for p in products]
-    for backup in backups:
-        assert isinstance(backup, Backup), backup
-        assert backup.status == Backup.Status.COMPLETE, backup.failure_reason
+    backups = backups_at_once(products, admin)
     shared = AttachmentBlob.objects.get(
         sha256=hashlib.sha256(b"contents of design.txt\n").hexdigest()
     )

@@ -11,7 +11,6 @@ expiry that is deleting a copy while a backup of the same bytes holds its file.
 import threading
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from backups import storage
@@ -23,7 +22,12 @@ from tests.factories import complete_backup, jira_product, org_with_admin
 
 from .helpers import read_manifest, run_backup_of
 from .test_blobs import next_week
-from .test_blobs_pg import WAIT, assert_every_reference_reads_its_bytes, in_thread
+from .test_blobs_pg import (
+    WAIT,
+    assert_every_reference_reads_its_bytes,
+    backups_at_once,
+    in_thread,
+)
 
 
 def entities_copies(backup: Backup) -> dict[str, int]:
@@ -51,19 +55,7 @@ def test_two_backups_writing_the_same_entities_files_at_once_store_each_once(mon
         return held
 
     monkeypatch.setattr(blobs_service, "_make_live", make_live_together)
-    results: dict = {}
-    threads = [
-        in_thread(lambda p=p: run_backup_of(p, admin, verify=False), results, p.name)
-        for p in products
-    ]
-    for thread in threads:
-        thread.join(WAIT)
-
-    assert connection.vendor == "postgresql"
-    backups = [results[p.name] for p in products]
-    for backup in backups:
-        assert isinstance(backup, Backup), backup
-        assert backup.status == Backup.Status.COMPLETE, backup.failure_reason
+    backups = backups_at_once(products, admin)
     first, second = backups
     # The same bytes, one copy of each, held by both.
     assert read_manifest(first)["entities"] == read_manifest(second)["entities"]
