@@ -49,13 +49,14 @@ def next_week(backup: Backup):
     return time_machine.travel(backup.completed_at + timedelta(days=7, seconds=1), tick=False)
 
 
-def zip_entries(backup: Backup, user) -> dict[str, bytes]:
+def zip_entries(backup: Backup, user, folder: str = "attachments/") -> dict[str, bytes]:
+    """The entries under `folder` of the backup's backup file (SPEC §7), made now."""
     backup_file = backup_file_request(backup=backup, actor=user)
     assert backup_file_generate(file_id=backup_file.pk) == "READY"
     backup_file.refresh_from_db()
     with storage.open_object(backup_file.storage_name) as f:
         archive = zipfile.ZipFile(io.BytesIO(f.read()))
-    return {n: archive.read(n) for n in archive.namelist() if n.startswith("attachments/")}
+    return {n: archive.read(n) for n in archive.namelist() if n.startswith(folder)}
 
 
 def test_a_second_backup_of_an_unchanged_product_stores_no_attachment_again(db):

@@ -82,17 +82,15 @@ def backups_at_once(products, admin) -> list[Backup]:
     return backups
 
 
-@pytest.mark.django_db(transaction=True)
-def test_e1_a_backup_that_meets_a_copy_being_deleted_writes_a_new_one(monkeypatch):
-    # The expiry marked the copy DELETING (no backup referred to it) and committed; before it
-    # deletes the object, a backup of another product with the same file runs to its end.
-    admin, expiring, other = two_products_with_one_same_file()
-    [old] = attachment_blobs()
+def expiry_paused_at_delete(monkeypatch, expiring: Backup, blob: AttachmentBlob):
+    """Expire `expiring` on a thread (E1) and hold it just before it deletes `blob`'s object,
+    which it has marked DELETING and committed. Returns (go: set it to let the expiry go on,
+    the thread, its results: results["expiry"] is backup_expire's answer)."""
     marked, go = threading.Event(), threading.Event()
     real_delete = storage.delete_object
 
     def paused_delete(name):
-        if name == old.storage_name:
+        if name == blob.storage_name:
             marked.set()
             assert go.wait(WAIT), "the test never let the expiry go on"
         real_delete(name)
@@ -103,7 +101,17 @@ def test_e1_a_backup_that_meets_a_copy_being_deleted_writes_a_new_one(monkeypatc
         lambda: backup_expire(backup=expiring, now=timezone.now(), force=True), results, "expiry"
     )
     assert marked.wait(WAIT), "the expiry never reached the object delete"
-    assert AttachmentBlob.objects.get(pk=old.pk).state == AttachmentBlob.State.DELETING
+    assert AttachmentBlob.objects.get(pk=blob.pk).state == AttachmentBlob.State.DELETING
+    return go, expiry, results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_e1_a_backup_that_meets_a_copy_being_deleted_writes_a_new_one(monkeypatch):
+    # The expiry marked the copy DELETING (no backup referred to it) and committed; before it
+    # deletes the object, a backup of another product with the same file runs to its end.
+    admin, expiring, other = two_products_with_one_same_file()
+    [old] = attachment_blobs()
+    go, expiry, results = expiry_paused_at_delete(monkeypatch, expiring, old)
 
     backup = run_backup_of(other, admin, verify=False)
 

@@ -3,11 +3,8 @@ same bytes from one backup to the next (every backup is full, B2), so a second b
 its manifest only; every reader (backup file, verification, restore) reads the same bytes as
 before (SPEC §7, R8), and a copy goes with the last backup that holds it (E1, B5)."""
 
-import io
-import zipfile
 from datetime import timedelta
 
-import time_machine
 from django.utils import timezone
 
 from backups import storage
@@ -24,13 +21,13 @@ from backups.services.backup_engine import backup_execute
 from backups.services.backups import backup_expire, backup_request
 from backups.services.blob_sweep import blobs_sweep
 from backups.services.blobs import site_blob_name, storage_used
-from backups.services.files import backup_file_generate, backup_file_request
 from backups.services.restore_engine import restore_execute
 from backups.services.restores import restore_request
 from backups.services.verification import verification_execute
 from tests.factories import complete_backup, jira_product, org_with_admin
 
 from .helpers import read_manifest, read_rows
+from .test_blobs import next_week, zip_entries
 
 ENTITIES = ("projects", "issues", "comments", "attachments", "groups")
 
@@ -40,25 +37,10 @@ def stored() -> dict[str, int]:
     return {n: storage.backup_storage().size(n) for n in storage.list_prefix("")}
 
 
-def next_week(backup: Backup):
-    """B3: the next backup of the product may run 7 days after this one completed."""
-    return time_machine.travel(backup.completed_at + timedelta(days=7, seconds=1), tick=False)
-
-
 def entities_copies(backup: Backup) -> dict[str, str]:
     """The backup's entities files: path -> the stored copy it holds."""
     refs = BackupBlob.objects.filter(backup=backup, path__startswith="entities/")
     return dict(refs.values_list("path", "blob__storage_name"))
-
-
-def file_entries(backup: Backup, user) -> dict[str, bytes]:
-    """The entities files of the backup's backup file (SPEC §7)."""
-    backup_file = backup_file_request(backup=backup, actor=user)
-    assert backup_file_generate(file_id=backup_file.pk) == "READY"
-    backup_file.refresh_from_db()
-    with storage.open_object(backup_file.storage_name) as f:
-        archive = zipfile.ZipFile(io.BytesIO(f.read()))
-    return {n: archive.read(n) for n in archive.namelist() if n.startswith("entities/")}
 
 
 def restored_rows(backup: Backup, user, name: str) -> list[tuple]:
@@ -68,11 +50,7 @@ def restored_rows(backup: Backup, user, name: str) -> list[tuple]:
     restore_execute(restore_id=restore.pk)
     restore.refresh_from_db()
     assert restore.status == Restore.Status.COMPLETE, restore.failure_reason
-    issues = JiraIssue.objects.filter(product=destination).order_by("key")
-    comments = JiraComment.objects.filter(issue__product=destination).order_by("issue__key", "body")
-    return list(issues.values_list("key", "summary", "description", "status")) + list(
-        comments.values_list("issue__key", "author", "body")
-    )
+    return restored_rows_of(destination)
 
 
 def test_a_second_backup_of_an_unchanged_product_stores_its_manifest_only(db):
@@ -97,7 +75,10 @@ def test_a_second_backup_of_an_unchanged_product_stores_its_manifest_only(db):
     assert storage_used(organization_id=org.pk) == sum(after_first.values()) + added_bytes(added)
 
     # Both backups' backup files hold the same entities bytes, those the manifest promises.
-    first_file, second_file = file_entries(first, admin), file_entries(second, admin)
+    first_file, second_file = (
+        zip_entries(first, admin, "entities/"),
+        zip_entries(second, admin, "entities/"),
+    )
     assert first_file == second_file
     assert set(first_file) == {f"entities/{t}.jsonl" for t in ENTITIES}
     # And both restore the same rows: the product's own.
@@ -111,6 +92,7 @@ def added_bytes(names: set[str]) -> int:
 
 
 def restored_rows_of(product) -> list[tuple]:
+    """A product's issues and comments, in a stable order."""
     issues = JiraIssue.objects.filter(product=product).order_by("key")
     comments = JiraComment.objects.filter(issue__product=product).order_by("issue__key", "body")
     return list(issues.values_list("key", "summary", "description", "status")) + list(
@@ -135,7 +117,10 @@ def test_a_changed_product_stores_a_new_file_for_the_changed_type_only(db):
     assert "Renamed since" in {r["summary"] for r in read_rows(second, "issues")}
     assert "Renamed since" not in {r["summary"] for r in read_rows(first, "issues")}
     # Each backup file is its own backup's bytes.
-    first_file, second_file = file_entries(first, admin), file_entries(second, admin)
+    first_file, second_file = (
+        zip_entries(first, admin, "entities/"),
+        zip_entries(second, admin, "entities/"),
+    )
     assert {n for n in first_file if first_file[n] != second_file[n]} == {"entities/issues.jsonl"}
 
 
@@ -153,7 +138,7 @@ def test_e1_expiring_the_first_backup_keeps_the_copies_the_second_holds(db):
     assert storage.list_prefix(first.storage_prefix) == []
     assert all(storage.exists(name) for name in held.values())
     assert entities_copies(second) == held
-    assert file_entries(second, admin)["entities/issues.jsonl"] == storage_bytes(
+    assert zip_entries(second, admin, "entities/")["entities/issues.jsonl"] == storage_bytes(
         held["entities/issues.jsonl"]
     )
 
@@ -227,7 +212,7 @@ def test_a_backup_from_before_keeps_its_entities_files_in_its_prefix_and_reads_t
         for n in storage.list_prefix(backup.storage_prefix + "entities/")
     }
 
-    assert file_entries(backup, admin) == files
+    assert zip_entries(backup, admin, "entities/") == files
     assert restored_rows(backup, admin, "From the old layout") == restored_rows_of(product)
     assert backup_expire(backup=backup, now=timezone.now(), force=True)
     assert storage.list_prefix(backup.storage_prefix) == []

@@ -11,12 +11,10 @@ expiry that is deleting a copy while a backup of the same bytes holds its file.
 import threading
 
 import pytest
-from django.utils import timezone
 
 from backups import storage
 from backups.models import AttachmentBlob, Backup, BackupBlob
 from backups.services import blobs as blobs_service
-from backups.services.backups import backup_expire
 from tests.components import need_postgres
 from tests.factories import complete_backup, jira_product, org_with_admin
 
@@ -26,7 +24,7 @@ from .test_blobs_pg import (
     WAIT,
     assert_every_reference_reads_its_bytes,
     backups_at_once,
-    in_thread,
+    expiry_paused_at_delete,
 )
 
 
@@ -80,22 +78,7 @@ def test_e1_a_backup_that_meets_its_entities_copy_being_deleted_writes_a_new_one
     product = jira_product(org, issues=2, comments=1)
     expiring = complete_backup(product, admin, verify=False)
     doomed = BackupBlob.objects.get(backup=expiring, path="entities/issues.jsonl").blob
-    marked, go = threading.Event(), threading.Event()
-    real_delete = storage.delete_object
-
-    def paused_delete(name):
-        if name == doomed.storage_name:
-            marked.set()
-            assert go.wait(WAIT), "the test never let the expiry go on"
-        real_delete(name)
-
-    monkeypatch.setattr(storage, "delete_object", paused_delete)
-    results: dict = {}
-    expiry = in_thread(
-        lambda: backup_expire(backup=expiring, now=timezone.now(), force=True), results, "expiry"
-    )
-    assert marked.wait(WAIT), "the expiry never reached the object delete"
-    assert AttachmentBlob.objects.get(pk=doomed.pk).state == AttachmentBlob.State.DELETING
+    go, expiry, results = expiry_paused_at_delete(monkeypatch, expiring, doomed)
 
     with next_week(expiring):
         backup = run_backup_of(product, admin, verify=False)
