@@ -40,18 +40,23 @@ class StoredSummary:
     at: datetime | None  # when it was counted
 
 
-def refresh_content_summary(product: Product, *, now: datetime | None = None) -> ContentSummary:
+def refresh_content_summary(
+    product: Product, *, now: datetime | None = None, summary: ContentSummary | None = None
+) -> ContentSummary:
     """Count an embedded product's content once and store it on the product (#13 item 11).
 
     Call it after whatever changed the content: a restore (into its destination), an import,
     a seed. It reads every issue or page once (about a second per million), so it belongs in
-    a worker or a command, not in a page view. A connected site's counts are stored on its
-    SiteConnection by its backup (productdata/connected.py); for one, this only returns them.
+    a worker or a command, not in a page view. `summary`: the counts, known without reading
+    the rows (a restore into an empty product: what it wrote, #16), stored as they are. A
+    connected site's counts are stored on its SiteConnection by its backup
+    (productdata/connected.py); for one, this only returns them.
     """
     connection = getattr(product, "connection", None)
     if connection is not None:
         return ContentSummary.from_stored(product.kind, connection.content_summary or {})
-    summary = KINDS[product.kind](product).summary()
+    if summary is None:
+        summary = KINDS[product.kind](product).summary()
     product.content_summary, product.summary_at = summary.stored(), now or timezone.now()
     Product.all_objects.filter(pk=product.pk).update(
         content_summary=product.content_summary, summary_at=product.summary_at

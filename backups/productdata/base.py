@@ -42,6 +42,7 @@ from .writes import (  # noqa: F401
     insert_rows,
     may_skip_row_triggers,
     text_array,
+    text_length,
 )
 
 CHUNK_SIZE = 1024 * 1024
@@ -146,6 +147,12 @@ class ImportReport:
     attachment_bytes: int = 0
     # Names written to STORAGES["default"]: a caller whose transaction fails deletes them.
     written_files: list[str] = field(default_factory=list)
+    # The rest of what `ProductData.summary` would count of what was written (the counts
+    # and attachment bytes are above), added up while the rows were built: a restore into
+    # an empty destination stores it instead of counting every row again (#16).
+    containers_by_state: dict[str, int] = field(default_factory=dict)
+    personal_spaces: int = 0
+    data_bytes: int = 0  # as `summary` counts it: see writes.text_length
 
     on_progress: Callable[[int], None] | None = field(default=None, repr=False)
 
@@ -226,6 +233,21 @@ class ProductData:
 
     def _import(self, source: RowSource, options: ImportOptions, report: ImportReport) -> None:
         raise NotImplementedError
+
+    def written_summary(self, report: ImportReport) -> ContentSummary:
+        """What `summary` counts of the rows an import wrote (report), without reading them
+        again: this product's summary once the import's content is all it holds (#16)."""
+        _, items, comments, attachments = self.content_types
+        return ContentSummary(
+            kind=self.kind,
+            containers_by_state=dict(report.containers_by_state),
+            items=report.restored.get(items, 0),
+            comments=report.restored.get(comments, 0),
+            attachments=report.restored.get(attachments, 0),
+            attachment_bytes=report.attachment_bytes,
+            data_bytes=report.data_bytes,
+            personal_spaces=report.personal_spaces,
+        )
 
     def move_content_to(self, destination) -> None:
         """Hand every container (project, space) of this product, with all it holds, to

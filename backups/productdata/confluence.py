@@ -32,6 +32,7 @@ from .base import (
     insert_rows,
     owned_rows,
     parse_dt,
+    text_length,
 )
 
 
@@ -183,6 +184,10 @@ class ConfluenceData(ProductData):
                 homepages[r["key"]] = r["homepage"]
         Space.objects.bulk_create(new_spaces)
         report.add(report.restored, "spaces", len(new_spaces))
+        for space in new_spaces:  # what `summary` counts of them (ImportReport, #16)
+            states = report.containers_by_state
+            states[space.state] = states.get(space.state, 0) + 1
+            report.personal_spaces += space.kind == Space.Kind.PERSONAL
         space_ids = {s.key: s.id for s in Space.objects.filter(product=p)}
         skipped = set(report.skipped_space_keys)
 
@@ -215,6 +220,8 @@ class ConfluenceData(ProductData):
                 if r["parent"] is not None:
                     links.append((page.id, r["parent"]))
             report.add(report.restored, "pages", len(rows))
+            report.data_bytes += text_length(r["title"] for r in rows)
+            report.data_bytes += text_length(r["body"] for r in rows)
         # A parent the backup does not hold (a connected site's page whose parent was purged,
         # or is a folder or whiteboard) leaves its child at the top of the tree.
         links = [(child, parent) for child, parent in links if parent in page_ids]
@@ -240,6 +247,7 @@ class ConfluenceData(ProductData):
                 points_at={Page._meta.db_table: [v[0] for v in values]},
             )
             report.add(report.restored, "comments", len(rows))
+            report.data_bytes += text_length(v[2] for v in values)
 
         import_attachments(
             source,

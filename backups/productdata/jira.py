@@ -48,6 +48,9 @@ from .base import (
 from .writes import staged_slice
 
 STAGING = "backupsite_restore_comments"  # SQLite: see _import_comments_sqlite
+# The text fields whose characters `summary` counts as data_bytes, per content type: an import
+# adds them up as it writes (ImportReport.data_bytes).
+SUMMED = {"issues": ("summary", "description"), "comments": ("body",)}
 
 
 class JiraData(ProductData):
@@ -71,11 +74,10 @@ class JiraData(ProductData):
             .order_by()
         )
         issues = of_product(p).aggregate(
-            n=Count("id"),
-            text=Coalesce(Sum(Length("summary") + Length("description")), 0),
+            n=Count("id"), text=Coalesce(Sum(_length(SUMMED["issues"])), 0)
         )
         comments = JiraComment.objects.filter(issue__project__product=p).aggregate(
-            n=Count("id"), text=Coalesce(Sum(Length("body")), 0)
+            n=Count("id"), text=Coalesce(Sum(_length(SUMMED["comments"])), 0)
         )
         files = JiraAttachment.objects.filter(product=p).aggregate(
             n=Count("id"), size=Coalesce(Sum("size"), 0)
@@ -159,6 +161,8 @@ class JiraData(ProductData):
             for r in source.rows("projects")
         )
         report.add(report.restored, "projects", len(projects))
+        for pr in projects:
+            report.containers_by_state[pr.state] = report.containers_by_state.get(pr.state, 0) + 1
         project_ids = {pr.key: pr.id for pr in projects}
 
         dt = datetime_adapter()
@@ -178,7 +182,7 @@ class JiraData(ProductData):
                     dt(r["created"]),
                     dt(r["updated"]),
                 )
-                for r in counted(source.rows("issues"), report, "issues")
+                for r in counted(source.rows("issues"), report, "issues", SUMMED["issues"])
             ),
             # Each issue points at its product and one of the projects just made (#16).
             points_at={
@@ -209,7 +213,7 @@ class JiraData(ProductData):
             self._import_comments_sqlite(source, report, dt)
             return
         missing = 0
-        rows = counted(source.rows("comments"), report, "comments")
+        rows = counted(source.rows("comments"), report, "comments", SUMMED["comments"])
         for batch in batched(rows, INSERT_SLICE):
             # The lookup and the COPY share a transaction: on PostgreSQL the lookup locks
             # each issue FOR KEY SHARE, what each comment's foreign key trigger would do,
@@ -245,7 +249,7 @@ class JiraData(ProductData):
 
         def rows():
             nonlocal staged
-            for r in counted(source.rows("comments"), report, "comments"):
+            for r in counted(source.rows("comments"), report, "comments", SUMMED["comments"]):
                 yield (staged, r["issue"], r["author"], r["body"], dt(r["created"]))
                 staged += 1
 
@@ -327,6 +331,12 @@ class JiraData(ProductData):
                     )
                 found.update(cursor.fetchall())
         return found
+
+
+def _length(fields):
+    """LENGTH(a) + LENGTH(b) + ... of a row: the characters `summary` counts (SUMMED)."""
+    first, *rest = fields
+    return sum((Length(f) for f in rest), Length(first))
 
 
 def of_product(product):
