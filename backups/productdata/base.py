@@ -40,6 +40,7 @@ from .writes import (  # noqa: F401
     foreign_keys_checked_here,
     insert_into,
     insert_rows,
+    json_adapter,
     may_skip_row_triggers,
     text_array,
     text_length,

@@ -245,6 +245,7 @@ class ConfluenceData(ProductData):
                 values,
                 # One lock per page of the batch, not a trigger per comment (#16).
                 points_at={Page._meta.db_table: [v[0] for v in values]},
+                ready=True,
             )
             report.add(report.restored, "comments", len(rows))
             report.data_bytes += text_length(v[2] for v in values)

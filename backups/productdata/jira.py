@@ -35,13 +35,13 @@ from .base import (
     batched,
     counted,
     datetime_adapter,
-    db_json,
     delete_in_batches,
     export_paged,
     foreign_keys_checked_here,
     in_id_order,
     insert_into,
     insert_rows,
+    json_adapter,
     owned_rows,
     text_array,
 )
@@ -165,7 +165,7 @@ class JiraData(ProductData):
             report.containers_by_state[pr.state] = report.containers_by_state.get(pr.state, 0) + 1
         project_ids = {pr.key: pr.id for pr in projects}
 
-        dt = datetime_adapter()
+        dt, js = datetime_adapter(), json_adapter()
         insert_rows(
             JiraIssue,
             ["product", "project", "key", "summary", "description", "status", "fields"]
@@ -178,7 +178,7 @@ class JiraData(ProductData):
                     r["summary"],
                     r["description"],
                     r["status"],
-                    db_json(r["fields"]),
+                    js(r["fields"]),
                     dt(r["created"]),
                     dt(r["updated"]),
                 )
@@ -189,6 +189,7 @@ class JiraData(ProductData):
                 Product._meta.db_table: [issues_product],
                 JiraProject._meta.db_table: project_ids.values(),
             },
+            ready=True,
         )
 
         self._import_comments(source, report, dt)
@@ -220,14 +221,23 @@ class JiraData(ProductData):
             # so the COPY skips the triggers (points_at={}: nothing more to lock).
             with staged_slice():
                 ids = self._issue_ids((r["issue"] for r in batch), lock=True)
-                values = [
-                    (ids[r["issue"]], r["author"], r["body"], dt(r["created"]))
-                    for r in batch
-                    if r["issue"] in ids
-                ]
+                try:  # one lookup per comment; the filtered way only when one is missing
+                    values = [
+                        (ids[r["issue"]], r["author"], r["body"], dt(r["created"])) for r in batch
+                    ]
+                except KeyError:
+                    values = [
+                        (ids[r["issue"]], r["author"], r["body"], dt(r["created"]))
+                        for r in batch
+                        if r["issue"] in ids
+                    ]
                 missing += len(batch) - len(values)
                 insert_rows(
-                    JiraComment, ["issue", "author", "body", "created"], values, points_at={}
+                    JiraComment,
+                    ["issue", "author", "body", "created"],
+                    values,
+                    points_at={},
+                    ready=True,
                 )
         if missing:
             raise ValueError(f"{missing} comment(s) of the backup name an issue that is not in it.")

@@ -18,6 +18,8 @@ from .export import parse_dt
 if TYPE_CHECKING:
     from .base import ImportReport
 
+_fromisoformat = datetime.fromisoformat
+
 BATCH_SIZE = 1000
 INSERT_SLICE = 10_000  # rows per COPY: large enough to amortize it, small enough for memory
 # Rows per transaction on SQLite, whose one write lock a slice holds: about a tenth of a
@@ -33,12 +35,19 @@ def batched(iterable: Iterable, size: int = BATCH_SIZE) -> Iterator[list]:
 
 
 def insert_rows(
-    model, columns: list[str], rows: Iterable[tuple], *, points_at: "PointsAt | None" = None
+    model,
+    columns: list[str],
+    rows: Iterable[tuple],
+    *,
+    points_at: "PointsAt | None" = None,
+    ready: bool = False,
 ) -> None:
     """Insert plain rows of database-ready values, fast: COPY on PostgreSQL, one executemany
     elsewhere. For restores of many rows whose ids nobody needs back (issues, comments);
     bulk_create builds, checks and adapts a model instance per row, which costs more than
-    the insert itself. `points_at`: see `foreign_keys_checked_here`."""
+    the insert itself. `points_at`: see `foreign_keys_checked_here`. `ready`: the rows'
+    timestamps and JSON values are already what this database takes (`datetime_adapter`,
+    `json_adapter`), so no value is converted again row by row (#16)."""
     fields = [model._meta.get_field(c) for c in columns]
     types = [_binary_type(f) for f in fields]
     insert_into(
@@ -47,6 +56,7 @@ def insert_rows(
         rows,
         points_at=points_at,
         binary_types=None if None in types else types,
+        ready=ready,
     )
 
 
@@ -57,6 +67,7 @@ def insert_into(
     *,
     points_at: "PointsAt | None" = None,
     binary_types: "list[str] | None" = None,
+    ready: bool = False,
 ) -> None:
     """Insert a stream of rows in large slices, each one COPY (or one executemany).
 
@@ -70,7 +81,9 @@ def insert_into(
     cols = ", ".join(qn(c) for c in columns)
     pg = connection.vendor == "postgresql"
     size = INSERT_SLICE if pg else SQLITE_SLICE
-    binary = _binary_writer(binary_types) if pg and binary_types else None
+    binary = _binary_writer(binary_types, ready) if pg and binary_types else None
+    if ready and pg and not binary:  # json_adapter's values are jsonb's binary form
+        raise ValueError(f"{table}: rows made for a binary COPY, which its columns do not allow")
     sql = f"COPY {qn(table)} ({cols}) FROM STDIN" + (" (FORMAT BINARY)" if binary else "")
     for chunk in batched(rows, size):
         # One transaction per slice when no transaction is open (a staged restore): SQLite's
@@ -109,10 +122,13 @@ def staged_slice():
 #
 # Text COPY makes the server parse every value of every row; "finishing the COPYs" was 16% of
 # a restore on PostgreSQL. In binary the rows' values go in PostgreSQL's own representation.
-# Callers keep passing what text COPY took (ISO 8601 text for a timestamp, JSON text for a
-# JSON column); the writer converts the two that differ: a timestamp becomes a datetime
-# (psycopg writes its microseconds), JSON text becomes jsonb's binary form, which is a
-# version byte (1) and the same text, sent as raw bytes (bytea's binary form).
+# Callers may pass what text COPY took (ISO 8601 text for a timestamp, JSON text for a JSON
+# column); the writer converts the two that differ: a timestamp becomes a datetime (psycopg
+# writes its microseconds), JSON text becomes jsonb's binary form, which is a version byte
+# (1) and the same text, sent as raw bytes (bytea's binary form). A restore's rows come
+# `ready` (datetime_adapter, json_adapter): parsed and dumped once as the row is built, and
+# written as they are (#16: without a list, a loop and a str round trip per row, building and
+# writing 100k issues' rows took 0.18 s of Python instead of 0.23 s).
 
 # A Django field's internal type -> the type psycopg writes it as in a binary COPY.
 _BINARY = {
@@ -143,27 +159,40 @@ def _timestamptz(value):
     return moment if moment.tzinfo else moment.replace(tzinfo=connection.timezone)
 
 
+def _timestamptz_of_text(value: str) -> datetime:
+    moment = _fromisoformat(value)
+    # Naive text is in the connection's zone, as PostgreSQL would read it (UTC under Django).
+    return moment if moment.tzinfo else moment.replace(tzinfo=connection.timezone)
+
+
+def _jsonb_of_value(value) -> bytes:
+    return b"\x01" + orjson.dumps(value)  # jsonb's binary form: version 1, the JSON text
+
+
 def _jsonb(value):
     if value is None:
         return None
     return b"\x01" + (value.encode() if isinstance(value, str) else value)
 
 
-def _binary_writer(types: list[str]) -> Callable:
+def _binary_writer(types: list[str], ready: bool = False) -> Callable:
     converters = [
         (i, _timestamptz if t == "timestamptz" else _jsonb)
         for i, t in enumerate(types)
-        if t in ("timestamptz", "jsonb")
+        if t in ("timestamptz", "jsonb") and not ready
     ]
     wire = ["bytea" if t == "jsonb" else t for t in types]
 
     def write(copy, chunk: list[tuple]) -> None:
         copy.set_types(wire)
+        if not converters:
+            for row in chunk:
+                copy.write_row(row)
+            return
         for row in chunk:
-            if converters:
-                row = list(row)
-                for i, convert in converters:
-                    row[i] = convert(row[i])
+            row = list(row)
+            for i, convert in converters:
+                row[i] = convert(row[i])
             copy.write_row(row)
 
     return write
@@ -268,9 +297,10 @@ def text_length(texts: Iterable[str]) -> int:
 
 
 def datetime_adapter() -> Callable[[str], object]:
-    """How an ISO 8601 time from a backup row goes into insert_rows, for this database."""
+    """How an ISO 8601 time from a backup row goes into insert_rows (ready=True), for this
+    database."""
     if connection.vendor == "postgresql":
-        return str  # PostgreSQL parses ISO 8601 with its offset itself
+        return _timestamptz_of_text  # the datetime a binary COPY writes (text COPY takes it too)
     adapt = connection.ops.adapt_datetimefield_value
 
     def slow(value: str):
@@ -311,6 +341,13 @@ def text_array(values: list[str]) -> str:
 
 def db_json(value) -> str:
     return orjson.dumps(value).decode()
+
+
+def json_adapter() -> Callable[[object], object]:
+    """How a JSON value from a backup row goes into insert_rows (ready=True), for this
+    database: jsonb's binary form from orjson's bytes on PostgreSQL, not decoded to text and
+    encoded back (#16); the JSON text elsewhere."""
+    return _jsonb_of_value if connection.vendor == "postgresql" else db_json
 
 
 def delete_in_batches(qs) -> None:
