@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from backups import rules, storage
 
@@ -262,30 +262,6 @@ class ProductData:
     def delete_content(self) -> None:
         """Delete everything this product holds, in short transactions (a staging product)."""
         raise NotImplementedError
-
-    # The tables a restore fills in bulk (see `analyze`).
-    bulk_models: tuple = ()
-
-    def analyze(self) -> None:
-        """PostgreSQL: gather the statistics of the tables a restore filled, outside any
-        transaction. Until autovacuum gets to them the planner guesses: after a bulk load
-        the export's page query (2,000 rows by id) was a hash join and a sort of the whole
-        table, 200 ms a page and so quadratic; with statistics, 3.6 ms (#16). Only the ids
-        and foreign keys the pages and joins filter on: the text columns would double the
-        time (a sample of 30,000 rows is sorted per column)."""
-        if connection.vendor != "postgresql" or not self.bulk_models:
-            return
-        qn = connection.ops.quote_name
-        tables = ", ".join(
-            f"{qn(m._meta.db_table)} ("
-            + ", ".join(
-                qn(f.column) for f in m._meta.concrete_fields if f.primary_key or f.is_relation
-            )
-            + ")"
-            for m in self.bulk_models
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {tables}")
 
 
 class ProductRowSource:

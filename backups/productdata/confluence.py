@@ -39,7 +39,6 @@ from .base import (
 class ConfluenceData(ProductData):
     kind = "confluence"
     content_types = ("spaces", "pages", "comments", "attachments")
-    bulk_models = (Page, PageComment, PageAttachment)
 
     # --- what is there -------------------------------------------------------------------
 

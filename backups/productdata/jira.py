@@ -56,7 +56,6 @@ SUMMED = {"issues": ("summary", "description"), "comments": ("body",)}
 class JiraData(ProductData):
     kind = "jira"
     content_types = ("projects", "issues", "comments", "attachments")
-    bulk_models = (JiraIssue, JiraComment, JiraAttachment)
     # The product a restore's staged issues are written with (`JiraIssue.product`, whose
     # (product, key) is unique): its destination's, set by the restore engine, so that the
     # publish moves the projects and not every issue. None: this product (an import, a

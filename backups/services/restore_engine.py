@@ -86,7 +86,6 @@ def restore_execute(*, restore_id: int) -> str | None:
         if not _publish(restore, staged, report, source, progress):
             # The org page shows stored counts (#13 item 11): the destination's changed now.
             refresh_content_summary(restore.destination)
-        _analyze(staged)
     except JobEnded:
         _discard(restore)
         return None
@@ -233,16 +232,6 @@ def _publish(restore: Restore, staged, report, source, progress: Progress) -> bo
         _complete(restore, destination, report.as_dict(), source, progress)
         Product.all_objects.filter(pk=staged.product.pk, is_staging=True).delete()
     return empty
-
-
-def _analyze(staged) -> None:
-    """Statistics for the tables the restore filled (#16: the first export after a bulk load
-    is quadratic without them). The restore is COMPLETE by now: a failure here is logged,
-    never turned into a failed restore (which would discard what was published)."""
-    try:
-        staged.analyze()
-    except Exception:
-        log.exception("ANALYZE after restore into %s failed", staged.product)
 
 
 def _complete(restore: Restore, destination, result: dict, source, progress) -> None:

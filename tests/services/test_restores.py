@@ -27,7 +27,6 @@ from backups.services.errors import Refused
 from backups.services.restore_engine import restore_execute, restore_fail
 from backups.services.restores import restore_request
 from tests.components import need_postgres
-from tests.factories import jira_product, org_with_admin
 from tests.productdata.helpers import confluence_snapshot, jira_snapshot
 
 from .helpers import run_backup_of
@@ -307,55 +306,3 @@ def test_concurrent_restore_requests_into_one_destination_start_exactly_one(demo
     assert Restore.objects.filter(destination=demo.confluence_sandbox).count() == 1
     # The seven others were told why: busy, or already restored this week.
     assert all(o == "started" or "restore" in o.lower() for o in outcomes)
-
-
-def analyze_counts(tables) -> dict[str, int]:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_stat_clear_snapshot()")
-        cursor.execute(
-            "SELECT relname, analyze_count FROM pg_stat_user_tables WHERE relname = ANY(%s)",
-            [list(tables)],
-        )
-        return dict(cursor.fetchall())
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db
-def test_a_restore_on_postgresql_leaves_statistics_for_the_next_export():
-    # #16: without them the first export after a bulk load plans a hash join and a sort per
-    # page. The counts are ANALYZE's own (autovacuum's are counted apart).
-    need_postgres()
-    org, admin = org_with_admin()
-    source = jira_product(org, "Source", issues=3, comments=1)
-    destination = jira_product(org, "Destination", projects=0)
-    backup = run_backup_of(source, admin)
-    tables = ["backups_jiraissue", "backups_jiracomment", "backups_jiraattachment"]
-    before = analyze_counts(tables)
-
-    r = restore(backup, destination, admin)
-
-    assert r.status == Restore.Status.COMPLETE, r.failure_reason
-    after = analyze_counts(tables)
-    assert {t: after[t] - before.get(t, 0) for t in tables} == dict.fromkeys(tables, 1)
-
-
-@pytest.mark.django_db
-def test_a_failed_analyze_does_not_undo_a_published_restore(monkeypatch):
-    from backups.productdata.jira import JiraData
-
-    def broken(self):
-        raise RuntimeError("statistics unavailable")
-
-    monkeypatch.setattr(JiraData, "analyze", broken)
-    org, admin = org_with_admin()
-    source = jira_product(org, "Source", issues=3, comments=1, attachments=1)
-    destination = jira_product(org, "Destination", projects=0)
-    r = restore_request(backup=run_backup_of(source, admin), destination=destination, actor=admin)
-
-    # The restore was published before ANALYZE: it stays COMPLETE and keeps its files.
-    assert restore_execute(restore_id=r.pk) == Restore.Status.COMPLETE
-    r.refresh_from_db()
-    assert r.status == Restore.Status.COMPLETE, r.failure_reason
-    assert jira_snapshot(destination) == jira_snapshot(source)
