@@ -326,10 +326,17 @@ class JiraData(ProductData):
             for start in range(0, len(keys), step):
                 part = keys[start : start + step]
                 if pg:
+                    # One probe of the (product, key) index per key, whatever the planner
+                    # knows: with "product_id = %s AND key = ANY(%s)" it read the product's
+                    # whole index range and filtered it by the keys when the statistics
+                    # had no rows of the product (a restore's destination): every slice
+                    # then cost the size of the product, quadratic in all (#16). A LATERAL
+                    # subquery with OFFSET 0 is a fence the planner does not join across.
                     cursor.execute(
-                        f"SELECT key, id FROM {issues} WHERE product_id = %s "  # noqa: S608
-                        f"AND key = ANY(%s::text[]){' FOR KEY SHARE' if lock else ''}",
-                        [self._issues_product_id(), text_array(part)],
+                        "SELECT i.key, i.id FROM unnest(%s::text[]) AS k (key), LATERAL "  # noqa: S608
+                        f"(SELECT key, id FROM {issues} WHERE product_id = %s "
+                        f"AND key = k.key OFFSET 0{' FOR KEY SHARE' if lock else ''}) AS i",
+                        [text_array(part), self._issues_product_id()],
                     )
                 else:
                     marks = ", ".join(["%s"] * len(part))
