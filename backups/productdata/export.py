@@ -15,7 +15,7 @@ from django.db import connections, models
 from django.db.models.functions import Cast
 
 from .export_text import TimestampText, json_from_text, timestamp_reader
-from .pages_ahead import can_read_ahead, pages_ahead
+from .pages_ahead import PagesAhead, can_read_ahead
 
 EXPORT_PAGE = 2000  # rows per keyset page of an export (see `paged`)
 
@@ -69,13 +69,18 @@ class _PageQuery:
             return []
         if self.sql is None:  # a query this does not know how to reuse: the ORM's way
             return list(self.values.filter(id__gte=lo, id__lt=hi))
-        self.params[self.at[0]], self.params[self.at[1]] = lo, hi
         with connections[self.values.db].cursor() as cursor:
-            cursor.execute(self.sql, self.params)
-            rows = cursor.fetchall()
+            cursor.execute(*self.bound(lo, hi))
+            return self.rows(cursor.fetchall())
+
+    def bound(self, lo: int, hi: int) -> tuple[str, list]:
+        self.params[self.at[0]], self.params[self.at[1]] = lo, hi
+        return self.sql, self.params
+
+    def rows(self, fetched: list[tuple]) -> list[tuple]:
         if self.plain:
-            return rows
-        return list(self.compiler.results_iter(results=[rows], tuple_expected=True))
+            return fetched
+        return list(self.compiler.results_iter(results=[fetched], tuple_expected=True))
 
 
 def _id_range(qs) -> tuple:
@@ -93,22 +98,32 @@ def _pages(qs, names, size: int, bounds, owned: bool) -> Iterator[list[tuple]]:
     query = _PageQuery(qs, names)  # compiled here, for the caller's connection
     owner = qs.query.annotations.get(names[0]) if owned else None
     owner_keys = _OwnerKeys(owner) if isinstance(owner, _OwnerKey) else None
-    pages = _walk(query, owner_keys, owned, lo, hi, size)
-    if hi - lo < 4 * size or not can_read_ahead(qs.db):  # a few pages: not worth a thread
-        yield from pages
-    else:
-        yield from pages_ahead(pages, qs.db)
+    if query.sql is None or hi - lo < 4 * size or not can_read_ahead(qs.db):
+        yield from _walk(query, owner_keys, owned, lo, hi, size)  # a few pages: as they come
+        return
+    ahead = PagesAhead(qs.db)
+    try:
+        yield from _walk(query, owner_keys, owned, lo, hi, size, ahead)
+    finally:
+        ahead.close()
 
 
-def _walk(query, owner_keys, owned: bool, lo: int, hi: int, size: int) -> Iterator[list]:
+def _walk(query, owner_keys, owned: bool, lo: int, hi: int, size: int, ahead=None):
     span = size
-    while lo <= hi:
-        page = query.read(lo, lo + span)
-        lo += span
+    pending = None
+    while lo <= hi or pending is not None:
+        if pending is None:
+            page = query.read(lo, lo + span)
+            lo += span
+        else:
+            page, pending = query.rows(ahead.fetch(pending)), None
         if len(page) > size and span > size:
             span //= 2
         elif len(page) < size // 4 and span < 16 * size:
             span *= 2
+        if ahead is not None and lo <= hi:  # the next page's query runs while this one's read
+            pending = ahead.send(*query.bound(lo, lo + span))
+            lo += span
         if owner_keys:
             page = owner_keys.keyed(page)
         elif owned and None in map(_first, page):
