@@ -14,9 +14,9 @@ the same rows, and the medians of both are printed with the SHA-256 of their out
 bytes must be the same. Beside the wall time it prints the median CPU seconds of the export
 (its process) and of its PostgreSQL backend (when the server is on this machine): on a busy
 machine those move far less than the wall time; the backend's are those of every connection
-the export uses (it reads pages ahead on a thread's own). --postgres uses the database named by
-BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/bs_perf_bench; dropped and
-made again first).
+the export uses (it reads pages ahead on a connection of its own). --postgres uses the
+database named by BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/bs_perf_bench;
+dropped and made again first).
 """
 
 import argparse
@@ -57,7 +57,7 @@ def backend_cpu_seconds(pid: int) -> float | None:
 
 def count_other_backends(spent: list[float]) -> None:
     """Add to `spent` the CPU time of each PostgreSQL backend of a connection the export makes
-    (a thread reading pages ahead has its own, #16), read as the connection closes."""
+    (it reads pages ahead on one of its own, #16), read as the connection closes."""
     from django.db.backends.signals import connection_created
 
     def made(sender, connection, **kwargs):
