@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 from django.db import connection, transaction
+from psycopg.types.string import BytesBinaryDumper
 
 from .export import parse_dt
 
@@ -90,6 +91,8 @@ def insert_into(
         # one write lock is held for one slice, not for the whole import.
         with staged_slice(), connection.cursor() as cursor:
             if pg:
+                if binary:  # this cursor's own adapters: nothing else on the connection changes
+                    cursor.cursor.adapters.register_dumper(bytes, BytesBinaryDumper)
                 with foreign_keys_checked_here(points_at), cursor.cursor.copy(sql) as copy:
                     if binary:
                         binary(copy, chunk)
@@ -129,6 +132,10 @@ def staged_slice():
 # `ready` (datetime_adapter, json_adapter): parsed and dumped once as the row is built, and
 # written as they are (#16: without a list, a loop and a str round trip per row, building and
 # writing 100k issues' rows took 0.18 s of Python instead of 0.23 s).
+
+# jsonb goes as bytea's binary form, raw bytes. psycopg's dumper of bytea by type is the
+# DB-API's, in Python (it unwraps psycopg.Binary), a call per row; a COPY's cursor is given
+# the C dumper of plain bytes instead (#16: 100k rows' COPY 0.061 -> 0.035 s of Python).
 
 # A Django field's internal type -> the type psycopg writes it as in a binary COPY.
 _BINARY = {
