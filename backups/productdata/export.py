@@ -84,11 +84,14 @@ class _PageQuery:
 
 
 def _id_range(qs) -> tuple:
-    """The smallest and largest id of `qs` (None, None when it has no rows)."""
+    """The smallest and largest id of `qs` (None, None when it has no rows): each the first
+    row from an end of the primary key (#16: MIN and MAX in one query scanned every row of
+    the table that `in_id_order` hides the index from, 0.05-0.07 s per 200k issues)."""
     if isinstance(qs, OwnersRange):
         return qs.id_range()
-    found = qs.order_by().aggregate(lo=models.Min("id"), hi=models.Max("id"))
-    return found["lo"], found["hi"]
+    ids = qs.values_list("id", flat=True)
+    lo = ids.order_by("id").first()
+    return (None, None) if lo is None else (lo, ids.order_by("-id").first())
 
 
 def _pages(qs, names, size: int, bounds, owned: bool) -> Iterator[list[tuple]]:
