@@ -13,9 +13,10 @@ import pytest
 from backups import archive, storage
 from backups.productdata.read_ahead import read_ahead
 from backups.services import restores
-from backups.services.restores import StoredBackupSource
+from backups.services.restores import StoredBackupSource, UploadedFileSource
+from backups.services.uploads import upload_chunk, upload_start, upload_validate
 from tests.factories import jira_product, org_with_admin
-from tests.services.helpers import run_backup_of
+from tests.services.helpers import backup_file_bytes, run_backup_of
 
 
 class Counted:
@@ -226,3 +227,28 @@ def test_a_restore_stopped_early_closes_its_file_and_thread(reads_ahead, monkeyp
     rows.close()
     assert threading.active_count() == threads
     assert [f.closed for f in opened] == [True]
+
+
+@pytest.mark.django_db
+def test_an_uploaded_file_reads_its_rows_ahead_from_its_zip(reads_ahead, monkeypatch):
+    org, admin = org_with_admin()
+    data, backup = backup_file_bytes(jira_product(org, issues=30, comments=1), admin)
+    upload = upload_start(organization=org, actor=admin, file_name="b.zip", size=len(data))
+    upload_chunk(upload=upload, offset=0, data=data)
+    upload_validate(upload_id=upload.pk)
+    upload.refresh_from_db()
+    monkeypatch.setattr(restores, "read_ahead", partial(read_ahead, chunk=2, in_flight=1))
+    threads = threading.active_count()
+    source = UploadedFileSource(upload)
+
+    keys = [r["key"] for r in source.rows("issues")]
+    rows = source.rows("comments")
+    first = next(rows)
+    assert threading.active_count() == threads + 1
+    rows.close()
+
+    assert keys == [r["key"] for r in StoredBackupSource(backup).rows("issues")]
+    assert len(keys) == 30
+    assert first["issue"] == "P1-1"
+    assert threading.active_count() == threads
+    source.close()
