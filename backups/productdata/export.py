@@ -2,7 +2,8 @@
 database as UTC text and JSON as text (orjson), in the spelling the entities files already
 use, instead of through Django's model field conversions, which were most of an export's time.
 Split out of base.py; base re-exports every name, so `from .base import paged` still works.
-The values' text is export_text.py's; pages read ahead on a thread, pages_ahead.py's.
+The values' text is export_text.py's; pages read ahead on a connection of their own (PostgreSQL),
+pages_ahead.py's.
 """
 
 from collections.abc import Callable, Iterator
