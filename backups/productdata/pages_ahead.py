@@ -19,7 +19,11 @@ from django.db import DatabaseError, connections
 
 def can_read_ahead(alias: str) -> bool:
     connection = connections[alias]
-    return connection.vendor == "postgresql" and not connection.in_atomic_block
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return False
+    import psycopg  # only with PostgreSQL
+
+    return psycopg.Pipeline.is_supported()  # libpq 14 or later
 
 
 class PagesAhead:
