@@ -12,7 +12,7 @@ from functools import partial
 from operator import itemgetter
 
 from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
-from django.db import connections, models
+from django.db import OperationalError, connections, models
 from django.db.models.functions import Cast
 
 from .export_text import TimestampText, json_from_text, timestamp_reader
@@ -105,7 +105,11 @@ def _pages(qs, names, size: int, bounds, owned: bool) -> Iterator[list[tuple]]:
     if query.sql is None or hi - lo < 4 * size or not can_read_ahead(qs.db):
         yield from _walk(query, owner_keys, owned, lo, hi, size)  # a few pages: as they come
         return
-    ahead = PagesAhead(qs.db)
+    try:
+        ahead = PagesAhead(qs.db)
+    except OperationalError:  # no connection to spare (the server's max_connections)
+        yield from _walk(query, owner_keys, owned, lo, hi, size)
+        return
     try:
         yield from _walk(query, owner_keys, owned, lo, hi, size, ahead)
     finally:

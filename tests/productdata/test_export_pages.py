@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 
 import orjson
 import pytest
-from django.db import DataError, connection, transaction
+from django.db import DataError, OperationalError, connection, transaction
 from django.db.backends.signals import connection_created
 
 from backups.models import JiraComment, JiraIssue, JiraProject, Product
-from backups.productdata import ExportOptions, for_product
+from backups.productdata import ExportOptions, export, for_product
 from backups.productdata.export import export_paged, in_id_order, owned_rows
 from backups.productdata.export_text import _iso_from_pg
 from tests.factories import org_with_admin
@@ -230,3 +230,23 @@ def test_postgresql_reader_stopping_early_closes_the_connection_reading_ahead():
             break
         time.sleep(0.02)
     assert backends() == before
+
+
+@pg_only
+@pytest.mark.django_db(transaction=True)
+def test_postgresql_export_without_a_connection_to_spare_reads_on_its_own(monkeypatch):
+    org, _ = org_with_admin()
+    issues, comments, bounds = read_ahead_case(org)
+    want = list(export_paged(comments, "export_owner", "body", size=2, bounds=bounds, owned=True))
+
+    def refused(alias):
+        raise OperationalError("sorry, too many clients already")
+
+    monkeypatch.setattr(export, "PagesAhead", refused)
+    got, made = connections_made(
+        lambda: list(
+            export_paged(comments, "export_owner", "body", size=2, bounds=bounds, owned=True)
+        )
+    )
+    assert (got, made) == (want, 0)
+    assert len(got) == 30
