@@ -8,13 +8,12 @@ from collections.abc import Iterator
 from datetime import datetime
 from functools import cached_property
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from backups import archive, rules, storage
 from backups.models import Backup, Membership, Product, Restore, Upload
 from backups.productdata import KINDS, for_product
-from backups.productdata.read_ahead import read_ahead
 
 from .audit import record_event
 from .backups import product_activity
@@ -31,26 +30,6 @@ log = logging.getLogger(__name__)
 # the rules judge, the manifest, the rows and files (a RowSource for productdata), the fields a
 # Restore records, and what happens to the source once restored. Which kind is decided once,
 # by `restore_source`; everything after takes `source=` and never asks.
-
-
-# The databases whose restores read their rows ahead on a thread (read_ahead, #16). On
-# PostgreSQL the server does the writes, and the calling thread waits for it without the GIL
-# (the end of each COPY, its commit), while the thread parses the next rows: 100k issues +
-# 100k comments restored 12-29% faster (restore_throughput, three paired runs of 3), the
-# server's CPU 1.40-1.46 s -> 1.03-1.12 s. Not SQLite: its inserts run in this process, one
-# sqlite3_step per row, each a short release of the GIL that a parsing thread then holds for
-# its switch interval (5 ms): 97.8k rows/s against 106.7k without, and more CPU.
-READ_AHEAD_VENDORS = frozenset({"postgresql"})
-
-
-def entities_rows(f, info: dict) -> Iterator[dict]:
-    """The rows of an opened entities file (archive.entities_rows), read ahead on a thread
-    where that is faster. The file is opened by the caller, on its own thread: opening asks the
-    database, and the thread must not (read_ahead)."""
-    rows = archive.entities_rows(f, info)
-    if connection.vendor in READ_AHEAD_VENDORS:
-        return read_ahead(rows, name="restore-rows")
-    return rows
 
 
 class StoredBackupSource:
@@ -107,7 +86,10 @@ class StoredBackupSource:
         with self._open(self.prefix + info["file"]) as f:
             # The file under Django's File wrapper, when there is one: its lines are split in
             # C, not by File.__iter__ in Python (0.2-0.45 s per 200k rows of a restore, #16).
-            yield from entities_rows(getattr(f, "file", f), info)
+            # Read here, not ahead on a thread: parsing there was measured slower (#16, 100k
+            # issues + comments, PostgreSQL 100.7k -> 93.5k rows/s, +0.13 s CPU): the thread
+            # holds the GIL each time psycopg or sqlite3 lets it go for a moment.
+            yield from archive.entities_rows(getattr(f, "file", f), info)
 
     def open_attachment(self, path: str):
         return self._open(self.prefix + path)
@@ -177,7 +159,7 @@ class UploadedFileSource:
         if info is None:
             return
         with self._archive().open(info["file"]) as f:
-            yield from entities_rows(f, info)
+            yield from archive.entities_rows(f, info)
 
     def open_attachment(self, path: str):
         return self._archive().open(path)
