@@ -118,33 +118,25 @@ def _pages(qs, names, size: int, bounds, owned: bool) -> Iterator[list[tuple]]:
 
 def _walk(query, owner_keys, owned: bool, lo: int, hi: int, size: int, ahead=None):
     span = size
-    pending = held = None
-    while lo <= hi or pending is not None:
-        if pending is None:
+    sent = False
+    while lo <= hi or sent:
+        if sent:
+            page, sent = query.rows(ahead.fetch()), False
+        else:
             page = query.read(lo, lo + span)
             lo += span
-        else:
-            page, pending = query.rows(ahead.fetch(pending)), None
         if len(page) > size and span > size:
             span //= 2
         elif len(page) < size // 4 and span < 16 * size:
             span *= 2
-        keys_of = owner_keys.send(page, ahead) if owner_keys and ahead else None
         if ahead is not None and lo <= hi:  # the next page's query runs while this one's read
-            pending = ahead.send(*query.bound(lo, lo + span))
-            lo += span
-        if keys_of:  # its owners' keys come with the next page: the page before's are here
-            if held:
-                yield owner_keys.keyed(*held)
-            held = page, keys_of
-            continue
+            ahead.send(*query.bound(lo, lo + span))
+            lo, sent = lo + span, True
         if owner_keys:
             page = owner_keys.keyed(page)
         elif owned and None in map(_first, page):
             page = [row for row in page if row[0] is not None]
         yield page
-    if held:
-        yield owner_keys.keyed(*held)
 
 
 def paged(
@@ -248,18 +240,7 @@ class _OwnerKeys:
             found.update(wanted.order_by().values_list("pk", self.key))
         return found
 
-    def send(self, page: list[tuple], ahead) -> Callable[[], dict]:
-        """The keys of `page`'s owners, asked for on `ahead` when they are a range's (#16:
-        waiting for them was 0.12 s of the backend's of 200k comments), as a call that
-        gives them."""
-        ids = set(map(_first, page))
-        ids.discard(None)
-        if not ids or self.by_range.sql is None or max(ids) - min(ids) >= 4 * len(ids):
-            return partial(self.of, ids)
-        sent = ahead.send(*self.by_range.bound(min(ids), max(ids) + 1))
-        return lambda: dict(self.by_range.rows(ahead.fetch(sent)))
-
-    def keyed(self, page: list[tuple], keys_of: Callable[[], dict] | None = None) -> list:
+    def keyed(self, page: list[tuple]) -> list[tuple]:
         """`page` with each row's owner id replaced by the owner's key, and without the rows
         whose owner is not one of `owners`."""
         if not page:
@@ -267,7 +248,7 @@ class _OwnerKeys:
         columns = _columns(page)
         ids = set(columns[0])
         ids.discard(None)
-        keys = keys_of() if keys_of else self.of(ids)
+        keys = self.of(ids)
         columns[0] = list(map(keys.get, columns[0]))
         if len(keys) == len(ids) and None not in columns[0]:
             return list(zip(*columns, strict=True))

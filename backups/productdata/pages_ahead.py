@@ -3,9 +3,11 @@ turns the page before it into a backup's text (#16).
 
 An export alternated: the backend made a page (0.9 s of 400k issues and comments) while
 Python waited, then Python serialized it (1.1 s) while the backend idled. With the next
-page's query sent first (libpq's pipeline mode), the two overlap. On one thread: a thread
+page's query sent first, the two overlap. On one thread, through libpq itself: a thread
 waiting on its socket took up to the interpreter's switch interval (5 ms) to get the GIL back
-each time data came, which made reading a page four times slower while the caller ran.
+each time data came (reading a page took four times as long while the caller ran), and
+psycopg's pipeline mode read each result as it came while sending the next query (the
+sending took as long as the backend's work).
 
 The caller's connection stays free for its own writes between rows (the backup engine's
 progress); this one only reads, a page per short statement, as `paged` says. Used only where
@@ -14,23 +16,22 @@ connection cannot see), and with the caller's DateStyle (the page's SQL was made
 `export_text.TimestampText`). Its errors are Django's, as the caller's would be.
 """
 
-from django.db import DatabaseError, connections
+from django.db import connections
 
 
 def can_read_ahead(alias: str) -> bool:
     connection = connections[alias]
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        return False
-    import psycopg  # only with PostgreSQL
-
-    return psycopg.Pipeline.is_supported()  # libpq 14 or later
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
 
 
 class PagesAhead:
-    """A connection of its own, in pipeline mode: `send` a page's query, `fetch` its rows
+    """A connection of its own: `send` a page's query (one at a time), `fetch` its rows
     later. `close` when done (it waits for nothing: a query still running is dropped)."""
 
     def __init__(self, alias: str):
+        import psycopg  # only with PostgreSQL
+        from psycopg.adapt import Transformer
+
         caller = connections[alias]
         caller.ensure_connection()
         style = caller.connection.info.parameter_status("DateStyle")
@@ -40,27 +41,36 @@ class PagesAhead:
             if self.own.connection.info.parameter_status("DateStyle") != style:
                 with self.own.cursor() as cursor:
                     cursor.execute("SELECT set_config('DateStyle', %s, false)", [style])
-            self.own.connection.pipeline().__enter__()  # left by closing the connection
         except BaseException:
             self.own.close()
             raise
+        raw = self.own.connection
+        self.pgconn, self.encoding = raw.pgconn, raw.info.encoding
+        self.binder = psycopg.ClientCursor(raw)  # the parameters bound as Django's cursor does
+        self.rows_of = Transformer(raw)
 
-    def send(self, sql: str, params):
-        cursor = self.own.connection.cursor()
-        try:
-            with self.own.wrap_database_errors:
-                cursor.execute(sql, params)
-        except DatabaseError as error:
-            # The query failed as it was sent (psycopg reads what has come back while it
-            # sends): raised by `fetch`, after the caller has had the page before it.
-            return error
-        return cursor
-
-    def fetch(self, sent) -> list[tuple]:
-        if isinstance(sent, DatabaseError):
-            raise sent
+    def send(self, sql: str, params) -> None:
         with self.own.wrap_database_errors:
-            return sent.fetchall()
+            self.pgconn.send_query(self.binder.mogrify(sql, params).encode(self.encoding))
+            while self.pgconn.flush():  # a query longer than the socket takes at once
+                pass
+
+    def fetch(self) -> list[tuple]:
+        """The rows of the query sent last (libpq waits for them)."""
+        import psycopg
+
+        results = []
+        while (result := self.pgconn.get_result()) is not None:
+            results.append(result)
+        with self.own.wrap_database_errors:
+            if len(results) != 1:  # one statement: none is a lost connection
+                message = self.pgconn.get_error_message(self.encoding)
+                raise psycopg.OperationalError(message or "no result")
+            (result,) = results
+            if result.status != psycopg.pq.ExecStatus.TUPLES_OK:
+                raise psycopg.errors.error_from_result(result, encoding=self.encoding)
+        self.rows_of.set_pgresult(result)
+        return self.rows_of.load_rows(0, result.ntuples, tuple)
 
     def close(self) -> None:
         self.own.close()
