@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 import orjson
 from django.db import connection, transaction
-from psycopg.types.string import BytesBinaryDumper
 
 from .export import parse_dt
 
@@ -92,6 +91,9 @@ def insert_into(
         with staged_slice(), connection.cursor() as cursor:
             if pg:
                 if binary:  # this cursor's own adapters: nothing else on the connection changes
+                    # (imported here: SQLite's processes need not load psycopg, ~10 MB)
+                    from psycopg.types.string import BytesBinaryDumper
+
                     cursor.cursor.adapters.register_dumper(bytes, BytesBinaryDumper)
                 with foreign_keys_checked_here(points_at), cursor.cursor.copy(sql) as copy:
                     if binary:
