@@ -25,8 +25,9 @@ def can_read_ahead(alias: str) -> bool:
 
 
 class PagesAhead:
-    """A connection of its own: `send` a page's query (one at a time), `fetch` its rows
-    later. `close` when done (it waits for nothing: a query still running is dropped)."""
+    """A connection of its own: `send` queries (a page's, and the keys of the page before's
+    owners), `fetch` their rows later. `close` when done (it waits for nothing: a query
+    still running is dropped)."""
 
     def __init__(self, alias: str):
         import psycopg  # only with PostgreSQL
@@ -49,28 +50,34 @@ class PagesAhead:
         self.binder = psycopg.ClientCursor(raw)  # the parameters bound as Django's cursor does
         self.rows_of = Transformer(raw)
 
-    def send(self, sql: str, params) -> None:
+    def send(self, queries: list[tuple[str, list]]) -> None:
+        """Send `queries` ((sql, params) each) at once; `fetch` gives their rows."""
+        text = ";\n".join(self.binder.mogrify(sql, params) for sql, params in queries)
+        self.sent = len(queries)
         with self.own.wrap_database_errors:
-            self.pgconn.send_query(self.binder.mogrify(sql, params).encode(self.encoding))
+            self.pgconn.send_query(text.encode(self.encoding))
             while self.pgconn.flush():  # a query longer than the socket takes at once
                 pass
 
-    def fetch(self) -> list[tuple]:
-        """The rows of the query sent last (libpq waits for them)."""
+    def fetch(self) -> list[list[tuple]]:
+        """The rows of each query sent last (libpq waits for them)."""
         import psycopg
 
         results = []
         while (result := self.pgconn.get_result()) is not None:
             results.append(result)
         with self.own.wrap_database_errors:
-            if len(results) != 1:  # one statement: none is a lost connection
+            for result in results:
+                if result.status != psycopg.pq.ExecStatus.TUPLES_OK:
+                    raise psycopg.errors.error_from_result(result, encoding=self.encoding)
+            if len(results) != self.sent:  # a lost connection
                 message = self.pgconn.get_error_message(self.encoding)
                 raise psycopg.OperationalError(message or "no result")
-            (result,) = results
-            if result.status != psycopg.pq.ExecStatus.TUPLES_OK:
-                raise psycopg.errors.error_from_result(result, encoding=self.encoding)
-        self.rows_of.set_pgresult(result)
-        return self.rows_of.load_rows(0, result.ntuples, tuple)
+        rows = []
+        for result in results:
+            self.rows_of.set_pgresult(result)
+            rows.append(self.rows_of.load_rows(0, result.ntuples, tuple))
+        return rows
 
     def close(self) -> None:
         self.own.close()

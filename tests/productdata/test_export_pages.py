@@ -142,6 +142,10 @@ def read_ahead_case(org):
     alone."""
     ours, _ = jira_pair(org, ([True] * 3 + [False]) * 10)
     issues = in_id_order(JiraIssue, "product_id", ours.pk)
+    first, last = issues.order_by("id")[0], issues.order_by("-id")[0]
+    for n in range(4):  # pages of comments on issues far apart: their keys read one by one
+        issue = (first, last)[n % 2]
+        JiraComment.objects.create(issue=issue, author="a", body=f"late {n}", created=TIMES[0])
     comments, bounds = owned_rows(JiraComment, "issue", issues, "key")
     return issues, comments, bounds
 
@@ -184,7 +188,9 @@ def test_postgresql_pages_read_ahead_on_a_connection_of_their_own_give_the_same_
     ahead, made = connections_made(export)
     assert made == 2  # one per export_paged, each closed at its end
     assert ahead == serial
-    assert len(ahead[0]) == 30 and len(ahead[1]) == 30
+    assert len(ahead[0]) == 30 and len(ahead[1]) == 34
+    late = TIMES[0].isoformat()
+    assert ahead[1][-2:] == [("K0", "late 2", late), ("K38", "late 3", late)]
     assert ahead[1][:2] == [
         ("K0", "on 0", TIMES[0].isoformat()),
         ("K1", "on 1", TIMES[1].isoformat()),
@@ -249,4 +255,4 @@ def test_postgresql_export_without_a_connection_to_spare_reads_on_its_own(monkey
         )
     )
     assert (got, made) == (want, 0)
-    assert len(got) == 30
+    assert len(got) == 34
