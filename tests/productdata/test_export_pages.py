@@ -4,7 +4,9 @@ A page's range of ids may hold none of the product's rows (they are sparse there
 PostgreSQL a timestamp is read as its own text in UTC and made isoformat's text a page's
 column at a time, or by to_char when the session's DateStyle is not ISO; the comments' bounds
 are the range of their issues' ids, so another product's comment in that range, made later,
-is read and left out."""
+is read and left out. Outside a transaction, PostgreSQL pages are read ahead on a connection
+of the export's own: the same rows, its errors after the rows before them, the connection
+closed when the reader stops, and the caller's alone when the server has none to spare."""
 
 import time
 from datetime import UTC, datetime
