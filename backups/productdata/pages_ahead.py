@@ -65,7 +65,11 @@ class PagesAhead:
         import psycopg
 
         results = []
-        while (result := self.pgconn.get_result()) is not None:
+        while True:
+            with self.own.wrap_database_errors:
+                self._wait()  # before each result: the next may still be on its way
+            if (result := self.pgconn.get_result()) is None:
+                break
             results.append(result)
         with self.own.wrap_database_errors:
             for result in results:
@@ -79,6 +83,17 @@ class PagesAhead:
             self.rows_of.set_pgresult(result)
             rows.append(self.rows_of.load_rows(0, result.ntuples, tuple))
         return rows
+
+    def _wait(self) -> None:
+        """Until the next result is in: libpq's get_result would wait holding the GIL (every
+        other thread of the worker stopped meanwhile: measured), select waits without it."""
+        import select
+
+        pgconn = self.pgconn
+        pgconn.consume_input()
+        while pgconn.is_busy():
+            select.select([pgconn.socket], [], [])
+            pgconn.consume_input()
 
     def close(self) -> None:
         self.own.close()
