@@ -12,6 +12,7 @@ then the destination shows none of them (R8).
 """
 
 from collections.abc import Iterator
+from functools import partial
 
 from django.db import connection, transaction
 from django.db.models import Count, Sum
@@ -45,6 +46,7 @@ from .base import (
     owned_rows,
     text_array,
 )
+from .slice_writer import slices_written
 from .writes import staged_slice
 
 STAGING = "backupsite_restore_comments"  # SQLite: see _import_comments_sqlite
@@ -213,23 +215,18 @@ class JiraData(ProductData):
             self._import_comments_sqlite(source, report, dt)
             return
         missing = 0
-        rows = counted(source.rows("comments"), report, "comments", SUMMED["comments"])
-        for batch in batched(rows, INSERT_SLICE):
+
+        def write(batch: list[tuple]) -> None:
+            nonlocal missing
             # The lookup and the COPY share a transaction: on PostgreSQL the lookup locks
             # each issue FOR KEY SHARE, what each comment's foreign key trigger would do,
             # so the COPY skips the triggers (points_at={}: nothing more to lock).
             with staged_slice():
-                ids = self._issue_ids((r["issue"] for r in batch), lock=True)
+                ids = self._issue_ids((row[0] for row in batch), lock=True)
                 try:  # one lookup per comment; the filtered way only when one is missing
-                    values = [
-                        (ids[r["issue"]], r["author"], r["body"], dt(r["created"])) for r in batch
-                    ]
+                    values = [(ids[key], *rest) for key, *rest in batch]
                 except KeyError:
-                    values = [
-                        (ids[r["issue"]], r["author"], r["body"], dt(r["created"]))
-                        for r in batch
-                        if r["issue"] in ids
-                    ]
+                    values = [(ids[key], *rest) for key, *rest in batch if key in ids]
                 missing += len(batch) - len(values)
                 insert_rows(
                     JiraComment,
@@ -238,6 +235,13 @@ class JiraData(ProductData):
                     points_at={},
                     ready=True,
                 )
+
+        rows = counted(source.rows("comments"), report, "comments", SUMMED["comments"])
+        built = ((r["issue"], r["author"], r["body"], dt(r["created"])) for r in rows)
+        # Each slice written on a connection of its own while the next is read (#16).
+        with slices_written() as submit:
+            for batch in batched(built, INSERT_SLICE):
+                submit(partial(write, batch))
         if missing:
             raise ValueError(f"{missing} comment(s) of the backup name an issue that is not in it.")
 

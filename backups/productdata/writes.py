@@ -6,6 +6,7 @@ slice instead of per row. Split out of base.py; base re-exports every name.
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from itertools import islice
 from operator import itemgetter
 from typing import TYPE_CHECKING
@@ -14,6 +15,7 @@ import orjson
 from django.db import connection, transaction
 
 from .export import parse_dt
+from .slice_writer import slices_written
 
 if TYPE_CHECKING:
     from .base import ImportReport
@@ -72,7 +74,9 @@ def insert_into(
     """Insert a stream of rows in large slices, each one COPY (or one executemany).
 
     A slice is read in full before its COPY starts: a source that reads the database itself
-    (ProductRowSource) must not query the connection while it is in COPY mode. With
+    (ProductRowSource) must not query the connection while it is in COPY mode. Outside a
+    transaction on PostgreSQL (a staged restore) each slice goes in on a connection of its
+    own while the next is read (`slice_writer`, #16). With
     `points_at`, each slice's foreign keys are checked once for the slice, not per row
     (`foreign_keys_checked_here`). With `binary_types` (see `_BINARY`), PostgreSQL's COPY
     is binary: the server parses no timestamps or numbers (#16).
@@ -85,7 +89,8 @@ def insert_into(
     if ready and pg and not binary:  # json_adapter's values are jsonb's binary form
         raise ValueError(f"{table}: rows made for a binary COPY, which its columns do not allow")
     sql = f"COPY {qn(table)} ({cols}) FROM STDIN" + (" (FORMAT BINARY)" if binary else "")
-    for chunk in batched(rows, size):
+
+    def write(chunk: list[tuple]) -> None:
         # One transaction per slice when no transaction is open (a staged restore): SQLite's
         # one write lock is held for one slice, not for the whole import.
         with staged_slice(), connection.cursor() as cursor:
@@ -103,8 +108,14 @@ def insert_into(
                             copy.write_row(row)
             else:
                 marks = ", ".join(["%s"] * len(columns))
-                sql = f"INSERT INTO {qn(table)} ({cols}) VALUES ({marks})"  # noqa: S608 - quoted
-                cursor.executemany(sql, chunk)
+                insert = f"INSERT INTO {qn(table)} ({cols}) VALUES ({marks})"  # noqa: S608
+                cursor.executemany(insert, chunk)
+
+    # A staged import's slices go in on a connection of their own while the next is read
+    # (slice_writer, #16); elsewhere one after the other, here.
+    with slices_written() as submit:
+        for chunk in batched(rows, size):
+            submit(partial(write, chunk))
 
 
 @contextmanager
