@@ -24,6 +24,12 @@ def backend() -> int | None:
     return connection.connection.info.backend_pid
 
 
+def small_slices(monkeypatch, rows: int) -> None:
+    """Slices of `rows` rows: a few rows make many slices."""
+    for name in ("writes.INSERT_SLICE", "jira.INSERT_SLICE"):
+        monkeypatch.setattr(f"backups.productdata.{name}", rows)
+
+
 def session_gone(pid: int) -> bool:
     """Whether the server process `pid` has ended (a closed connection's ends just after)."""
     for _ in range(50):
@@ -111,8 +117,7 @@ def test_inside_a_transaction_the_jobs_run_here_at_once():
 @pytest.mark.django_db(transaction=True)
 def test_a_staged_import_of_many_slices_writes_every_row_as_an_atomic_one_does(monkeypatch):
     need_postgres()
-    for name in ("writes.INSERT_SLICE", "jira.INSERT_SLICE"):
-        monkeypatch.setattr(f"backups.productdata.{name}", 7)
+    small_slices(monkeypatch, 7)
     org, _ = org_with_admin()
     keys = [f"P-{i}" for i in range(1, 31)]
     comments = [comment(keys[(n * 7) % 30], n) for n in range(50)]
@@ -152,8 +157,7 @@ def test_a_staged_import_of_many_slices_writes_every_row_as_an_atomic_one_does(m
 @pytest.mark.django_db(transaction=True)
 def test_a_staged_import_whose_comment_names_no_issue_fails_with_the_same_words(monkeypatch):
     need_postgres()
-    for name in ("writes.INSERT_SLICE", "jira.INSERT_SLICE"):
-        monkeypatch.setattr(f"backups.productdata.{name}", 2)
+    small_slices(monkeypatch, 2)
     org, _ = org_with_admin()
     target = jira_product(org, projects=0)
     source = Rows(
