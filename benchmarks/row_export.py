@@ -138,7 +138,7 @@ def main() -> None:
     parser.add_argument(
         "--analyze",
         action="store_true",
-        help="ANALYZE the tables first, as a restore now does (#16); else no statistics",
+        help="ANALYZE the tables first (as autovacuum would in time); else no statistics",
     )
     parser.add_argument("--compare-with", help="a checkout of the code before the change")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
