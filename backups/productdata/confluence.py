@@ -7,6 +7,7 @@ the destination are skipped with everything in them (R6).
 """
 
 from collections.abc import Iterator
+from functools import partial
 
 from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce, Length
@@ -34,6 +35,8 @@ from .base import (
     parse_dt,
     text_length,
 )
+from .slice_writer import slices_written
+from .writes import staged_slice
 
 
 class ConfluenceData(ProductData):
@@ -233,21 +236,29 @@ class ConfluenceData(ProductData):
             if homepage in page_ids:
                 Space.objects.filter(id=space_ids[key]).update(homepage_id=page_ids[homepage])
 
+        def write(values: list[tuple]) -> None:
+            with staged_slice():
+                insert_rows(
+                    PageComment,
+                    ["page", "author", "body", "created"],
+                    values,
+                    # One lock per page of the batch, not a trigger per comment (#16).
+                    points_at={Page._meta.db_table: [v[0] for v in values]},
+                    ready=True,
+                )
+
         dt = datetime_adapter()
-        for batch in batched(source.rows("comments")):
-            rows = [r for r in batch if r["page"] in page_ids]
-            report.add(report.skipped, "comments", len(batch) - len(rows))
-            values = [(page_ids[r["page"]], r["author"], r["body"], dt(r["created"])) for r in rows]
-            insert_rows(
-                PageComment,
-                ["page", "author", "body", "created"],
-                values,
-                # One lock per page of the batch, not a trigger per comment (#16).
-                points_at={Page._meta.db_table: [v[0] for v in values]},
-                ready=True,
-            )
-            report.add(report.restored, "comments", len(rows))
-            report.data_bytes += text_length(v[2] for v in values)
+        # Each batch written on a connection of its own while the next is read (#16).
+        with slices_written() as submit:
+            for batch in batched(source.rows("comments")):
+                rows = [r for r in batch if r["page"] in page_ids]
+                report.add(report.skipped, "comments", len(batch) - len(rows))
+                values = [
+                    (page_ids[r["page"]], r["author"], r["body"], dt(r["created"])) for r in rows
+                ]
+                submit(partial(write, values))
+                report.add(report.restored, "comments", len(rows))
+                report.data_bytes += text_length(v[2] for v in values)
 
         import_attachments(
             source,

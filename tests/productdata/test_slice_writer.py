@@ -6,13 +6,15 @@ import time
 
 import pytest
 from django.db import connection, connections, transaction
+from django.db.backends.signals import connection_created
 
-from backups.models import JiraComment, JiraIssue, JiraProject
-from backups.productdata import ImportOptions
+from backups.models import JiraComment, JiraIssue, JiraProject, Page, PageComment, Product
+from backups.productdata import ExportOptions, ImportOptions, ProductRowSource
+from backups.productdata.confluence import ConfluenceData
 from backups.productdata.jira import JiraData
 from backups.productdata.slice_writer import slices_written
 from tests.components import need_postgres
-from tests.factories import jira_product, org_with_admin
+from tests.factories import CREATED, confluence_product, jira_product, org_with_admin
 from tests.productdata.test_jira_comments_import import Rows, comment, issue
 
 
@@ -189,3 +191,47 @@ def test_without_a_connection_to_spare_the_jobs_run_here(monkeypatch, caplog):
 
     assert ran == [backend()]
     assert "No database connection to spare for a restore's writes" in caplog.text
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_staged_confluence_import_writes_its_comment_batches_on_one_connection_of_its_own():
+    need_postgres()
+    org, _ = org_with_admin()
+    source = confluence_product(org, "Source", pages=3)
+    pages = list(Page.objects.filter(space__product=source).order_by("id"))
+    PageComment.objects.bulk_create(  # three batches of comments (BATCH_SIZE is 1,000)
+        PageComment(page=pages[n % 4], author="Ann", body=f"Comment {n}", created=CREATED)
+        for n in range(2_500)
+    )
+    writers: set[int] = set()
+
+    def seen(sender, connection, **kwargs):
+        writers.add(connection.connection.info.backend_pid)
+
+    staged = Product.objects.create(organization=org, kind="confluence", name="Staged")
+    atomic = Product.objects.create(organization=org, kind="confluence", name="Atomic")
+    threads = threading.active_count()
+    connection_created.connect(seen)
+    try:
+        report = ConfluenceData(staged).import_content(
+            ProductRowSource(ConfluenceData(source), ExportOptions()), ImportOptions(), atomic=False
+        )
+    finally:
+        connection_created.disconnect(seen)
+    ConfluenceData(atomic).import_content(
+        ProductRowSource(ConfluenceData(source), ExportOptions()), ImportOptions()
+    )
+
+    def stored(product):
+        return list(
+            PageComment.objects.filter(page__space__product=product)
+            .order_by("id")
+            .values_list("page__title", "body")
+        )
+
+    assert report.restored["comments"] == 2_500
+    assert stored(staged) == stored(atomic) == stored(source)
+    assert len(writers) == 1  # one writer for every batch, not one per batch
+    assert backend() not in writers
+    assert threading.active_count() == threads
