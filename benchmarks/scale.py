@@ -19,6 +19,9 @@ SQLite, same sizes and code:
   second backup, unchanged       8.1      2723  246,856  82 MB     9 s   0.00 GB   1.77/1.57/1.85
   backup file                    58.1     370   34,523   82 MB     71 s  21.49 GB  1.65/1.55/1.84
   restore into an empty product  48.4     457   41,412   90 MB     63 s  21.47 GB  1.50/1.54/1.82
+Again at dd97d02 (12:57-13:05 UTC, PostgreSQL, cache dropped, load 1.1-1.8): tar cf 50.8 s,
+backup 38.4 s, second backup 7.3 s, backup file 59.5 s, restore 53.9 s (slices written on a
+connection of their own while the next is read, productdata/slice_writer), peak RSS 123 MB.
 The second backup stored 1,377 new bytes (its manifest): its entities files are the first's,
 held by reference (before b9fb8fb it wrote 0.64 GB of them again, 2.91%).
 (At 6fe1f04, 06:52-07:13: backup 59.8 s PG / 50.2 s SQLite; backup file 84.9 / 95.2 s; restore
