@@ -21,6 +21,7 @@ from backups.productdata import ExportOptions, export, for_product
 from backups.productdata.export import export_paged, in_id_order, owned_rows
 from backups.productdata.export_text import _iso_from_pg
 from tests.factories import org_with_admin
+from tests.productdata.test_export_text import old_jira_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -96,21 +97,7 @@ def test_a_product_without_comments_exports_none():
 
 def old_issue_lines(product) -> list[bytes]:
     """What the export wrote before #16: the model's datetimes, isoformat."""
-    return [
-        orjson.dumps(
-            {
-                "key": i.key,
-                "project": i.project.key,
-                "summary": i.summary,
-                "description": i.description,
-                "status": i.status,
-                "fields": i.fields,
-                "created": i.created.isoformat(),
-                "updated": i.updated.isoformat(),
-            }
-        )
-        for i in JiraIssue.objects.filter(product=product).order_by("id")
-    ]
+    return [orjson.dumps(row) for row in old_jira_rows(product, "issues")]
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's DateStyle")
