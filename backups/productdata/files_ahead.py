@@ -106,6 +106,26 @@ class FilesAhead:
             return rows
         return self._pumped(iter(rows))
 
+    @property
+    def entities_file(self):
+        """The source's `entities_file` (productdata/parsed_rows.py), the pool begun as `rows`
+        begins it; None when the source has none. A reader of it calls `pump` between
+        batches, as `rows` does between its rows."""
+        opener = getattr(self._source, "entities_file", None)
+        if opener is None:
+            return None
+
+        def opened(content_type: str):
+            if content_type == self._start:
+                self._begin()
+            return opener(content_type)
+
+        return opened
+
+    def pump(self) -> None:
+        if self._pool is not None:
+            self._pump()
+
     def open_attachment(self, path: str):
         return self._source.open_attachment(path)
 

@@ -42,10 +42,10 @@ from .base import (
     in_id_order,
     insert_into,
     insert_rows,
-    json_adapter,
     owned_rows,
     text_array,
 )
+from .parsed_rows import built_rows
 from .slice_writer import slices_written
 from .writes import staged_slice
 
@@ -166,24 +166,19 @@ class JiraData(ProductData):
             report.containers_by_state[pr.state] = report.containers_by_state.get(pr.state, 0) + 1
         project_ids = {pr.key: pr.id for pr in projects}
 
-        dt, js = datetime_adapter(), json_adapter()
         insert_rows(
             JiraIssue,
             ["product", "project", "key", "summary", "description", "status", "fields"]
             + ["created", "updated"],
-            (
-                (
-                    issues_product,
-                    project_ids[r["project"]],
-                    r["key"],
-                    r["summary"],
-                    r["description"],
-                    r["status"],
-                    js(r["fields"]),
-                    dt(r["created"]),
-                    dt(r["updated"]),
-                )
-                for r in counted(source.rows("issues"), report, "issues", SUMMED["issues"])
+            # Built by a process of their own on SQLite (parsed_rows, #16).
+            built_rows(
+                source,
+                "issues",
+                "jira_issues",
+                report,
+                SUMMED["issues"],
+                product=issues_product,
+                projects=project_ids,
             ),
             # Each issue points at its product and one of the projects just made (#16).
             points_at={
@@ -193,7 +188,7 @@ class JiraData(ProductData):
             ready=True,
         )
 
-        self._import_comments(source, report, dt)
+        self._import_comments(source, report)
 
         import_attachments(
             source,
@@ -205,16 +200,17 @@ class JiraData(ProductData):
             owner_ids=lambda rows: self._issue_ids(r["issue"] for r in rows),
         )
 
-    def _import_comments(self, source: RowSource, report: ImportReport, dt) -> None:
+    def _import_comments(self, source: RowSource, report: ImportReport) -> None:
         """Comments name their issue by key. On PostgreSQL each slice of comments looks its
         issues up in one query (the (product, key) index), then goes in by one COPY: no
         key -> id map of the whole product in memory, however many issues there are, and
         each comment written once (#16: it went through a staging table before, written
         twice and joined by a plan that depended on fresh statistics)."""
         if connection.vendor != "postgresql":
-            self._import_comments_sqlite(source, report, dt)
+            self._import_comments_sqlite(source, report)
             return
         missing = 0
+        dt = datetime_adapter()
 
         def write(batch: list[tuple]) -> None:
             nonlocal missing
@@ -245,7 +241,7 @@ class JiraData(ProductData):
         if missing:
             raise ValueError(f"{missing} comment(s) of the backup name an issue that is not in it.")
 
-    def _import_comments_sqlite(self, source: RowSource, report: ImportReport, dt) -> None:
+    def _import_comments_sqlite(self, source: RowSource, report: ImportReport) -> None:
         """SQLite: comments go into a temporary table, then into their table with one
         INSERT ... SELECT joined on (product, key) per slice. SQLite plans that join by the
         index whatever it knows, and it measured faster here than a lookup per slice
@@ -258,15 +254,10 @@ class JiraData(ProductData):
                 f"CREATE TEMPORARY TABLE {STAGING} (seq integer PRIMARY KEY, "
                 f"issue_key varchar(40), author varchar(200), body text, created text)"
             )
-        staged = 0
-
-        def rows():
-            nonlocal staged
-            for r in counted(source.rows("comments"), report, "comments", SUMMED["comments"]):
-                yield (staged, r["issue"], r["author"], r["body"], dt(r["created"]))
-                staged += 1
-
-        insert_into(STAGING, ["seq", "issue_key", "author", "body", "created"], rows())
+        before = report.restored.get("comments", 0)
+        rows = built_rows(source, "comments", "jira_comments_staged", report, SUMMED["comments"])
+        insert_into(STAGING, ["seq", "issue_key", "author", "body", "created"], rows)
+        staged = report.restored.get("comments", 0) - before
         inserted = 0
         # In slices of the staged sequence, each its own transaction outside a restore's
         # atomic block: SQLite's write lock is never held for all the comments at once.

@@ -15,6 +15,7 @@ from backups.archive import EntitiesFileDamaged
 from backups.models import Product, Restore
 from backups.productdata import AttachmentIntegrityError, ImportOptions, for_product
 from backups.productdata.base import ReferenceGone
+from backups.productdata.parsed_rows import RowProcessFailed
 from backups.selectors import refresh_content_summary
 
 from . import jobs
@@ -265,7 +266,12 @@ def _discard(restore: Restore) -> None:
 def _describe(exc: Exception) -> str:
     # What the backup or the destination is found to be: said as it is, not as "unexpected".
     if isinstance(
-        exc, DestinationChanged | ReferenceGone | AttachmentIntegrityError | EntitiesFileDamaged
+        exc,
+        DestinationChanged
+        | ReferenceGone
+        | AttachmentIntegrityError
+        | EntitiesFileDamaged
+        | RowProcessFailed,
     ):
         return str(exc)
     if isinstance(exc, OSError | storage.StorageError):

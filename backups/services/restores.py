@@ -5,8 +5,10 @@ import json
 import logging
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from functools import cached_property
+from typing import BinaryIO
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -92,6 +94,17 @@ class StoredBackupSource:
             # hashing 1 MiB blocks there gained nothing (99.3k -> 97.8k; SQLite 106.7k -> 105.8k).
             yield from archive.entities_rows(getattr(f, "file", f), info)
 
+    @contextmanager
+    def entities_file(self, content_type: str) -> Iterator[tuple[BinaryIO, dict] | None]:
+        """The entities file's bytes and its manifest entry, for a parsing process
+        (productdata/parsed_rows.py, #16); None when the backup has no such file."""
+        info = self.manifest["entities"].get(content_type)
+        if info is None:
+            yield None
+            return
+        with self._open(self.prefix + info["file"]) as f:
+            yield getattr(f, "file", f), info
+
     def open_attachment(self, path: str):
         return self._open(self.prefix + path)
 
@@ -161,6 +174,17 @@ class UploadedFileSource:
             return
         with self._archive().open(info["file"]) as f:
             yield from archive.entities_rows(f, info)
+
+    @contextmanager
+    def entities_file(self, content_type: str) -> Iterator[tuple[BinaryIO, dict] | None]:
+        """As StoredBackupSource.entities_file: the entry's bytes (zipfile checks its CRC-32
+        at its end, as when rows() reads it)."""
+        info = self.manifest["entities"].get(content_type)
+        if info is None:
+            yield None
+            return
+        with self._archive().open(info["file"]) as f:
+            yield f, info
 
     def open_attachment(self, path: str):
         return self._archive().open(path)

@@ -1,0 +1,231 @@
+"""An import's rows built by a process of their own on SQLite (#16; backups/row_process.py is
+the child's side).
+
+`built_rows(source, content_type, builder, report, summed, **context)` gives the database rows
+of one entities file, built by `row_process.BUILDERS[builder]` and counted into `report` as
+`counted` would. On SQLite, when the source can hand over the file's bytes (`entities_file`),
+a child process parses and builds them while this one inserts; anywhere else, or when no
+child can start, they are built here, by the same builder, into the same rows.
+
+The child is fed by a thread of this process (its reads and pipe writes let go of the GIL),
+so neither side waits on a full pipe for the other. However the import ends, the child has
+exited and the thread has ended before `built_rows` returns or raises.
+"""
+
+import contextlib
+import logging
+import pickle
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: the pipes keep their size
+    fcntl = None
+
+from django.db import connection
+
+from backups import row_process
+from backups.archive import EntitiesFileDamaged
+
+from .writes import counted, datetime_adapter, json_adapter
+
+log = logging.getLogger(__name__)
+
+# Off: every row is built in this process (the tests compare both ways).
+USE_PROCESS = True
+# The bytes handed to the child per write: the size a stored object is read in.
+FEED_CHUNK = 1024 * 1024
+# Each pipe's buffer: ~15 batches of rows the child may build ahead while this process is in
+# SQLite. 1 MiB is Linux's default pipe-max-size.
+PIPE_BYTES = 1024 * 1024
+
+_CODE_ROOT = str(Path(row_process.__file__).resolve().parents[1])
+# -I: no PYTHON* variable, user site or working folder decides which code the child runs; the
+# folder this code came from is put first instead.
+_COMMAND = [
+    sys.executable,
+    "-I",
+    "-c",
+    f"import sys; sys.path.insert(0, {_CODE_ROOT!r}); from backups.row_process import main; main()",
+]
+
+
+class RowProcessFailed(Exception):
+    """The child that parsed the rows ended without finishing: the import stops (R8)."""
+
+
+def built_rows(
+    source,
+    content_type: str,
+    builder: str,
+    report,
+    summed: tuple[str, ...] = (),
+    **context,
+) -> Iterator[tuple]:
+    """The database rows of `content_type`'s entities file, counted into `report` a batch at
+    a time, each batch's `summed` texts added to report.data_bytes (see writes.counted)."""
+    dt, js = datetime_adapter(), json_adapter()
+    opener = getattr(source, "entities_file", None)
+    child = None
+    if (
+        USE_PROCESS
+        and opener is not None
+        and connection.vendor == "sqlite"
+        and dt is row_process.sqlite_datetime_text  # the child writes this text (UTC)
+    ):
+        child = _start()
+    if child is None:
+        build = row_process.BUILDERS[builder](dt, js, **context)
+        yield from map(build, counted(source.rows(content_type), report, content_type, summed))
+        return
+    job = {"builder": builder, "context": context, "summed": summed}
+    with child, opener(content_type) as opened:
+        if opened is None:  # the backup has no such file: no rows
+            return
+        yield from child.rows(job, *opened, report, content_type, getattr(source, "pump", None))
+
+
+def _start() -> "_Child | None":
+    """A child that said it is ready, or None (logged) when none can start here: this process
+    builds the rows instead, a little slower."""
+    errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _Child, or below
+    try:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
+            _COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors
+        )
+    except OSError as exc:
+        errors.close()
+        log.warning("Rows are parsed in this process: no process could start (%s).", exc)
+        return None
+    for pipe in (process.stdin, process.stdout):
+        _widen(pipe)
+    child = _Child(process, errors)
+    try:
+        ready = pickle.load(process.stdout)  # noqa: S301 - our own child, on our own pipe
+    except Exception:  # noqa: BLE001 - whatever it printed is in the log
+        ready = None
+    if ready != ("ready",):
+        child.__exit__(None, None, None)
+        log.warning("Rows are parsed in this process: its parser failed (%s).", child.said())
+        return None
+    log.debug("Rows parsed by process %d.", process.pid)
+    return child
+
+
+def _widen(pipe) -> None:
+    """A pipe of PIPE_BYTES, where Linux allows: with its default 64 KiB the child could be
+    less than one batch ahead, and it waited while this process was in SQLite (#16)."""
+    if fcntl is not None and hasattr(fcntl, "F_SETPIPE_SZ"):
+        with contextlib.suppress(OSError):  # above /proc/sys/fs/pipe-max-size: the default
+            fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+
+
+class _Child:
+    """One child process parsing one entities file, and the thread feeding it."""
+
+    def __init__(self, process: subprocess.Popen, errors):
+        self.process = process
+        self.errors = errors
+        self.feeder: threading.Thread | None = None
+        self.feed_failure: BaseException | None = None
+
+    def rows(
+        self,
+        job: dict,
+        fileobj,
+        info: dict,
+        report,
+        content_type: str,
+        pump: Callable[[], None] | None,
+    ) -> Iterator[tuple]:
+        self.feeder = threading.Thread(
+            target=self._feed, args=(job, fileobj), name="row-process-feed", daemon=True
+        )
+        self.feeder.start()
+        name = info["file"]
+        while True:
+            message = self._receive()
+            kind = message[0]
+            if kind == "rows":
+                _, rows, n, chars = message
+                yield from rows
+                report.add(report.restored, content_type, n)
+                report.data_bytes += chars
+                if pump is not None:
+                    pump()
+            elif kind == "end":
+                self._fed()
+                expected = info.get("sha256")  # in every manifest this service wrote (D1)
+                if expected and message[1] != expected:
+                    raise EntitiesFileDamaged(
+                        f"The backup's {name} does not match its checksum (expected SHA-256 "
+                        f"{expected[:12]}…, read {message[1][:12]}…)."
+                    )
+                return
+            elif kind == "damaged":
+                self._fed()
+                raise EntitiesFileDamaged(
+                    f"The backup's {name} is damaged (line {message[1]} is not a row): it does "
+                    "not match its checksum."
+                )
+            else:  # "error": a row its builder refused, as the import here would have
+                self._fed()
+                raise message[1]
+
+    def _receive(self) -> tuple:
+        try:
+            return pickle.load(self.process.stdout)  # noqa: S301 - our own child's
+        except EOFError:
+            self._fed()  # a read of the source that failed is the reason, if there was one
+            code = self.process.wait()
+            raise RowProcessFailed(
+                f"The process parsing the backup's rows ended early (exit code {code}"
+                f"{': ' + self.said() if self.said() else ''})."
+            ) from None
+
+    def _feed(self, job: dict, fileobj) -> None:
+        stdin = self.process.stdin
+        try:
+            pickle.dump(job, stdin, row_process.PROTOCOL)
+            while chunk := fileobj.read(FEED_CHUNK):
+                stdin.write(chunk)
+            stdin.close()
+        except (BrokenPipeError, ValueError):
+            pass  # the child is gone (or was stopped): the reading side says why
+        except BaseException as exc:  # noqa: BLE001 - raised in the import's thread (_fed)
+            self.feed_failure = exc
+            with contextlib.suppress(OSError):  # the child sees the end and stops
+                stdin.close()
+
+    def _fed(self) -> None:
+        """The feeding is over; a failure to read the source is the import's failure."""
+        if self.feeder is not None:
+            self.feeder.join()
+        if self.feed_failure is not None:
+            raise self.feed_failure
+
+    def said(self) -> str:
+        self.errors.seek(0)
+        text = self.errors.read().decode(errors="replace").strip()
+        return text.splitlines()[-1] if text else ""
+
+    def __enter__(self) -> "_Child":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        """Whatever happened, the child is stopped and waited for, the thread has ended."""
+        process = self.process
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        if self.feeder is not None:
+            self.feeder.join()
+        for pipe in (process.stdout, process.stdin):
+            with contextlib.suppress(OSError):
+                pipe.close()
+        self.errors.close()
