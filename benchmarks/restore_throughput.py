@@ -13,8 +13,9 @@ attachments), backs it up, then in the same run:
 It prints rows/s and MB/s (of the entities files) for both, the ratio, the peak memory, and
 the CPU seconds the restore used in Python and in the database server's backends (PostgreSQL
 on this machine, every connection the restore uses) or, on SQLite, which runs in Python, in
-the process that parses its rows (#16; its peak RSS follows the restore's after a "+"): on a
-loaded machine they scatter far less than rows/s.
+the process that parses its rows (#16): on a loaded machine they scatter far less than
+rows/s. The peak RSS is the restoring process's; the parsing process's own is not in it
+(`getrusage(RUSAGE_CHILDREN)` would report the restoring process's size at the fork).
 --repeat N runs the pair N times back to back and prints medians (the machine is shared:
 single runs scatter). --compare-with DIR (a checkout of the code before a change, e.g. `git
 archive HEAD | tar -x -C DIR`) also restores with DIR's code in each pair, so before and after
@@ -26,7 +27,6 @@ import argparse
 import contextlib
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -85,9 +85,6 @@ def child(restore_id: int, var_dir: Path, code_root: str | None) -> None:
                 "cpu_seconds": cpu,
                 "rows": sum(restore.report.get("restored", {}).values()),
                 "peak_rss_mb": peak_rss_mb(),
-                # The parsing process of a SQLite restore (none on PostgreSQL): its own memory.
-                "children_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-                / 1024,
                 "reason": restore.failure_reason,
             }
         )
@@ -118,13 +115,6 @@ def cpu_seconds(server: int | None) -> list[float]:
             fields = Path(f"/proc/{server}/stat").read_text().rsplit(")", 1)[1].split()
             theirs += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return [own.user + own.system, theirs]
-
-
-def peak_cell(results: list[dict]) -> str:
-    """The restoring process's peak RSS, and its parsing process's (SQLite) after a "+"."""
-    own = max(r["peak_rss_mb"] for r in results)
-    parser = max(r.get("children_peak_rss_mb", 0) for r in results)
-    return f"{own:.0f}+{parser:.0f} MB" if parser else f"{own:.0f} MB"
 
 
 def baseline(backup, product) -> tuple[float, int]:
@@ -283,7 +273,7 @@ def main() -> None:
                     f"{rate:.0f}",
                     f"{rate / bulk_rate:.2f}x",
                     f"{mb_rate:.1f}",
-                    peak_cell(results),
+                    f"{max(r['peak_rss_mb'] for r in results):.0f} MB",
                     "{:.2f}+{:.2f}".format(
                         *(statistics.median(r["cpu_seconds"][i] for r in results) for i in (0, 1))
                     ),
@@ -300,9 +290,6 @@ def main() -> None:
                             "rows_per_s": round(rate),
                             "bulk_rows_per_s": round(bulk_rate),
                             "peak_rss_mb": round(max(r["peak_rss_mb"] for r in results), 1),
-                            "parser_peak_rss_mb": round(
-                                max(r.get("children_peak_rss_mb", 0) for r in results), 1
-                            ),
                         }
                     )
         print(f"load average {os.getloadavg()[0]:.2f} at the end")
