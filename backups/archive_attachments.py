@@ -20,12 +20,12 @@ class ChecksumMismatch(Exception):
     """A stored object is not what its row says: the file must not be made."""
 
 
-# Attachments are read, and their own SHA-256s computed, on this thread, one buffer ahead of
-# the caller, who meanwhile computes the CRC-32, writes the bytes and hashes the file it makes
-# (#16): hashlib and the reads release the GIL, so the two hashes of every byte run on two
-# cores instead of one after the other. One thread, whose tasks run in the order given: an
-# attachment's reads stay in order, and no task ever waits for another (so a file given up
-# halfway never holds the thread up for the next one).
+# Attachments are read, and their own SHA-256s and CRC-32s computed, on this thread, one
+# buffer ahead of the caller, who meanwhile writes the bytes and hashes the file it makes, on
+# its own thread (storage's write, #16): hashlib and the reads release the GIL, so the two
+# hashes of every byte run on two cores instead of one after the other. One thread, whose
+# tasks run in the order given: an attachment's reads stay in order, and no task ever waits
+# for another (so a file given up halfway never holds the thread up for the next one).
 _hashing_thread = LazyPool(1, "archive-sha256")
 
 

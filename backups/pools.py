@@ -1,6 +1,7 @@
-"""Thread pools made when first needed and kept for the process's life (#16: hashing beside
-reads and writes). Made lazily, so that a process that forks before its first use (django-q2's
-workers fork from a sentinel that never hashes) starts without threads it cannot have."""
+"""Thread pools made when first needed and kept for the process's life (#16: a backup file's
+attachments read and hashed beside its writes). Made lazily, so that a process that forks
+before its first use (django-q2's workers fork from a sentinel that never hashes) starts
+without threads it cannot have."""
 
 import threading
 from concurrent.futures import ThreadPoolExecutor

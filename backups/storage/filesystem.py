@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .base import StorageError, StoredObject, Written, overlapped_sha256, taken
+from .base import StorageError, StoredObject, Written, taken
 
 
 class FilesystemBackend:
@@ -43,7 +43,6 @@ class FilesystemBackend:
         path = Path(self.storage.path(name))
         digest = hashlib.sha256()
         size = 0
-        hashing = overlapped_sha256()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             out = open(path, "xb")  # noqa: SIM115 - closed below. "x": never overwrite an object
@@ -56,15 +55,17 @@ class FilesystemBackend:
         try:
             with out:
                 for chunk in chunks:
-                    # The chunk is hashed on another thread while it is written here (#16)
-                    # and both are done before the next one is asked for (write_chunks).
-                    with hashing(digest, chunk):
-                        try:
-                            out.write(chunk)
-                        except OSError as exc:
-                            raise StorageError(
-                                f"The {self.label()} failed to write {name}: {exc}"
-                            ) from exc
+                    # Written, then hashed, here: both are done before the next chunk is asked
+                    # for (write_chunks). Not on a thread of its own (#16): a backup file's
+                    # attachments are read and hashed on one already, and on 2 cores a third
+                    # busy thread made the hash wait for a core while this one wrote.
+                    try:
+                        out.write(chunk)
+                    except OSError as exc:
+                        raise StorageError(
+                            f"The {self.label()} failed to write {name}: {exc}"
+                        ) from exc
+                    digest.update(chunk)
                     size += len(chunk)
         except BaseException:
             # As on S3: a write that did not finish leaves no object under the name.
