@@ -9,6 +9,7 @@ import hashlib
 import random
 import urllib.request
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -80,8 +81,8 @@ def test_write_returns_the_size_and_sha256_of_exactly_the_bytes_stored(backend):
 
 def test_write_of_views_of_one_reused_buffer_stores_and_hashes_each_as_it_was(backend):
     # The backup file's and the engine's chunks are views of buffers their reader refills as
-    # soon as the next chunk is asked for (storage.write_chunks); large ones are hashed on
-    # another thread while they are written. Sizes on both sides of where that starts.
+    # soon as the next chunk is asked for (storage.write_chunks): each is written and hashed
+    # before that. Sizes on both sides of 256 KiB (large chunks were once hashed elsewhere).
     data = pattern(5 * MiB + 64 * 1024 + 777, seed=3)
     sizes = [MiB, 64 * 1024, 3 * MiB, 1, MiB + 776]
     buffer = bytearray(3 * MiB)
@@ -98,6 +99,54 @@ def test_write_of_views_of_one_reused_buffer_stores_and_hashes_each_as_it_was(ba
 
     assert written == storage.Written("w/reused.bin", len(data), sha(data))
     assert read(backend, "w/reused.bin") == data
+
+
+@pytest.mark.parametrize("fallocate_fails", [False, True])
+def test_write_of_a_large_object_stores_exactly_its_bytes_past_its_preallocated_blocks(
+    backend, storage_backend, monkeypatch, fallocate_fails
+):
+    # A folder allocates a large object's blocks ahead of its writes, then lets go of what is
+    # past its last byte; where the filesystem cannot, the write goes on without. Small steps
+    # here: a write that ends inside a step, after several steps.
+    from backups.storage import filesystem
+
+    monkeypatch.setattr(filesystem, "PREALLOCATE_FROM", MiB)
+    monkeypatch.setattr(filesystem, "PREALLOCATE_STEP", 2 * MiB)
+    if fallocate_fails:
+
+        def refuse(fd, offset, length):
+            raise OSError(95, "Operation not supported")
+
+        monkeypatch.setattr(filesystem.os, "posix_fallocate", refuse)
+    data = pattern(6 * MiB + 4321, seed=5)
+
+    written = backend.write("w/large.bin", (data[i : i + MiB] for i in range(0, len(data), MiB)))
+
+    assert written == storage.Written("w/large.bin", len(data), sha(data))
+    assert read(backend, "w/large.bin") == data
+    assert backend.size("w/large.bin") == len(data)
+    if storage_backend == "filesystem":
+        path = Path(backend.storage.path("w/large.bin"))
+        assert path.stat().st_blocks * 512 < len(data) + MiB  # no preallocated block kept
+
+
+def test_write_of_a_large_object_that_fails_leaves_no_object(backend, monkeypatch):
+    from backups.storage import filesystem
+
+    monkeypatch.setattr(filesystem, "PREALLOCATE_FROM", MiB)
+    monkeypatch.setattr(filesystem, "PREALLOCATE_STEP", 2 * MiB)
+    broken = RuntimeError("the source broke")
+
+    def chunks():
+        for i in range(4):
+            yield pattern(MiB, seed=i)
+        raise broken
+
+    with pytest.raises(RuntimeError) as raised:
+        backend.write("w/large-broken.bin", chunks())
+
+    assert raised.value is broken
+    assert not backend.exists("w/large-broken.bin")
 
 
 def test_write_refuses_a_taken_name_and_keeps_the_object(backend):

@@ -14,6 +14,15 @@ from pathlib import Path
 
 from .base import StorageError, StoredObject, Written, taken
 
+# A large object's blocks are allocated ahead of its writes, PREALLOCATE_STEP at a time once
+# PREALLOCATE_FROM bytes are written (and what is left past its end let go at the end): ext4
+# then maps each written block into an allocated extent instead of reserving it for delayed
+# allocation one block at a time, a third less kernel time per byte written (0.185 -> 0.11
+# CPU-s per GB in 1 MiB writes) on the thread that also hashes the backup file (#16). Small
+# objects (manifests, most entities and attachments) are written as before.
+PREALLOCATE_FROM = 16 * 1024 * 1024
+PREALLOCATE_STEP = 64 * 1024 * 1024
+
 
 class FilesystemBackend:
     """One FileSystemStorage; every storage that is not S3 is treated as one (settings allow
@@ -43,6 +52,7 @@ class FilesystemBackend:
         path = Path(self.storage.path(name))
         digest = hashlib.sha256()
         size = 0
+        allocated = 0  # bytes of the file preallocated (its size, until the last truncate)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             out = open(path, "xb")  # noqa: SIM115 - closed below. "x": never overwrite an object
@@ -60,6 +70,8 @@ class FilesystemBackend:
                     # attachments are read and hashed on one already, and on 2 cores a third
                     # busy thread made the hash wait for a core while this one wrote.
                     try:
+                        if size >= PREALLOCATE_FROM and size + len(chunk) > allocated >= 0:
+                            allocated = _preallocate(out.fileno(), max(size, allocated))
                         out.write(chunk)
                     except OSError as exc:
                         raise StorageError(
@@ -67,6 +79,14 @@ class FilesystemBackend:
                         ) from exc
                     digest.update(chunk)
                     size += len(chunk)
+                if allocated:  # the blocks past the last byte let go
+                    try:
+                        out.flush()
+                        os.ftruncate(out.fileno(), size)
+                    except OSError as exc:
+                        raise StorageError(
+                            f"The {self.label()} failed to write {name}: {exc}"
+                        ) from exc
         except BaseException:
             # As on S3: a write that did not finish leaves no object under the name.
             path.unlink(missing_ok=True)
@@ -179,3 +199,15 @@ class FilesystemBackend:
 
     def upload_discard(self, name: str, *, multipart_id: str) -> None:
         self.delete(name)
+
+
+def _preallocate(fd: int, start: int) -> int:
+    """The file's blocks allocated up to start + PREALLOCATE_STEP (its size becomes that
+    until the write's truncate): returns the new end, or -1 where the filesystem cannot
+    allocate ahead or has no room for it (the write goes on without; a full disk fails the
+    write itself, as before)."""
+    try:
+        os.posix_fallocate(fd, start, PREALLOCATE_STEP)
+    except OSError:
+        return -1
+    return start + PREALLOCATE_STEP
