@@ -171,13 +171,19 @@ class _AttachmentReader:
         got = 0
         try:
             while True:
+                if not read.pending:  # longer than its row says: read on to its end
+                    read.submit()
                 buffer, done = read.pending.popleft()
                 if not (n := done.result()):
                     break
                 got += n
                 yield buffer[:n]
                 # Asked for the next chunk: the buffer of the one before the last is free.
-                read.submit()
+                # No read past the one that should find the end: queued behind the next
+                # attachment's first reads, it held up the close of this one, 0.8 ms each
+                # (a fifth of the file's time with 4 MB attachments, #16).
+                if not read.all_submitted:
+                    read.submit()
                 if read.all_submitted and self.upcoming not in (None, self._tried):
                     self._read_ahead()
         finally:

@@ -600,6 +600,42 @@ def test_a_file_given_up_halfway_closes_the_attachment_it_was_reading(size):
     assert opened["attachments/1/report.bin"].closed
 
 
+def test_an_attachment_is_read_to_its_end_once_then_the_next_one_is_read_ahead():
+    # No read past the one that finds an attachment's end: on the one hashing thread it would
+    # queue behind the next attachment's first reads, and the attachment could not be closed
+    # until those were done (#16). Each is read ceil(size / chunk) + 1 times, the same bytes.
+    chunk = archive.ATTACHMENT_CHUNK
+    datas = [random.Random(i).randbytes(n) for i, n in enumerate([3 * chunk + 5, 2 * chunk, 7])]
+    rows = [
+        {"path": f"attachments/{i}/a.bin", "sha256": hashlib.sha256(d).hexdigest(), "size": len(d)}
+        for i, d in enumerate(datas)
+    ]
+    objects = {row["path"]: data for row, data in zip(rows, datas, strict=True)}
+    objects["entities/attachments.jsonl"] = b"".join(json.dumps(r).encode() + b"\n" for r in rows)
+    reads: dict[str, int] = {}
+
+    class Counted(io.BytesIO):
+        def __init__(self, name: str):
+            super().__init__(objects[name])
+            self.name = name
+
+        def readinto(self, buffer) -> int:
+            reads[self.name] = reads.get(self.name, 0) + 1
+            return super().readinto(buffer)
+
+    entities = {"attachments": {"file": "entities/attachments.jsonl", "bytes": 1}}
+    entries = archive.archive_entries(
+        manifest_data=json.dumps({"entities": entities}).encode(),
+        secret_key="a key",
+        open_object=Counted,
+    )
+    written = b"".join(bytes(c) for c in archive.zip_chunks(entries))
+
+    with zipfile.ZipFile(io.BytesIO(written)) as z:
+        assert [z.read(r["path"]) for r in rows] == datas
+    assert reads == {r["path"]: -(-r["size"] // chunk) + 1 for r in rows}
+
+
 def test_a_missing_attachment_is_named_even_while_the_one_before_is_read_ahead_of_it():
     # The next attachment is opened early, while the one before is still read (#16): its
     # failure to open is reported in its own turn, by its own name, not by the one before.
