@@ -220,7 +220,25 @@ def _row(row: dict) -> tuple[str, str, int]:
 
 class EntitiesFileDamaged(Exception):
     """An entities file of the backup is not what its manifest recorded (R8: the restore stops
-    before its publish, so the destination never shows a row of it)."""
+    before its publish, so the destination never shows a row of it). Said the same way
+    wherever the file is read (here, or by a restore's parsing process: parsed_rows)."""
+
+    @classmethod
+    def at_line(cls, name: str, number: int) -> "EntitiesFileDamaged":
+        return cls(
+            f"The backup's {name} is damaged (line {number} is not a row): it does not match "
+            "its checksum."
+        )
+
+    @classmethod
+    def if_digest_differs(cls, info: dict, read: str) -> None:
+        """Raised when the file's SHA-256 is not the one its manifest entry recorded."""
+        expected = info.get("sha256")  # in every manifest this service wrote (D1)
+        if expected and read != expected:
+            raise cls(
+                f"The backup's {info['file']} does not match its checksum (expected SHA-256 "
+                f"{expected[:12]}…, read {read[:12]}…)."
+            )
 
 
 def entities_rows(lines, info: dict) -> Iterator[dict]:
@@ -228,23 +246,14 @@ def entities_rows(lines, info: dict) -> Iterator[dict]:
     against the manifest's SHA-256 once read (D1), before the import that reads it can end.
     A line that is not JSON stops it at once, with the same words."""
     digest = hashlib.sha256()
-    name = info["file"]
     for number, line in enumerate(lines, 1):
         digest.update(line)
         try:
             row = orjson.loads(line)
         except orjson.JSONDecodeError:
-            raise EntitiesFileDamaged(
-                f"The backup's {name} is damaged (line {number} is not a row): it does not "
-                "match its checksum."
-            ) from None
+            raise EntitiesFileDamaged.at_line(info["file"], number) from None
         yield row
-    expected = info.get("sha256")  # in every manifest this service wrote (D1)
-    if expected and digest.hexdigest() != expected:
-        raise EntitiesFileDamaged(
-            f"The backup's {name} does not match its checksum (expected SHA-256 "
-            f"{expected[:12]}…, read {digest.hexdigest()[:12]}…)."
-        )
+    EntitiesFileDamaged.if_digest_differs(info, digest.hexdigest())
 
 
 def taken_at(manifest: dict) -> datetime:

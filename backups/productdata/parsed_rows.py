@@ -181,7 +181,6 @@ class _Child:
             target=self._feed, args=(job, fileobj), name="row-process-feed", daemon=True
         )
         self.feeder.start()
-        name = info["file"]
         while True:
             message = self._receive()
             kind = message[0]
@@ -194,19 +193,11 @@ class _Child:
                     pump()
             elif kind == "end":
                 self._fed()
-                expected = info.get("sha256")  # in every manifest this service wrote (D1)
-                if expected and message[1] != expected:
-                    raise EntitiesFileDamaged(
-                        f"The backup's {name} does not match its checksum (expected SHA-256 "
-                        f"{expected[:12]}…, read {message[1][:12]}…)."
-                    )
+                EntitiesFileDamaged.if_digest_differs(info, message[1])
                 return
             elif kind == "damaged":
                 self._fed()
-                raise EntitiesFileDamaged(
-                    f"The backup's {name} is damaged (line {message[1]} is not a row): it does "
-                    "not match its checksum."
-                )
+                raise EntitiesFileDamaged.at_line(info["file"], message[1])
             else:  # "error": a row its builder refused, as the import here would have
                 self._fed()
                 raise message[1]
