@@ -12,6 +12,7 @@ then the destination shows none of them (R8).
 """
 
 from collections.abc import Iterator
+from contextlib import closing
 from functools import partial
 
 from django.db import connection, transaction
@@ -47,7 +48,7 @@ from .base import (
 )
 from .parsed_rows import built_rows, parsers_started
 from .slice_writer import slices_written
-from .writes import staged_slice
+from .writes import sqlite_gap, staged_slice
 
 STAGING = "backupsite_restore_comments"  # SQLite: see _import_comments_sqlite
 # The text fields whose characters `summary` counts as data_bytes, per content type: an import
@@ -182,28 +183,31 @@ class JiraData(ProductData):
             report.containers_by_state[pr.state] = report.containers_by_state.get(pr.state, 0) + 1
         project_ids = {pr.key: pr.id for pr in projects}
 
-        insert_rows(
-            JiraIssue,
-            ["product", "project", "key", "summary", "description", "status", "fields"]
-            + ["created", "updated"],
-            # Built by a process of their own on SQLite (parsed_rows, #16).
-            built_rows(
-                source,
-                "issues",
-                "jira_issues",
-                report,
-                SUMMED["issues"],
-                started=parsers,
-                product=issues_product,
-                projects=project_ids,
-            ),
-            # Each issue points at its product and one of the projects just made (#16).
-            points_at={
-                Product._meta.db_table: [issues_product],
-                JiraProject._meta.db_table: project_ids.values(),
-            },
-            ready=True,
+        # Built by a process of their own on SQLite (parsed_rows, #16), stopped at once if
+        # the inserts fail.
+        issues = built_rows(
+            source,
+            "issues",
+            "jira_issues",
+            report,
+            SUMMED["issues"],
+            started=parsers,
+            product=issues_product,
+            projects=project_ids,
         )
+        with closing(issues):
+            insert_rows(
+                JiraIssue,
+                ["product", "project", "key", "summary", "description", "status", "fields"]
+                + ["created", "updated"],
+                issues,
+                # Each issue points at its product and one of the projects just made (#16).
+                points_at={
+                    Product._meta.db_table: [issues_product],
+                    JiraProject._meta.db_table: project_ids.values(),
+                },
+                ready=True,
+            )
 
         self._import_comments(source, report, parsers)
 
@@ -265,7 +269,8 @@ class JiraData(ProductData):
         rows = built_rows(
             source, "comments", "jira_comments_staged", report, SUMMED["comments"], started=parsers
         )
-        insert_into(STAGING, ["seq", "issue_key", "author", "body", "created"], rows)
+        with closing(rows):
+            insert_into(STAGING, ["seq", "issue_key", "author", "body", "created"], rows)
         staged = report.restored.get("comments", 0) - before
         inserted = 0
         # In slices of the staged sequence, each its own transaction outside a restore's
@@ -280,6 +285,7 @@ class JiraData(ProductData):
                     [self._issues_product_id(), start, start + SQLITE_SLICE],
                 )
                 inserted += cursor.rowcount
+            sqlite_gap()
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE {STAGING}")
         if inserted != staged:

@@ -8,13 +8,16 @@ a child process parses and builds them while this one inserts; anywhere else, or
 child can start, they are built here, by the same builder, into the same rows.
 
 The child is fed by a thread of this process (its reads and pipe writes let go of the GIL),
-so neither side waits on a full pipe for the other. However the import ends, the child has
-exited and the thread has ended before `built_rows` returns or raises.
+so neither side waits on a full pipe for the other. Once the rows are read to their end, or
+the generator is closed, the child has exited and the thread has ended: a caller that may
+stop reading early closes it (`contextlib.closing`) rather than leave that to the garbage
+collector, which may hold a failed import's traceback, and with it the child, for long.
 """
 
 import contextlib
 import logging
 import pickle
+import select
 import subprocess
 import sys
 import tempfile
@@ -41,6 +44,8 @@ log = logging.getLogger(__name__)
 USE_PROCESS = True
 # The bytes handed to the child per write: the size a stored object is read in.
 FEED_CHUNK = 1024 * 1024
+# How long a child may take to say it is ready (~30 ms) before the rows are parsed here.
+READY_SECONDS = 30
 # Each pipe's buffer: ~15 batches of rows the child may build ahead while this process is in
 # SQLite. 1 MiB is Linux's default pipe-max-size.
 PIPE_BYTES = 1024 * 1024
@@ -83,10 +88,17 @@ def built_rows(
         yield from map(build, counted(source.rows(content_type), report, content_type, summed))
         return
     job = {"builder": builder, "context": context, "summed": summed}
-    with child, source.entities_file(content_type) as opened:
-        if opened is None:  # the backup has no such file: no rows
-            return
-        yield from child.rows(job, *opened, report, content_type, getattr(source, "pump", None))
+    try:
+        with source.entities_file(content_type) as opened:
+            if opened is None:  # the backup has no such file: no rows
+                return
+            pump = getattr(source, "pump", None)
+            try:
+                yield from child.rows(job, *opened, report, content_type, pump)
+            finally:
+                child.close()  # stopped (and its feeder with it) before the file is closed
+    finally:
+        child.close()  # also when the file could not be opened
 
 
 @contextmanager
@@ -95,16 +107,16 @@ def parsers_started(source, content_types: tuple[str, ...]) -> "Iterator[dict[st
     take: each takes ~30 ms to start, which then passes while this process writes what comes
     before (#16). Whatever is not taken is stopped at the end."""
     started: dict[str, _Child] = {}
-    if _may_use(source):
-        for content_type in content_types:
-            if (child := _spawn()) is None:
-                break
-            started[content_type] = child
     try:
+        if _may_use(source):
+            for content_type in content_types:
+                if (child := _spawn()) is None:
+                    break
+                started[content_type] = child
         yield started
     finally:
         for child in started.values():
-            child.__exit__(None, None, None)
+            child.close()
 
 
 def _may_use(source) -> bool:
@@ -120,13 +132,15 @@ def _may_use(source) -> bool:
 
 def _spawn() -> "_Child | None":
     """A child process started, not waited for; None (logged) when none can start here."""
-    errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _Child, or below
+    errors = None
     try:
+        errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _Child, or below
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
             _COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors
         )
-    except OSError as exc:
-        errors.close()
+    except OSError as exc:  # no process, or no file for its words (EMFILE, say)
+        if errors is not None:
+            errors.close()
         log.warning("Rows are parsed in this process: no process could start (%s).", exc)
         return None
     for pipe in (process.stdin, process.stdout):
@@ -139,12 +153,16 @@ def _ready(child: "_Child | None") -> "_Child | None":
     process builds the rows instead, a little slower."""
     if child is None:
         return None
+    ready = None
+    stdout = child.process.stdout
     try:
-        ready = pickle.load(child.process.stdout)  # noqa: S301 - our own child, on our pipe
-    except Exception:  # noqa: BLE001 - whatever it printed is in the log
-        ready = None
+        # A child that neither speaks nor dies (it never has) must not hold the restore up.
+        if select.select([stdout], [], [], READY_SECONDS)[0]:
+            ready = pickle.load(stdout)  # noqa: S301 - our own child, on our own pipe
+    except Exception:  # noqa: BLE001, S110 - whatever it printed is in the log
+        pass
     if ready != ("ready",):
-        child.__exit__(None, None, None)
+        child.close()  # its words are read after it has ended
         log.warning("Rows are parsed in this process: its parser failed (%s).", child.said())
         return None
     log.debug("Rows parsed by process %d.", child.process.pid)
@@ -167,6 +185,7 @@ class _Child:
         self.errors = errors
         self.feeder: threading.Thread | None = None
         self.feed_failure: BaseException | None = None
+        self.words: str | None = None
 
     def rows(
         self,
@@ -205,26 +224,39 @@ class _Child:
     def _receive(self) -> tuple:
         try:
             return pickle.load(self.process.stdout)  # noqa: S301 - our own child's
-        except EOFError:
+        except (EOFError, pickle.UnpicklingError):
+            # Its output ends, or ends in the middle of a batch (killed while it waited for
+            # this process to read): the child is gone either way.
             self._fed()  # a read of the source that failed is the reason, if there was one
             code = self.process.wait()
+            how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+            said = self.said()
             raise RowProcessFailed(
-                f"The process parsing the backup's rows ended early (exit code {code}"
-                f"{': ' + self.said() if self.said() else ''})."
+                f"The process parsing the backup's rows ended early ({how}"
+                f"{': ' + said if said else ''})."
             ) from None
 
     def _feed(self, job: dict, fileobj) -> None:
+        """The job, then the file's bytes, to the child's stdin, closed at the end however
+        the feeding ends (the child then sees its input end). A failure to read the source
+        is the import's (`_fed`); a pipe the child no longer reads is not: the reading side
+        says why it stopped."""
         stdin = self.process.stdin
         try:
             pickle.dump(job, stdin, row_process.PROTOCOL)
-            while chunk := fileobj.read(FEED_CHUNK):
+            while True:
+                try:
+                    chunk = fileobj.read(FEED_CHUNK)
+                except BaseException as exc:  # noqa: BLE001 - raised in the import's thread
+                    self.feed_failure = exc
+                    return
+                if not chunk:
+                    return
                 stdin.write(chunk)
-            stdin.close()
-        except (BrokenPipeError, ValueError):
-            pass  # the child is gone (or was stopped): the reading side says why
-        except BaseException as exc:  # noqa: BLE001 - raised in the import's thread (_fed)
-            self.feed_failure = exc
-            with contextlib.suppress(OSError):  # the child sees the end and stops
+        except BrokenPipeError:
+            pass  # the child is gone (or was stopped)
+        finally:
+            with contextlib.suppress(OSError):
                 stdin.close()
 
     def _fed(self) -> None:
@@ -235,22 +267,25 @@ class _Child:
             raise self.feed_failure
 
     def said(self) -> str:
-        self.errors.seek(0)
-        text = self.errors.read().decode(errors="replace").strip()
-        return text.splitlines()[-1] if text else ""
+        """The last line the child wrote to its stderr (kept until `close`)."""
+        if self.words is None:
+            self.errors.seek(0)
+            text = self.errors.read().decode(errors="replace").strip()
+            self.words = text.splitlines()[-1] if text else ""
+        return self.words
 
-    def __enter__(self) -> "_Child":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        """Whatever happened, the child is stopped and waited for, the thread has ended."""
+    def close(self) -> None:
+        """Whatever happened, the child is stopped and waited for, the thread has ended and
+        the pipes are closed. Twice is once."""
         process = self.process
         if process.poll() is None:
             process.kill()
         process.wait()
         if self.feeder is not None:
-            self.feeder.join()
+            self.feeder.join()  # its next write fails now, if it was writing
         for pipe in (process.stdout, process.stdin):
             with contextlib.suppress(OSError):
                 pipe.close()
-        self.errors.close()
+        if not self.errors.closed:
+            self.said()  # kept for a refusal or a warning that names it
+            self.errors.close()

@@ -7,7 +7,10 @@ process or thread outlives the import, however it ends."""
 import hashlib
 import io
 import logging
+import os
+import signal
 import sys
+import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -125,6 +128,24 @@ def imported(source, name: str, process: bool, monkeypatch, caplog):
         report = JiraData(product).import_content(source, ImportOptions(), atomic=False)
     started = [r.message for r in caplog.records if r.message.startswith("Rows parsed by process")]
     return product, report, started
+
+
+def children_pids() -> list[str]:
+    return [
+        pid
+        for task in Path("/proc/self/task").iterdir()
+        if (task / "children").exists()
+        for pid in (task / "children").read_text().split()
+        if "row_process" in (Path("/proc") / pid / "cmdline").read_bytes().decode(errors="replace")
+    ]
+
+
+def wchan(pid: int) -> str:
+    """What the process waits in, in the kernel."""
+    try:
+        return Path(f"/proc/{pid}/wchan").read_text()
+    except OSError:
+        return ""
 
 
 def children() -> list[str]:
@@ -273,3 +294,96 @@ def test_with_no_process_to_be_had_the_rows_are_built_here(monkeypatch, caplog):
     assert started == []
     assert report.restored["issues"] == 10
     assert any("no process could start" in r.message for r in caplog.records)
+
+
+def issue_rows(n: int) -> Files:
+    """`n` issues of ~600 bytes: 60,000 are more than the pipes hold (the child blocks)."""
+    rows = [
+        {
+            "key": f"P-{k}",
+            "project": "P",
+            "summary": "s" * 200,
+            "description": "d" * 300,
+            "status": "To Do",
+            "fields": {"n": k},
+            "created": TIMES[0][0],
+            "updated": TIMES[0][0],
+        }
+        for k in range(n)
+    ]
+    return Files(projects=[{"key": "P", "name": "P", "state": "active"}], issues=rows)
+
+
+@needs_sqlite
+def test_a_parser_killed_in_the_middle_of_a_batch_is_said_to_have_been_killed():
+    """Killed while it waits for the restore to read (its batch half written to a full pipe):
+    the refusal says so, not that a pickle was truncated."""
+    rows = parsed_rows.built_rows(
+        issue_rows(60_000), "issues", "jira_issues", _Report(), (), product=1, projects={"P": 1}
+    )
+    next(rows)
+    (pid,) = [int(p) for p in children_pids()]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "pipe_write" not in wchan(pid):
+        time.sleep(0.01)  # until it waits on the full pipe, in the middle of a message
+    os.kill(pid, signal.SIGKILL)
+    with pytest.raises(parsed_rows.RowProcessFailed) as failed:
+        for _ in rows:
+            pass
+    assert str(failed.value) == (
+        "The process parsing the backup's rows ended early (killed by signal 9)."
+    )
+    assert children() == []
+
+
+class FailingRead(io.RawIOBase):
+    """A source whose second read fails, as a stream that broke would."""
+
+    def __init__(self, first: bytes):
+        self.first, self.reads = first, 0
+
+    def readable(self):
+        return True
+
+    def read(self, size=-1):
+        self.reads += 1
+        if self.reads == 1:
+            return self.first
+        raise ValueError("I/O operation on closed file.")
+
+
+@needs_sqlite
+def test_a_source_that_fails_to_read_stops_the_import_with_its_own_error():
+    source = issue_rows(3)
+    data = source.data["issues"]
+
+    @contextmanager
+    def failing(content_type):
+        yield FailingRead(data[: len(data) // 2]), source.info(content_type)
+
+    source.entities_file = failing
+    rows = parsed_rows.built_rows(
+        source, "issues", "jira_issues", _Report(), (), product=1, projects={"P": 1}
+    )
+    with pytest.raises(ValueError, match="I/O operation on closed file"):
+        list(rows)  # not a wait for bytes that never come
+    assert children() == []
+
+
+@needs_sqlite
+def test_an_import_whose_inserts_fail_stops_its_parser_at_once(monkeypatch):
+    """The caller closes the rows (contextlib.closing): the parser does not wait for the
+    garbage collector, which a kept traceback would hold off."""
+    from backups.productdata import jira
+
+    def failing_insert(model, columns, rows, **kwargs):
+        next(iter(rows))
+        raise RuntimeError("the database refused")
+
+    monkeypatch.setattr(jira, "insert_rows", failing_insert)
+    org, _ = org_with_admin()
+    product = Product.objects.create(organization=org, kind="jira", name="Target")
+    with pytest.raises(RuntimeError) as raised:
+        JiraData(product).import_content(issue_rows(5000), ImportOptions(), atomic=False)
+    kept = raised.value  # the traceback, and the frames in it, still held here
+    assert children() == [], kept
