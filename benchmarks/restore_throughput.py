@@ -11,9 +11,9 @@ attachments), backs it up, then in the same run:
   2. restore_execute: restores the backup into another empty product, in a child process whose
      peak RSS (VmHWM) is read at the end.
 It prints rows/s and MB/s (of the entities files) for both, the ratio, the peak memory, and
-the CPU seconds the restore used in Python and in the database server's backends (PostgreSQL
-on this machine, every connection the restore uses) or, on SQLite, which runs in Python, in
-the process that parses its rows (#16): on a loaded machine they scatter far less than
+the CPU seconds the restore used in Python and, as "db", in the database server's backends
+(PostgreSQL on this machine, every connection the restore uses) and in the processes that
+parse its rows (#16; SQLite runs in Python): on a loaded machine they scatter far less than
 rows/s. The peak RSS is the restoring process's; the parsing process's own is not in it
 (`getrusage(RUSAGE_CHILDREN)` would report the restoring process's size at the fork).
 --repeat N runs the pair N times back to back and prints medians (the machine is shared:
@@ -104,12 +104,12 @@ def server_process(connection) -> int | None:
 
 def cpu_seconds(server: int | None) -> list[float]:
     """CPU time (user + system) used so far by this process, and by the database server's
-    backend (0 when unknown) and this process's children that ended (on SQLite, the process
-    that parses a restore's rows, productdata/parsed_rows.py). On a shared machine the wall
+    backend (0 when unknown) and this process's children that ended (the processes that
+    parse a restore's rows, productdata/parsed_rows.py). On a shared machine the wall
     time of a run scatters with the load; the CPU a restore costs scatters far less, so it
     shows smaller gains (#16)."""
     own = os.times()
-    theirs = own.children_user + own.children_system  # a SQLite restore's parsing process
+    theirs = own.children_user + own.children_system  # a restore's parsing processes
     if server is not None:
         with contextlib.suppress(OSError):
             fields = Path(f"/proc/{server}/stat").read_text().rsplit(")", 1)[1].split()

@@ -35,8 +35,6 @@ from .base import (
     ProductData,
     RowSource,
     batched,
-    counted,
-    datetime_adapter,
     delete_in_batches,
     export_paged,
     foreign_keys_checked_here,
@@ -156,8 +154,8 @@ class JiraData(ProductData):
     # --- import --------------------------------------------------------------------------
 
     def _import(self, source: RowSource, options: ImportOptions, report: ImportReport) -> None:
-        # On SQLite the issues' and the comments' rows are parsed by processes of their own,
-        # both started now: their ~30 ms start passes while the projects go in (#16).
+        # The issues' and the comments' rows are parsed by processes of their own, both
+        # started now: their ~30 ms start passes while the projects go in (#16).
         with parsers_started(source, ("issues", "comments")) as parsers:
             self._import_rows(source, report, parsers)
         import_attachments(
@@ -183,8 +181,8 @@ class JiraData(ProductData):
             report.containers_by_state[pr.state] = report.containers_by_state.get(pr.state, 0) + 1
         project_ids = {pr.key: pr.id for pr in projects}
 
-        # Built by a process of their own on SQLite (parsed_rows, #16), stopped at once if
-        # the inserts fail.
+        # Built by a process of their own (parsed_rows, #16), stopped at once if the inserts
+        # fail.
         issues = built_rows(
             source,
             "issues",
@@ -221,7 +219,6 @@ class JiraData(ProductData):
             self._import_comments_sqlite(source, report, parsers)
             return
         missing = 0
-        dt = datetime_adapter()
 
         def write(batch: list[tuple]) -> None:
             nonlocal missing
@@ -243,10 +240,12 @@ class JiraData(ProductData):
                     ready=True,
                 )
 
-        rows = counted(source.rows("comments"), report, "comments", SUMMED["comments"])
-        built = ((r["issue"], r["author"], r["body"], dt(r["created"])) for r in rows)
-        # Each slice written on a connection of its own while the next is read (#16).
-        with slices_written() as submit:
+        # Built by a process of their own (parsed_rows, #16), stopped at once if the inserts
+        # fail; each slice written on a connection of its own while the next is read.
+        built = built_rows(
+            source, "comments", "jira_comments", report, SUMMED["comments"], started=parsers
+        )
+        with closing(built), slices_written() as submit:
             for batch in batched(built, INSERT_SLICE):
                 submit(partial(write, batch))
         if missing:

@@ -1,11 +1,12 @@
-"""An import's rows built by a process of their own on SQLite (#16; backups/row_process.py is
-the child's side).
+"""An import's rows built by a process of their own (#16; backups/row_process.py is the
+child's side).
 
 `built_rows(source, content_type, builder, report, summed, **context)` gives the database rows
 of one entities file, built by `row_process.BUILDERS[builder]` and counted into `report` as
-`counted` would. On SQLite, when the source can hand over the file's bytes (`entities_file`),
-a child process parses and builds them while this one inserts; anywhere else, or when no
-child can start, they are built here, by the same builder, into the same rows.
+`counted` would. When the source can hand over the file's bytes (`entities_file`), a child
+process parses and builds them while this one inserts; otherwise (a live product's rows, a
+database in another zone than UTC), or when no child can start, they are built here, by the
+same builder, into the same rows.
 
 The child is fed by a thread of this process (its reads and pipe writes let go of the GIL),
 so neither side waits on a full pipe for the other. Once the rows are read to their end, or
@@ -87,7 +88,7 @@ def built_rows(
         build = row_process.BUILDERS[builder](dt, js, **context)
         yield from map(build, counted(source.rows(content_type), report, content_type, summed))
         return
-    job = {"builder": builder, "context": context, "summed": summed}
+    job = {"builder": builder, "context": context, "summed": summed, "database": connection.vendor}
     try:
         with source.entities_file(content_type) as opened:
             if opened is None:  # the backup has no such file: no rows
@@ -120,13 +121,16 @@ def parsers_started(source, content_types: tuple[str, ...]) -> "Iterator[dict[st
 
 
 def _may_use(source) -> bool:
-    """Whether this import's rows may be parsed by a process: on SQLite, in UTC (the child
-    writes the text of `row_process.sqlite_datetime_text`), from a source with files."""
+    """Whether this import's rows may be parsed by a process: from a source with files, on a
+    database whose adapters the child has (row_process.ADAPTERS: SQLite's or PostgreSQL's,
+    in UTC, the zone the child's timestamps are in)."""
+    adapters = row_process.ADAPTERS.get(connection.vendor)
     return (
         USE_PROCESS
         and getattr(source, "entities_file", None) is not None
-        and connection.vendor == "sqlite"
-        and datetime_adapter() is row_process.sqlite_datetime_text
+        and adapters is not None
+        and datetime_adapter() is adapters[0]
+        and json_adapter() is adapters[1]
     )
 
 

@@ -12,10 +12,17 @@ from itertools import islice
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
-import orjson
 from django.db import connection, transaction
 
-from backups.row_process import BATCH, json_text, sqlite_datetime_text, sqlite_text_length
+from backups.row_process import (
+    BATCH,
+    json_text,
+    jsonb_binary,
+    sqlite_datetime_text,
+    sqlite_text_length,
+    utc_datetime,
+)
+from backups.row_process import text_length as pg_text_length
 
 from .export import parse_dt
 from .slice_writer import slices_written
@@ -207,10 +214,6 @@ def _timestamptz_of_text(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=connection.timezone)
 
 
-def _jsonb_of_value(value) -> bytes:
-    return b"\x01" + orjson.dumps(value)  # jsonb's binary form: version 1, the JSON text
-
-
 def _jsonb(value):
     if value is None:
         return None
@@ -329,16 +332,16 @@ def text_length(texts: Iterable[str]) -> int:
     read again after it (#16). Summed in C: 0.03 s per million texts, 0.06 s on SQLite.
     Python's len counts PostgreSQL's characters (its text holds no NUL); SQLite's length()
     stops at a text's first NUL."""
-    if connection.vendor != "sqlite":
-        return sum(map(len, texts))
-    return sqlite_text_length(texts)
+    return (sqlite_text_length if connection.vendor == "sqlite" else pg_text_length)(texts)
 
 
 def datetime_adapter() -> Callable[[str], object]:
     """How an ISO 8601 time from a backup row goes into insert_rows (ready=True), for this
     database."""
     if connection.vendor == "postgresql":
-        return _timestamptz_of_text  # the datetime a binary COPY writes (text COPY takes it too)
+        # The datetime a binary COPY writes (text COPY takes it too); in UTC the same function
+        # a restore's parsing process uses (row_process, #16).
+        return utc_datetime if connection.timezone_name == "UTC" else _timestamptz_of_text
     adapt = connection.ops.adapt_datetimefield_value
 
     def slow(value: str):
@@ -374,7 +377,7 @@ def json_adapter() -> Callable[[object], object]:
     """How a JSON value from a backup row goes into insert_rows (ready=True), for this
     database: jsonb's binary form from orjson's bytes on PostgreSQL, not decoded to text and
     encoded back (#16); the JSON text elsewhere."""
-    return _jsonb_of_value if connection.vendor == "postgresql" else db_json
+    return jsonb_binary if connection.vendor == "postgresql" else db_json
 
 
 def delete_in_batches(qs) -> None:
