@@ -22,7 +22,7 @@ import hashlib
 import pickle
 import sys
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import count
 from operator import itemgetter
 
@@ -57,13 +57,19 @@ def sqlite_datetime_text(value: str) -> str:
 
 
 _fromisoformat = datetime.fromisoformat
+PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 
 
-def utc_datetime(value: str) -> datetime:
-    """An ISO 8601 time as the datetime PostgreSQL's binary COPY writes (productdata.writes):
-    naive text is UTC, the zone Django's connections use."""
+def utc_micros(value: str) -> int:
+    """An ISO 8601 time as PostgreSQL's binary timestamptz: microseconds since 2000-01-01 UTC,
+    which a binary COPY writes as an int8 (productdata.writes). Naive text is UTC, the zone
+    Django's connections use. An int, not a datetime: pickling a row's two datetimes took
+    3.3 us and an int's 0.3 (#16), and psycopg writes an int8 with no arithmetic."""
     moment = _fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - PG_EPOCH) // MICROSECOND
 
 
 def jsonb_binary(value) -> bytes:
@@ -132,7 +138,7 @@ BUILDERS = {
 # json_adapter, text_length): the child builds what that database takes.
 ADAPTERS = {
     "sqlite": (sqlite_datetime_text, json_text, sqlite_text_length),
-    "postgresql": (utc_datetime, jsonb_binary, text_length),
+    "postgresql": (utc_micros, jsonb_binary, text_length),
 }
 
 

@@ -45,8 +45,8 @@ from .base import (
     text_array,
 )
 from .parsed_rows import built_rows, parsers_started
-from .slice_writer import slices_written
-from .writes import sqlite_gap, staged_slice
+from .slice_writer import slices_written, written_alongside
+from .writes import model_slice_inserter, sqlite_gap, staged_slice, write_slices
 
 STAGING = "backupsite_restore_comments"  # SQLite: see _import_comments_sqlite
 # The text fields whose characters `summary` counts as data_bytes, per content type: an import
@@ -193,63 +193,43 @@ class JiraData(ProductData):
             product=issues_product,
             projects=project_ids,
         )
-        with closing(issues):
-            insert_rows(
-                JiraIssue,
-                ["product", "project", "key", "summary", "description", "status", "fields"]
-                + ["created", "updated"],
-                issues,
-                # Each issue points at its product and one of the projects just made (#16).
-                points_at={
-                    Product._meta.db_table: [issues_product],
-                    JiraProject._meta.db_table: project_ids.values(),
-                },
-                ready=True,
-            )
-
-        self._import_comments(source, report, parsers)
-
-    def _import_comments(self, source: RowSource, report: ImportReport, parsers: dict) -> None:
-        """Comments name their issue by key. On PostgreSQL each slice of comments looks its
-        issues up in one query (the (product, key) index), then goes in by one COPY: no
-        key -> id map of the whole product in memory, however many issues there are, and
-        each comment written once (#16: it went through a staging table before, written
-        twice and joined by a plan that depended on fresh statistics)."""
-        if connection.vendor != "postgresql":
-            self._import_comments_sqlite(source, report, parsers)
-            return
-        missing = 0
-
-        def write(batch: list[tuple]) -> None:
-            nonlocal missing
-            # The lookup and the COPY share a transaction: on PostgreSQL the lookup locks
-            # each issue FOR KEY SHARE, what each comment's foreign key trigger would do,
-            # so the COPY skips the triggers (points_at={}: nothing more to lock).
-            with staged_slice():
-                ids = self._issue_ids((row[0] for row in batch), lock=True)
-                try:  # one lookup per comment; the filtered way only when one is missing
-                    values = [(ids[key], *rest) for key, *rest in batch]
-                except KeyError:
-                    values = [(ids[key], *rest) for key, *rest in batch if key in ids]
-                missing += len(batch) - len(values)
-                insert_rows(
-                    JiraComment,
-                    ["issue", "author", "body", "created"],
-                    values,
-                    points_at={},
-                    ready=True,
-                )
-
-        # Built by a process of their own (parsed_rows, #16), stopped at once if the inserts
-        # fail; each slice written on a connection of its own while the next is read.
-        built = built_rows(
-            source, "comments", "jira_comments", report, SUMMED["comments"], started=parsers
+        write_issues = model_slice_inserter(
+            JiraIssue,
+            ["product", "project", "key", "summary", "description", "status", "fields"]
+            + ["created", "updated"],
+            # Each issue points at its product and one of the projects just made (#16).
+            points_at={
+                Product._meta.db_table: [issues_product],
+                JiraProject._meta.db_table: project_ids.values(),
+            },
+            ready=True,
         )
-        with closing(built), slices_written() as submit:
-            for batch in batched(built, INSERT_SLICE):
-                submit(partial(write, batch))
-        if missing:
-            raise ValueError(f"{missing} comment(s) of the backup name an issue that is not in it.")
+        with closing(issues):
+            if connection.vendor == "postgresql":
+                # Issues and comments written at once, each on a connection of its own (#16).
+                rows = built_rows(
+                    source, "comments", "jira_comments", report, SUMMED["comments"], started=parsers
+                )
+                with closing(rows):
+                    self._write_issues_and_comments(write_issues, issues, rows)
+                return
+            write_slices(write_issues, issues)
+        self._import_comments_sqlite(source, report, parsers)
+
+    def _write_issues_and_comments(self, write_issues, issues, comment_rows) -> None:
+        """PostgreSQL: the issues' and the comments' slices written at once
+        (slice_writer.written_alongside, #16), or one table after the other where that
+        cannot be (inside an import's transaction, no connection to spare)."""
+        comments = batched(comment_rows, INSERT_SLICE)
+        write_comments = CommentSlices(self)
+        if not written_alongside(
+            batched(issues, INSERT_SLICE), write_issues, comments, write_comments
+        ):
+            write_slices(write_issues, issues)
+            with slices_written() as submit:
+                for batch in comments:
+                    submit(partial(write_comments, batch))
+        write_comments.raise_missing()
 
     def _import_comments_sqlite(self, source: RowSource, report: ImportReport, parsers) -> None:
         """SQLite: comments go into a temporary table, then into their table with one
@@ -356,6 +336,52 @@ class JiraData(ProductData):
                     )
                 found.update(cursor.fetchall())
         return found
+
+
+class CommentSlices:
+    """Writes a slice of a restore's comments on PostgreSQL (a job of slice_writer's). Comments
+    name their issue by key: each slice looks its issues up in one query (the (product, key)
+    index), then goes in by one COPY. No key -> id map of the whole product in memory,
+    however many issues there are, and each comment written once (#16: it went through a
+    staging table before, written twice and joined by a plan that depended on fresh
+    statistics). Comments whose issue is not found are counted (`raise_missing`)."""
+
+    def __init__(self, data: JiraData):
+        self._data = data
+        self.missing = 0  # written by one writer thread, read once it has stopped
+
+    def __call__(self, batch: list[tuple], issues=None, after: int = 0) -> None:
+        """`issues`: the writer of the issues, still writing (slice_writer.written_alongside):
+        wait for its first `after` slices, then for more while a key is not found."""
+        keys = {row[0] for row in batch}
+        seen = None if issues is None else issues.wait_past(at_least=after)
+        while True:
+            # The lookup and the COPY share a transaction: on PostgreSQL the lookup locks each
+            # issue FOR KEY SHARE, what each comment's foreign key trigger would do, so the
+            # COPY skips the triggers (points_at={}: nothing more to lock).
+            with staged_slice():
+                ids = self._data._issue_ids(keys, lock=True)
+                if len(ids) == len(keys) or seen is None:  # found, or never will be
+                    self._write(batch, ids)
+                    return
+            # Waited for with no transaction open (no snapshot or idle session held); then
+            # looked up again, the issues committed since seen by the new transaction.
+            seen = issues.wait_past(seen)
+
+    def _write(self, batch: list[tuple], ids: dict[str, int]) -> None:
+        try:  # one lookup per comment; the filtered way only when one is missing
+            values = [(ids[key], *rest) for key, *rest in batch]
+        except KeyError:
+            values = [(ids[key], *rest) for key, *rest in batch if key in ids]
+        self.missing += len(batch) - len(values)
+        columns = ["issue", "author", "body", "created"]
+        insert_rows(JiraComment, columns, values, points_at={}, ready=True)
+
+    def raise_missing(self) -> None:
+        if self.missing:
+            raise ValueError(
+                f"{self.missing} comment(s) of the backup name an issue that is not in it."
+            )
 
 
 def _length(fields):

@@ -16,11 +16,13 @@ from django.db import connection, transaction
 
 from backups.row_process import (
     BATCH,
+    MICROSECOND,
+    PG_EPOCH,
     json_text,
     jsonb_binary,
     sqlite_datetime_text,
     sqlite_text_length,
-    utc_datetime,
+    utc_micros,
 )
 from backups.row_process import text_length as pg_text_length
 
@@ -61,16 +63,7 @@ def insert_rows(
     the insert itself. `points_at`: see `foreign_keys_checked_here`. `ready`: the rows'
     timestamps and JSON values are already what this database takes (`datetime_adapter`,
     `json_adapter`), so no value is converted again row by row (#16)."""
-    fields = [model._meta.get_field(c) for c in columns]
-    types = [_binary_type(f) for f in fields]
-    insert_into(
-        model._meta.db_table,
-        [f.column for f in fields],
-        rows,
-        points_at=points_at,
-        binary_types=None if None in types else types,
-        ready=ready,
-    )
+    write_slices(model_slice_inserter(model, columns, points_at=points_at, ready=ready), rows)
 
 
 def insert_into(
@@ -92,10 +85,50 @@ def insert_into(
     (`foreign_keys_checked_here`). With `binary_types` (see `_BINARY`), PostgreSQL's COPY
     is binary: the server parses no timestamps or numbers (#16).
     """
+    write_slices(
+        slice_inserter(table, columns, points_at=points_at, binary_types=binary_types, ready=ready),
+        rows,
+    )
+
+
+def write_slices(write: Callable[[list[tuple]], None], rows: Iterable[tuple]) -> None:
+    """Hand `rows` to `write` (a `slice_inserter`) a slice (a list) at a time. A staged
+    import's slices go in on a connection of their own while the next is read
+    (slice_writer, #16); elsewhere one after the other, here."""
+    size = INSERT_SLICE if connection.vendor == "postgresql" else SQLITE_SLICE
+    with slices_written() as submit:
+        for chunk in batched(rows, size):
+            submit(partial(write, chunk))
+
+
+def model_slice_inserter(
+    model, columns: list[str], *, points_at: "PointsAt | None" = None, ready: bool = False
+) -> Callable[[list[tuple]], None]:
+    """`slice_inserter` for these fields of a model (see insert_rows)."""
+    fields = [model._meta.get_field(c) for c in columns]
+    types = [_binary_type(f) for f in fields]
+    return slice_inserter(
+        model._meta.db_table,
+        [f.column for f in fields],
+        points_at=points_at,
+        binary_types=None if None in types else types,
+        ready=ready,
+    )
+
+
+def slice_inserter(
+    table: str,
+    columns: list[str],
+    *,
+    points_at: "PointsAt | None" = None,
+    binary_types: "list[str] | None" = None,
+    ready: bool = False,
+) -> Callable[[list[tuple]], None]:
+    """The job that writes one slice of rows (a list) on the connection of the thread that
+    runs it, in a transaction of its own when none is open (see insert_into)."""
     qn = connection.ops.quote_name
     cols = ", ".join(qn(c) for c in columns)
     pg = connection.vendor == "postgresql"
-    size = INSERT_SLICE if pg else SQLITE_SLICE
     binary = _binary_writer(binary_types, ready) if pg and binary_types else None
     if ready and pg and not binary:  # json_adapter's values are jsonb's binary form
         raise ValueError(f"{table}: rows made for a binary COPY, which its columns do not allow")
@@ -122,11 +155,7 @@ def insert_into(
                 insert = f"INSERT INTO {qn(table)} ({cols}) VALUES ({marks})"  # noqa: S608
                 cursor.executemany(insert, chunk)
 
-    # A staged import's slices go in on a connection of their own while the next is read
-    # (slice_writer, #16); elsewhere one after the other, here.
-    with slices_written() as submit:
-        for chunk in batched(rows, size):
-            submit(partial(write, chunk))
+    return write
 
 
 @contextmanager
@@ -171,7 +200,8 @@ def sqlite_gap() -> None:
 # column); the writer converts the two that differ: a timestamp becomes a datetime (psycopg
 # writes its microseconds), JSON text becomes jsonb's binary form, which is a version byte
 # (1) and the same text, sent as raw bytes (bytea's binary form). A restore's rows come
-# `ready` (datetime_adapter, json_adapter): parsed and dumped once as the row is built, and
+# `ready` (datetime_adapter, json_adapter): parsed and dumped once as the row is built (a
+# timestamp as the int8 of microseconds since 2000 that is timestamptz's binary form), and
 # written as they are (#16: without a list, a loop and a str round trip per row, building and
 # writing 100k issues' rows took 0.18 s of Python instead of 0.23 s).
 
@@ -208,10 +238,13 @@ def _timestamptz(value):
     return moment if moment.tzinfo else moment.replace(tzinfo=connection.timezone)
 
 
-def _timestamptz_of_text(value: str) -> datetime:
+def _micros_of_text(value: str) -> int:
+    """row_process.utc_micros on a connection in another zone than UTC."""
     moment = _fromisoformat(value)
     # Naive text is in the connection's zone, as PostgreSQL would read it (UTC under Django).
-    return moment if moment.tzinfo else moment.replace(tzinfo=connection.timezone)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=connection.timezone)
+    return (moment - PG_EPOCH) // MICROSECOND
 
 
 def _jsonb(value):
@@ -226,7 +259,10 @@ def _binary_writer(types: list[str], ready: bool = False) -> Callable:
         for i, t in enumerate(types)
         if t in ("timestamptz", "jsonb") and not ready
     ]
-    wire = ["bytea" if t == "jsonb" else t for t in types]
+    # Ready timestamps are timestamptz's binary form already: an int8 (row_process.utc_micros).
+    wire = [
+        "bytea" if t == "jsonb" else "int8" if ready and t == "timestamptz" else t for t in types
+    ]
 
     def write(copy, chunk: list[tuple]) -> None:
         copy.set_types(wire)
@@ -339,9 +375,9 @@ def datetime_adapter() -> Callable[[str], object]:
     """How an ISO 8601 time from a backup row goes into insert_rows (ready=True), for this
     database."""
     if connection.vendor == "postgresql":
-        # The datetime a binary COPY writes (text COPY takes it too); in UTC the same function
-        # a restore's parsing process uses (row_process, #16).
-        return utc_datetime if connection.timezone_name == "UTC" else _timestamptz_of_text
+        # timestamptz's binary form, for a binary COPY; in UTC the same function a restore's
+        # parsing process uses (row_process, #16).
+        return utc_micros if connection.timezone_name == "UTC" else _micros_of_text
     adapt = connection.ops.adapt_datetimefield_value
 
     def slow(value: str):

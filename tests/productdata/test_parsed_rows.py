@@ -370,11 +370,14 @@ def test_an_import_whose_inserts_fail_stops_its_parser_at_once(monkeypatch):
     garbage collector, which a kept traceback would hold off."""
     from backups.productdata import jira
 
-    def failing_insert(model, columns, rows, **kwargs):
-        next(iter(rows))
-        raise RuntimeError("the database refused")
+    def failing_inserter(model, columns, **kwargs):
+        def write(chunk):  # a slice of the issues, read from the parser
+            assert chunk
+            raise RuntimeError("the database refused")
 
-    monkeypatch.setattr(jira, "insert_rows", failing_insert)
+        return write
+
+    monkeypatch.setattr(jira, "model_slice_inserter", failing_inserter)
     org, _ = org_with_admin()
     product = Product.objects.create(organization=org, kind="jira", name="Target")
     with pytest.raises(RuntimeError) as raised:

@@ -4,6 +4,7 @@ read (productdata/slice_writer); inside a transaction, or on SQLite, on the call
 import threading
 import time
 
+import psycopg
 import pytest
 from django.db import connection, connections, transaction
 from django.db.backends.signals import connection_created
@@ -234,4 +235,132 @@ def test_a_staged_confluence_import_writes_its_comment_batches_on_one_connection
     assert stored(staged) == stored(atomic) == stored(source)
     assert len(writers) == 1  # one writer for every batch, not one per batch
     assert backend() not in writers
+    assert threading.active_count() == threads
+
+
+def writer_threads(run) -> set[str]:
+    """The names of the threads that opened a database connection while `run` ran."""
+    names: set[str] = set()
+
+    def seen(sender, connection, **kwargs):
+        names.add(threading.current_thread().name)
+
+    connection_created.connect(seen)
+    try:
+        run()
+    finally:
+        connection_created.disconnect(seen)
+    return names
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.timeout(60)
+def test_issues_and_comments_go_in_at_once_each_table_in_the_files_order(monkeypatch):
+    """slice_writer.written_alongside: one writer per table, so each table's ids follow its
+    file; a comment slice whose issues come in later slices waits for them (#16)."""
+    need_postgres()
+    small_slices(monkeypatch, 5)
+    org, _ = org_with_admin()
+    keys = [f"P-{i}" for i in range(1, 31)]
+    # The last issues' comments first: their slices wait for the issues' last slices.
+    comments = [comment(keys[-1 - n], n) for n in range(10)]
+    comments += [comment(keys[n % 30], 10 + n) for n in range(30)]
+    source = Rows(
+        projects=[{"key": "P", "name": "P", "state": "active"}],
+        issues=[issue(k) for k in keys],
+        comments=comments,
+    )
+    target = jira_product(org, "Staged", projects=0)
+    threads = threading.active_count()
+    reports = []
+
+    names = writer_threads(
+        lambda: reports.append(
+            JiraData(target).import_content(source, ImportOptions(), atomic=False)
+        )
+    )
+
+    assert names == {"restore-slices", "restore-slices-2"}
+    assert reports[0].restored == {"projects": 1, "issues": 30, "comments": 40}
+    by_id = JiraIssue.objects.filter(product=target).order_by("id")
+    assert list(by_id.values_list("key", flat=True)) == keys
+    stored = JiraComment.objects.filter(issue__product=target).order_by("id")
+    assert list(stored.values_list("issue__key", "body")) == [
+        (c["issue"], c["body"]) for c in comments
+    ]
+    assert threading.active_count() == threads
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.timeout(60)
+def test_an_issue_slice_the_database_refuses_fails_the_import_with_its_own_words(monkeypatch):
+    """The comments' writer waits for issues that never come: it stops, and the error is the
+    issues' writer's, not that the other writer stopped."""
+    need_postgres()
+    small_slices(monkeypatch, 5)
+    org, _ = org_with_admin()
+    issues = [issue(f"P-{i}") for i in range(1, 21)]
+    issues[-1]["summary"] = "x" * 501  # JiraIssue.summary holds 500
+    source = Rows(
+        projects=[{"key": "P", "name": "P", "state": "active"}],
+        issues=issues,
+        # More comments than the writers hold: the reading is still handing them over when
+        # the comments' writer stops.
+        comments=[comment("P-20", n) for n in range(12)] + [comment("P-1", n) for n in range(60)],
+    )
+    target = jira_product(org, "Staged", projects=0)
+    threads = threading.active_count()
+
+    # psycopg's own error: a COPY runs on psycopg's cursor, which Django does not wrap.
+    with pytest.raises(psycopg.errors.DataError, match="value too long for type character varying"):
+        JiraData(target).import_content(source, ImportOptions(), atomic=False)
+
+    assert not JiraComment.objects.filter(issue__product=target).exists()
+    assert threading.active_count() == threads
+
+
+class FailingIssues(Rows):
+    """A source whose issues stop with an error after `good` of them, as a backup file that
+    cannot be read to its end."""
+
+    def __init__(self, good: int, **rows):
+        super().__init__(**rows)
+        self.good = good
+
+    def rows(self, content_type):
+        rows = super().rows(content_type)
+        if content_type != "issues":
+            return rows
+
+        def failing():
+            for n, row in enumerate(rows):
+                if n == self.good:
+                    raise RuntimeError("the backup's file could not be read")
+                yield row
+
+        return failing()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.timeout(60)
+def test_a_source_that_fails_among_the_issues_stops_both_writers(monkeypatch):
+    need_postgres()
+    small_slices(monkeypatch, 5)
+    org, _ = org_with_admin()
+    keys = [f"P-{i}" for i in range(1, 31)]
+    source = FailingIssues(
+        12,
+        projects=[{"key": "P", "name": "P", "state": "active"}],
+        issues=[issue(k) for k in keys],
+        comments=[comment(keys[-1 - n], n) for n in range(30)],  # waiting for later issues
+    )
+    target = jira_product(org, "Staged", projects=0)
+    threads = threading.active_count()
+
+    with pytest.raises(RuntimeError, match="the backup's file could not be read"):
+        JiraData(target).import_content(source, ImportOptions(), atomic=False)
+
     assert threading.active_count() == threads
