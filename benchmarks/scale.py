@@ -26,6 +26,10 @@ Again at d76ad8b (2026-11-30 15:11-15:17 UTC, PostgreSQL, cache dropped, load 0.
 cf 51.3 s, backup 33.7 s, second backup 6.0 s, backup file 43.2 s (faster than tar from disk:
 two busy threads instead of three, blocks allocated ahead, no read past an attachment's end),
 restore 49.8 s, peak RSS 123 MB.
+Again at 67f362f on another, slower VM (2026-11-30 18:41-18:55 UTC, PostgreSQL, cache dropped,
+load 1.2-1.9; its disk reads and writes at ~231 MB/s, the last one's ~420): tar cf 93.1 s,
+backup 97.1 s, second backup 17.8 s, backup file 91.6 s, restore 109.4 s, peak RSS 135 MB.
+Every step but the second backup is bound by that disk here: tar alone takes longer than 90 s.
 The second backup stored 1,377 new bytes (its manifest): its entities files are the first's,
 held by reference (before b9fb8fb it wrote 0.64 GB of them again, 2.91%).
 (At 6fe1f04, 06:52-07:13: backup 59.8 s PG / 50.2 s SQLite; backup file 84.9 / 95.2 s; restore
