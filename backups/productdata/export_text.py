@@ -10,6 +10,7 @@ the old road (parse, then isoformat), so the bytes never differ. Split out of ex
 """
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from functools import partial
 
@@ -94,6 +95,27 @@ def _iso_from_sqlite(value: str | None) -> str | None:
     return _iso_slow(value)
 
 
+# A page's column of SQLite timestamps, joined by "\n", in the one shape `_iso_from_sqlite` takes
+# its fast road for: each line one space, after ten characters, then eight, and maybe a dot
+# and six. Lines ending ".000000" are left to it too (see `_isos_from_sqlite`).
+_SQLITE_STORED = re.compile(r"(?:[^ \n]{10} [^ \n]{8}(?:\.[^ \n]{6})?\n)*")
+
+
+def _isos_from_sqlite(column: tuple) -> Iterable:
+    """`_iso_from_sqlite` of each value of a page's column, by a few operations on the whole
+    column when every value has the shape it rewrites (one regular expression over the
+    column, then two replaces), else value by value. Either way the same text: the column
+    is rewritten only where each value is one `_iso_from_sqlite` rewrites the same way
+    (#16: 0.96 -> 0.35 ms per 2,000 values, a tenth of an export's CPU on SQLite)."""
+    if None not in column:
+        text = "\n".join(column) + "\n"
+        if ".000000\n" not in text and _SQLITE_STORED.fullmatch(text):
+            values = text.replace(" ", "T").replace("\n", "+00:00\n").split("\n")
+            values.pop()  # after the last line's end
+            return values
+    return map(_iso_from_sqlite, column)
+
+
 def json_from_text(value: str | None):
     """JSON text as Django's JSONField would give it (json.loads), through orjson when it
     can (the same values; it refuses what json.loads accepts and orjson cannot write back)."""
@@ -110,5 +132,5 @@ def timestamp_reader() -> Callable[[tuple], Iterable] | None:
     if connection.vendor == "postgresql":
         return _iso_from_pg if _iso_datestyle(connection) else None
     if connection.vendor == "sqlite" and connection.timezone_name == "UTC":
-        return partial(map, _iso_from_sqlite)
+        return _isos_from_sqlite
     return partial(map, lambda value: None if value is None else _iso_slow(value))

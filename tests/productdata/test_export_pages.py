@@ -19,7 +19,7 @@ from django.db.backends.signals import connection_created
 from backups.models import JiraComment, JiraIssue, JiraProject, Product
 from backups.productdata import ExportOptions, export, for_product
 from backups.productdata.export import export_paged, in_id_order, owned_rows
-from backups.productdata.export_text import _iso_from_pg
+from backups.productdata.export_text import _iso_from_pg, _iso_from_sqlite, _isos_from_sqlite
 from tests.factories import org_with_admin
 from tests.productdata.test_export_text import old_jira_rows
 
@@ -123,6 +123,44 @@ def test_a_column_with_a_null_time_reads_each_value():
         None,
         "2026-09-01T09:00:00.120000+00:00",
     ]
+
+
+SQLITE_STORED = ("2026-09-01 09:00:00", "2026-09-01 09:00:00.120000", "0999-01-02 03:04:05.000100")
+
+
+def test_a_sqlite_column_in_djangos_shape_is_rewritten_whole():
+    assert list(_isos_from_sqlite(SQLITE_STORED)) == [
+        "2026-09-01T09:00:00+00:00",
+        "2026-09-01T09:00:00.120000+00:00",
+        "0999-01-02T03:04:05.000100+00:00",
+    ]
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        None,
+        "2026-09-01 09:00:00.000000",  # Django would write no fraction
+        "2026-09-01 09:00:00.5",
+        "2026-09-01T09:00:00",
+        "2026-09-01 09:00 00",  # a second space
+        "2026-09-01 09:00:00+02:00",
+        "2026-09-01 09:0\n:00",  # a line's end inside a value
+        "",
+    ],
+)
+def test_a_sqlite_column_with_one_value_in_another_shape_reads_each_as_alone(odd):
+    # #16: the whole column is rewritten at once only when that gives what each value alone
+    # gives; one value in another shape sends the page value by value, the others unchanged.
+    column = (SQLITE_STORED[0], odd, SQLITE_STORED[1])
+    try:
+        alone = [_iso_from_sqlite(value) for value in column]
+    except ValueError as error:  # not a timestamp at all: the same refusal
+        with pytest.raises(ValueError, match=str(error)):
+            list(_isos_from_sqlite(column))
+        return
+    assert list(_isos_from_sqlite(column)) == alone
+    assert alone[0] == "2026-09-01T09:00:00+00:00"
 
 
 def read_ahead_case(org):
