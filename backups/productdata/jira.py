@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from functools import partial
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce, Length
 
@@ -25,7 +25,6 @@ from backups.models import JiraAttachment, JiraComment, JiraIssue, JiraProject, 
 from .attachments import export_attachments, import_attachments
 from .base import (
     INSERT_SLICE,
-    SQLITE_SLICE,
     AttachmentFile,
     ContentSummary,
     ExportOptions,
@@ -39,16 +38,14 @@ from .base import (
     export_paged,
     foreign_keys_checked_here,
     in_id_order,
-    insert_into,
-    insert_rows,
     owned_rows,
     text_array,
 )
+from .jira_comments import CommentSlices, comments_joined_sqlite
 from .parsed_rows import built_rows, parsers_started
 from .slice_writer import slices_written, written_alongside
-from .writes import model_slice_inserter, sqlite_gap, staged_slice, write_slices
+from .writes import model_slice_inserter, write_slices
 
-STAGING = "backupsite_restore_comments"  # SQLite: see _import_comments_sqlite
 # The text fields whose characters `summary` counts as data_bytes, per content type: an import
 # adds them up as it writes (ImportReport.data_bytes).
 SUMMED = {"issues": ("summary", "description"), "comments": ("body",)}
@@ -214,7 +211,12 @@ class JiraData(ProductData):
                     self._write_issues_and_comments(write_issues, issues, rows)
                 return
             write_slices(write_issues, issues)
-        self._import_comments_sqlite(source, report, parsers)
+        # SQLite: the comments once every issue is written, on the one connection.
+        rows = built_rows(
+            source, "comments", "jira_comments_staged", report, SUMMED["comments"], started=parsers
+        )
+        with closing(rows):
+            comments_joined_sqlite(rows, self._issues_product_id())
 
     def _write_issues_and_comments(self, write_issues, issues, comment_rows) -> None:
         """PostgreSQL: the issues' and the comments' slices written at once
@@ -230,47 +232,6 @@ class JiraData(ProductData):
                 for batch in comments:
                     submit(partial(write_comments, batch))
         write_comments.raise_missing()
-
-    def _import_comments_sqlite(self, source: RowSource, report: ImportReport, parsers) -> None:
-        """SQLite: comments go into a temporary table, then into their table with one
-        INSERT ... SELECT joined on (product, key) per slice. SQLite plans that join by the
-        index whatever it knows, and it measured faster here than a lookup per slice
-        (#16: 76k against 71k rows/s for 100k issues + comments)."""
-        comments = connection.ops.quote_name(JiraComment._meta.db_table)
-        issues = connection.ops.quote_name(JiraIssue._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE {STAGING} (seq integer PRIMARY KEY, "
-                f"issue_key varchar(40), author varchar(200), body text, created text)"
-            )
-        before = report.restored.get("comments", 0)
-        rows = built_rows(
-            source, "comments", "jira_comments_staged", report, SUMMED["comments"], started=parsers
-        )
-        with closing(rows):
-            insert_into(STAGING, ["seq", "issue_key", "author", "body", "created"], rows)
-        staged = report.restored.get("comments", 0) - before
-        inserted = 0
-        # In slices of the staged sequence, each its own transaction outside a restore's
-        # atomic block: SQLite's write lock is never held for all the comments at once.
-        for start in range(0, staged, SQLITE_SLICE):
-            with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-                cursor.execute(
-                    f"INSERT INTO {comments} (issue_id, author, body, created) "  # noqa: S608
-                    f"SELECT i.id, s.author, s.body, s.created FROM {STAGING} s "
-                    f"JOIN {issues} i ON i.product_id = %s AND i.key = s.issue_key "
-                    f"WHERE s.seq >= %s AND s.seq < %s ORDER BY s.seq",
-                    [self._issues_product_id(), start, start + SQLITE_SLICE],
-                )
-                inserted += cursor.rowcount
-            sqlite_gap()
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE {STAGING}")
-        if inserted != staged:
-            raise ValueError(
-                f"{staged - inserted} comment(s) of the backup name an issue that is not in it."
-            )
 
     # --- a restore's staging product ----------------------------------------------------
 
@@ -336,52 +297,6 @@ class JiraData(ProductData):
                     )
                 found.update(cursor.fetchall())
         return found
-
-
-class CommentSlices:
-    """Writes a slice of a restore's comments on PostgreSQL (a job of slice_writer's). Comments
-    name their issue by key: each slice looks its issues up in one query (the (product, key)
-    index), then goes in by one COPY. No key -> id map of the whole product in memory,
-    however many issues there are, and each comment written once (#16: it went through a
-    staging table before, written twice and joined by a plan that depended on fresh
-    statistics). Comments whose issue is not found are counted (`raise_missing`)."""
-
-    def __init__(self, data: JiraData):
-        self._data = data
-        self.missing = 0  # written by one writer thread, read once it has stopped
-
-    def __call__(self, batch: list[tuple], issues=None, after: int = 0) -> None:
-        """`issues`: the writer of the issues, still writing (slice_writer.written_alongside):
-        wait for its first `after` slices, then for more while a key is not found."""
-        keys = {row[0] for row in batch}
-        seen = None if issues is None else issues.wait_past(at_least=after)
-        while True:
-            # The lookup and the COPY share a transaction: on PostgreSQL the lookup locks each
-            # issue FOR KEY SHARE, what each comment's foreign key trigger would do, so the
-            # COPY skips the triggers (points_at={}: nothing more to lock).
-            with staged_slice():
-                ids = self._data._issue_ids(keys, lock=True)
-                if len(ids) == len(keys) or seen is None:  # found, or never will be
-                    self._write(batch, ids)
-                    return
-            # Waited for with no transaction open (no snapshot or idle session held); then
-            # looked up again, the issues committed since seen by the new transaction.
-            seen = issues.wait_past(seen)
-
-    def _write(self, batch: list[tuple], ids: dict[str, int]) -> None:
-        try:  # one lookup per comment; the filtered way only when one is missing
-            values = [(ids[key], *rest) for key, *rest in batch]
-        except KeyError:
-            values = [(ids[key], *rest) for key, *rest in batch if key in ids]
-        self.missing += len(batch) - len(values)
-        columns = ["issue", "author", "body", "created"]
-        insert_rows(JiraComment, columns, values, points_at={}, ready=True)
-
-    def raise_missing(self) -> None:
-        if self.missing:
-            raise ValueError(
-                f"{self.missing} comment(s) of the backup name an issue that is not in it."
-            )
 
 
 def _length(fields):

@@ -1,12 +1,12 @@
 """Import: rows written fast into the database (#16) — COPY (binary on PostgreSQL) or one
 executemany, timestamps passed as the text the database stores, foreign keys checked once per
-slice instead of per row. Split out of base.py; base re-exports every name.
+slice instead of per row. Split out of base.py; base re-exports every name. The binary
+COPY's values are binary_copy.py's.
 """
 
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from functools import partial
 from itertools import islice
 from operator import itemgetter
@@ -16,8 +16,6 @@ from django.db import connection, transaction
 
 from backups.row_process import (
     BATCH,
-    MICROSECOND,
-    PG_EPOCH,
     json_text,
     jsonb_binary,
     sqlite_datetime_text,
@@ -26,13 +24,12 @@ from backups.row_process import (
 )
 from backups.row_process import text_length as pg_text_length
 
+from .binary_copy import binary_type, binary_writer, micros_of_text, register_bytes_dumper
 from .export import parse_dt
 from .slice_writer import slices_written
 
 if TYPE_CHECKING:
     from .base import ImportReport
-
-_fromisoformat = datetime.fromisoformat
 
 BATCH_SIZE = BATCH  # rows counted at a time, here and by a restore's parsing process
 INSERT_SLICE = 10_000  # rows per COPY: large enough to amortize it, small enough for memory
@@ -82,7 +79,7 @@ def insert_into(
     transaction on PostgreSQL (a staged restore) each slice goes in on a connection of its
     own while the next is read (`slice_writer`, #16). With
     `points_at`, each slice's foreign keys are checked once for the slice, not per row
-    (`foreign_keys_checked_here`). With `binary_types` (see `_BINARY`), PostgreSQL's COPY
+    (`foreign_keys_checked_here`). With `binary_types` (see `binary_copy.BINARY`), PostgreSQL's COPY
     is binary: the server parses no timestamps or numbers (#16).
     """
     write_slices(
@@ -101,12 +98,39 @@ def write_slices(write: Callable[[list[tuple]], None], rows: Iterable[tuple]) ->
             submit(partial(write, chunk))
 
 
+def insert_into_temporary(table: str, columns: list[str], rows: Iterable[tuple]) -> int:
+    """Insert `rows` into a temporary table of this connection (SQLite) and return how many.
+    Outside a transaction they go in one of their own, begun DEFERRED: that locks only what
+    it writes, and a temporary table is this connection's alone, so nobody's write waits for
+    it, however many rows (#16: no slices, commits or `sqlite_gap`s of the site's write lock
+    for a restore's staged comments). Inside one (an atomic import), in it."""
+    qn = connection.ops.quote_name
+    marks = ", ".join(["%s"] * len(columns))
+    insert = f"INSERT INTO {qn(table)} ({', '.join(map(qn, columns))}) VALUES ({marks})"  # noqa: S608
+    own = not connection.in_atomic_block
+    written = 0
+    with connection.cursor() as cursor:
+        if own:  # IMMEDIATE, Django's for this database, would take the main database's lock
+            cursor.execute("BEGIN DEFERRED")
+        try:
+            for chunk in batched(rows, SQLITE_SLICE):
+                cursor.executemany(insert, chunk)
+                written += len(chunk)
+        except BaseException:
+            if own:
+                cursor.execute("ROLLBACK")
+            raise
+        if own:
+            cursor.execute("COMMIT")
+    return written
+
+
 def model_slice_inserter(
     model, columns: list[str], *, points_at: "PointsAt | None" = None, ready: bool = False
 ) -> Callable[[list[tuple]], None]:
     """`slice_inserter` for these fields of a model (see insert_rows)."""
     fields = [model._meta.get_field(c) for c in columns]
-    types = [_binary_type(f) for f in fields]
+    types = [binary_type(f) for f in fields]
     return slice_inserter(
         model._meta.db_table,
         [f.column for f in fields],
@@ -129,7 +153,7 @@ def slice_inserter(
     qn = connection.ops.quote_name
     cols = ", ".join(qn(c) for c in columns)
     pg = connection.vendor == "postgresql"
-    binary = _binary_writer(binary_types, ready) if pg and binary_types else None
+    binary = binary_writer(binary_types, ready) if pg and binary_types else None
     if ready and pg and not binary:  # json_adapter's values are jsonb's binary form
         raise ValueError(f"{table}: rows made for a binary COPY, which its columns do not allow")
     sql = f"COPY {qn(table)} ({cols}) FROM STDIN" + (" (FORMAT BINARY)" if binary else "")
@@ -139,11 +163,8 @@ def slice_inserter(
         # one write lock is held for one slice, not for the whole import.
         with staged_slice(), connection.cursor() as cursor:
             if pg:
-                if binary:  # this cursor's own adapters: nothing else on the connection changes
-                    # (imported here: SQLite's processes need not load psycopg, ~10 MB)
-                    from psycopg.types.string import BytesBinaryDumper
-
-                    cursor.cursor.adapters.register_dumper(bytes, BytesBinaryDumper)
+                if binary:
+                    register_bytes_dumper(cursor.cursor)
                 with foreign_keys_checked_here(points_at), cursor.cursor.copy(sql) as copy:
                     if binary:
                         binary(copy, chunk)
@@ -190,93 +211,6 @@ def sqlite_gap() -> None:
     before the parsing process). 2 ms: max 12-55 ms but 26% slower."""
     if connection.vendor == "sqlite" and not connection.in_atomic_block:
         time.sleep(SQLITE_GAP)
-
-
-# --- binary COPY (#16) --------------------------------------------------------------------------
-#
-# Text COPY makes the server parse every value of every row; "finishing the COPYs" was 16% of
-# a restore on PostgreSQL. In binary the rows' values go in PostgreSQL's own representation.
-# Callers may pass what text COPY took (ISO 8601 text for a timestamp, JSON text for a JSON
-# column); the writer converts the two that differ: a timestamp becomes a datetime (psycopg
-# writes its microseconds), JSON text becomes jsonb's binary form, which is a version byte
-# (1) and the same text, sent as raw bytes (bytea's binary form). A restore's rows come
-# `ready` (datetime_adapter, json_adapter): parsed and dumped once as the row is built (a
-# timestamp as the int8 of microseconds since 2000 that is timestamptz's binary form), and
-# written as they are (#16: without a list, a loop and a str round trip per row, building and
-# writing 100k issues' rows took 0.18 s of Python instead of 0.23 s).
-
-# jsonb goes as bytea's binary form, raw bytes. psycopg's dumper of bytea by type is the
-# DB-API's, in Python (it unwraps psycopg.Binary), a call per row; a COPY's cursor is given
-# the C dumper of plain bytes instead (#16: 100k rows' COPY 0.061 -> 0.035 s of Python).
-
-# A Django field's internal type -> the type psycopg writes it as in a binary COPY.
-_BINARY = {
-    "AutoField": "int4",
-    "BigAutoField": "int8",
-    "IntegerField": "int4",
-    "BigIntegerField": "int8",
-    "PositiveIntegerField": "int4",
-    "PositiveBigIntegerField": "int8",
-    "CharField": "text",  # varchar's binary form is text's (its length is still checked)
-    "TextField": "text",
-    "DateTimeField": "timestamptz",
-    "JSONField": "jsonb",
-}
-
-
-def _binary_type(field) -> str | None:
-    if field.is_relation:
-        field = field.target_field
-    return _BINARY.get(field.get_internal_type())
-
-
-def _timestamptz(value):
-    if value is None or isinstance(value, datetime):
-        return value
-    moment = datetime.fromisoformat(value)
-    # Naive text is in the connection's zone, as PostgreSQL would read it (UTC under Django).
-    return moment if moment.tzinfo else moment.replace(tzinfo=connection.timezone)
-
-
-def _micros_of_text(value: str) -> int:
-    """row_process.utc_micros on a connection in another zone than UTC."""
-    moment = _fromisoformat(value)
-    # Naive text is in the connection's zone, as PostgreSQL would read it (UTC under Django).
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=connection.timezone)
-    return (moment - PG_EPOCH) // MICROSECOND
-
-
-def _jsonb(value):
-    if value is None:
-        return None
-    return b"\x01" + (value.encode() if isinstance(value, str) else value)
-
-
-def _binary_writer(types: list[str], ready: bool = False) -> Callable:
-    converters = [
-        (i, _timestamptz if t == "timestamptz" else _jsonb)
-        for i, t in enumerate(types)
-        if t in ("timestamptz", "jsonb") and not ready
-    ]
-    # Ready timestamps are timestamptz's binary form already: an int8 (row_process.utc_micros).
-    wire = [
-        "bytea" if t == "jsonb" else "int8" if ready and t == "timestamptz" else t for t in types
-    ]
-
-    def write(copy, chunk: list[tuple]) -> None:
-        copy.set_types(wire)
-        if not converters:
-            for row in chunk:
-                copy.write_row(row)
-            return
-        for row in chunk:
-            row = list(row)
-            for i, convert in converters:
-                row[i] = convert(row[i])
-            copy.write_row(row)
-
-    return write
 
 
 # --- foreign keys checked once, not per row (#16) ----------------------------------------------
@@ -377,7 +311,7 @@ def datetime_adapter() -> Callable[[str], object]:
     if connection.vendor == "postgresql":
         # timestamptz's binary form, for a binary COPY; in UTC the same function a restore's
         # parsing process uses (row_process, #16).
-        return utc_micros if connection.timezone_name == "UTC" else _micros_of_text
+        return utc_micros if connection.timezone_name == "UTC" else micros_of_text
     adapt = connection.ops.adapt_datetimefield_value
 
     def slow(value: str):

@@ -47,7 +47,7 @@ def test_comments_of_many_slices_find_their_issues_in_order(monkeypatch):
     monkeypatch.setattr("backups.productdata.writes.INSERT_SLICE", 7)
     monkeypatch.setattr("backups.productdata.writes.SQLITE_SLICE", 7)
     monkeypatch.setattr("backups.productdata.jira.INSERT_SLICE", 7)
-    monkeypatch.setattr("backups.productdata.jira.SQLITE_SLICE", 7)
+    monkeypatch.setattr("backups.productdata.jira_comments.SQLITE_SLICE", 7)
     org, _ = org_with_admin()
     target = jira_product(org, projects=0)
     keys = [f"P-{i}" for i in range(1, 11)]
