@@ -6,9 +6,10 @@ memory, however many issues there are. Split out of jira.py.
 """
 
 from collections.abc import Iterable
+from contextlib import suppress
 from typing import TYPE_CHECKING
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from backups.models import JiraComment, JiraIssue
 
@@ -82,23 +83,29 @@ def comments_joined_sqlite(rows: Iterable[tuple], issues_product: int) -> None:
             f"CREATE TEMPORARY TABLE {STAGING} (seq integer PRIMARY KEY, "
             f"issue_key varchar(40), author varchar(200), body text, created text)"
         )
-    staged = insert_into_temporary(STAGING, ["seq", "issue_key", "author", "body", "created"], rows)
-    inserted = 0
-    # In slices of the staged sequence, each its own transaction outside a restore's
-    # atomic block: SQLite's write lock is never held for all the comments at once.
-    for start in range(0, staged, SQLITE_SLICE):
-        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {comments} (issue_id, author, body, created) "  # noqa: S608
-                f"SELECT i.id, s.author, s.body, s.created FROM {STAGING} s "
-                f"JOIN {issues} i ON i.product_id = %s AND i.key = s.issue_key "
-                f"WHERE s.seq >= %s AND s.seq < %s ORDER BY s.seq",
-                [issues_product, start, start + SQLITE_SLICE],
-            )
-            inserted += cursor.rowcount
-        sqlite_gap()
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE {STAGING}")
+    try:
+        staged = insert_into_temporary(
+            STAGING, ["seq", "issue_key", "author", "body", "created"], rows
+        )
+        inserted = 0
+        # In slices of the staged sequence, each its own transaction outside a restore's
+        # atomic block: SQLite's write lock is never held for all the comments at once.
+        for start in range(0, staged, SQLITE_SLICE):
+            with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {comments} (issue_id, author, body, created) "  # noqa: S608
+                    f"SELECT i.id, s.author, s.body, s.created FROM {STAGING} s "
+                    f"JOIN {issues} i ON i.product_id = %s AND i.key = s.issue_key "
+                    f"WHERE s.seq >= %s AND s.seq < %s ORDER BY s.seq",
+                    [issues_product, start, start + SQLITE_SLICE],
+                )
+                inserted += cursor.rowcount
+            sqlite_gap()
+    finally:  # the staged rows are this connection's until it closes: dropped, whatever came
+        # (not in a transaction an error has doomed; never in place of the error raised)
+        if not connection.needs_rollback:
+            with suppress(DatabaseError), connection.cursor() as cursor:
+                cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
     if inserted != staged:
         raise ValueError(
             f"{staged - inserted} comment(s) of the backup name an issue that is not in it."

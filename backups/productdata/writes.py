@@ -6,7 +6,7 @@ COPY's values are binary_copy.py's.
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import partial
 from itertools import islice
 from operator import itemgetter
@@ -99,30 +99,49 @@ def write_slices(write: Callable[[list[tuple]], None], rows: Iterable[tuple]) ->
 
 
 def insert_into_temporary(table: str, columns: list[str], rows: Iterable[tuple]) -> int:
-    """Insert `rows` into a temporary table of this connection (SQLite) and return how many.
-    Outside a transaction they go in one of their own, begun DEFERRED: that locks only what
-    it writes, and a temporary table is this connection's alone, so nobody's write waits for
-    it, however many rows (#16: no slices, commits or `sqlite_gap`s of the site's write lock
-    for a restore's staged comments). Inside one (an atomic import), in it."""
+    """Insert `rows` into a temporary table of this SQLite connection; return how many.
+
+    Outside a transaction each slice goes in by a transaction of its own begun DEFERRED,
+    which locks only what it writes: a temporary table is this connection's alone, so
+    nobody's write waits for it, and no `sqlite_gap` follows (#16: a restore's staged
+    comments took the site's write lock a slice at a time). The rows are read between those
+    transactions, never in one: what reading them writes on this connection (a job's
+    progress, its heartbeat) commits at once, as it would anywhere else, instead of holding
+    the site's write lock until the slice's COMMIT; and no read pins a snapshot of the
+    database. Inside a transaction (an atomic import), in it."""
+    assert connection.vendor == "sqlite", "BEGIN DEFERRED and temporary tables: SQLite's"
     qn = connection.ops.quote_name
     marks = ", ".join(["%s"] * len(columns))
     insert = f"INSERT INTO {qn(table)} ({', '.join(map(qn, columns))}) VALUES ({marks})"  # noqa: S608
-    own = not connection.in_atomic_block
+    own = not connection.in_atomic_block and connection.get_autocommit()
     written = 0
     with connection.cursor() as cursor:
-        if own:  # IMMEDIATE, Django's for this database, would take the main database's lock
-            cursor.execute("BEGIN DEFERRED")
-        try:
-            for chunk in batched(rows, SQLITE_SLICE):
+        for chunk in batched(rows, SQLITE_SLICE):
+            if own:  # IMMEDIATE, Django's for this database, would take the main database's lock
+                with _deferred(cursor):
+                    cursor.executemany(insert, chunk)
+            else:
                 cursor.executemany(insert, chunk)
-                written += len(chunk)
-        except BaseException:
-            if own:
-                cursor.execute("ROLLBACK")
-            raise
-        if own:
-            cursor.execute("COMMIT")
+            written += len(chunk)
     return written
+
+
+@contextmanager
+def _deferred(cursor):
+    """A transaction begun DEFERRED by hand, which Django does not know of: committed at the
+    end, and rolled back when anything stops it (an error, an interrupt, a failed COMMIT), so
+    the connection is never left in it. SQLite rolls back by itself on some errors (a full
+    disk): then there is nothing to roll back, and the error raised is the one that
+    stopped it, not the ROLLBACK's."""
+    raw = connection.connection
+    cursor.execute("BEGIN DEFERRED")
+    try:
+        yield
+        cursor.execute("COMMIT")
+    finally:
+        if raw.in_transaction:
+            with suppress(Exception):
+                raw.rollback()
 
 
 def model_slice_inserter(
