@@ -9,6 +9,7 @@ the destination are skipped with everything in them (R6).
 from collections.abc import Iterator
 from functools import partial
 
+from django.db import connection
 from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce, Length
 
@@ -32,11 +33,11 @@ from .base import (
     in_id_order,
     insert_rows,
     owned_rows,
-    parse_dt,
     text_length,
 )
+from .confluence_pages import PageSlices, linked, page_row
 from .slice_writer import slices_written
-from .writes import staged_slice
+from .writes import INSERT_SLICE, SQLITE_SLICE, json_adapter, staged_slice
 
 
 class ConfluenceData(ProductData):
@@ -193,44 +194,27 @@ class ConfluenceData(ProductData):
         space_ids = {s.key: s.id for s in Space.objects.filter(product=p)}
         skipped = set(report.skipped_space_keys)
 
-        # Pages go in without their parent first: a parent's row may come after its child's
-        # (a page moved under a newer one). The tree is linked once every page has an id.
-        page_ids: dict[int, int] = {}
-        links: list[tuple[int, int]] = []
-        for batch in batched(source.rows("pages")):
-            rows = [r for r in batch if r["space"] not in skipped]
-            report.add(report.skipped, "pages", len(batch) - len(rows))
-            created = Page.objects.bulk_create(
-                [
-                    Page(
-                        space_id=space_ids[r["space"]],
-                        kind=r["kind"],
-                        title=r["title"],
-                        body=r["body"],
-                        version=r["version"],
-                        # Files made before pages kept their state and labels have none.
-                        state=r.get("state") or "active",
-                        labels=r.get("labels") or [],
-                        created=parse_dt(r["created"]),
-                        updated=parse_dt(r["updated"]),
+        # Pages go in a slice at a time, their ids taken first, each with its parent's new
+        # id when the parent came before it (confluence_pages, #16); a parent that comes after
+        # its child (a page moved under a newer one) is linked once every page has an id.
+        pages = PageSlices()
+        dt, js = datetime_adapter(), json_adapter()
+        size = INSERT_SLICE if connection.vendor == "postgresql" else SQLITE_SLICE
+        with slices_written() as submit:
+            for batch in batched(source.rows("pages"), size):
+                rows = [r for r in batch if r["space"] not in skipped]
+                report.add(report.skipped, "pages", len(batch) - len(rows))
+                if rows:
+                    submit(
+                        partial(pages, [page_row(r, space_ids[r["space"]], dt, js) for r in rows])
                     )
-                    for r in rows
-                ]
-            )
-            for r, page in zip(rows, created, strict=True):
-                page_ids[r["id"]] = page.id
-                if r["parent"] is not None:
-                    links.append((page.id, r["parent"]))
-            report.add(report.restored, "pages", len(rows))
-            report.data_bytes += text_length(r["title"] for r in rows)
-            report.data_bytes += text_length(r["body"] for r in rows)
-        # A parent the backup does not hold (a connected site's page whose parent was purged,
-        # or is a folder or whiteboard) leaves its child at the top of the tree.
-        links = [(child, parent) for child, parent in links if parent in page_ids]
-        for batch in batched(links):
+                report.add(report.restored, "pages", len(rows))
+                report.data_bytes += text_length(r["title"] for r in rows)
+                report.data_bytes += text_length(r["body"] for r in rows)
+        page_ids = pages.ids
+        for batch in batched(linked(pages.links, page_ids)):
             Page.objects.bulk_update(
-                [Page(id=child, parent_id=page_ids[parent]) for child, parent in batch],
-                ["parent"],
+                [Page(id=child, parent_id=parent) for child, parent in batch], ["parent"]
             )
         for key, homepage in homepages.items():
             if homepage in page_ids:
@@ -247,7 +231,6 @@ class ConfluenceData(ProductData):
                     ready=True,
                 )
 
-        dt = datetime_adapter()
         # Each batch written on a connection of its own while the next is read (#16).
         with slices_written() as submit:
             for batch in batched(source.rows("comments")):
