@@ -63,6 +63,9 @@ class PageSlices:
         with staged_slice():
             new = allocated_ids(Page, len(rows))
             here = dict(zip((r[0] for r in rows), new, strict=True))
+            if len(here) != len(rows) or not self.ids.keys().isdisjoint(here):
+                # The tree, the comments and the files would not agree on which page it is.
+                raise ValueError(f"The backup's pages hold an id twice: {_twice(rows, self.ids)}.")
             values = []
             earlier = set()  # parents written by an earlier slice
             for r, pk in zip(rows, new, strict=True):
@@ -103,12 +106,31 @@ def page_row(r: dict, space_id: int, dt, js) -> tuple:
         r["title"],
         r["body"],
         r["parent"],
-        r["version"],
+        _version(r),
         r.get("state") or "active",
         js(r.get("labels") or []),
         dt(r["created"]),
         dt(r["updated"]),
     )
+
+
+def _version(r: dict) -> int:
+    # As the model's field took it ("3" is 3): a binary COPY writes only an int as int4.
+    try:
+        return int(r["version"])
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"Page {r['id']} of the backup has version {r['version']!r}, which is not a number."
+        ) from None
+
+
+def _twice(rows: list[tuple], earlier: dict) -> int:
+    seen = set(earlier)
+    for r in rows:
+        if r[0] in seen:
+            return r[0]
+        seen.add(r[0])
+    raise AssertionError("no id twice")
 
 
 def linked(links: Iterable[tuple[int, int]], ids: dict[int, int]) -> list[tuple[int, int]]:
