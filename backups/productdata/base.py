@@ -162,6 +162,15 @@ class ImportReport:
         if self.on_progress and n:
             self.on_progress(n)
 
+    def passed_over(self, content_type: str, n: int, characters: int = 0) -> None:
+        """`n` rows counted as restored (and their `characters` as data_bytes) as they were
+        read, then left out (R6: a skipped space's): skipped instead. Progress counted them
+        once already."""
+        if n:
+            self.restored[content_type] -= n
+            self.skipped[content_type] = self.skipped.get(content_type, 0) + n
+            self.data_bytes -= characters
+
     def as_dict(self) -> dict:
         return {
             "restored": self.restored,

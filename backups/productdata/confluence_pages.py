@@ -46,16 +46,17 @@ def allocated_ids(model, n: int) -> list[int]:
 
 
 class PageSlices:
-    """Writes a slice of a restore's pages (a job of slice_writer's): rows of (source id,
-    space id, kind, title, body, parent's source id, version, state, labels, created,
-    updated), the values ready for this database (writes.datetime_adapter, json_adapter).
+    """Writes a slice of a restore's pages (a job of slice_writer's): rows of
+    row_process.confluence_pages (source id, space key, kind, title, body, parent's source id,
+    version, state, labels, created, updated), the values ready for this database.
 
     `ids` gets each page's new id; `links` the pages whose parent was not written before
     them (a page moved under a newer one), as (new id, parent's source id), for the caller
     to link once every page has an id. Slices run one after the other (on the writer's
     thread, or here): each sees the ids of those before it."""
 
-    def __init__(self):
+    def __init__(self, space_ids: dict[str, int]):
+        self.space_ids = space_ids
         self.ids: dict[int, int] = {}
         self.links: list[tuple[int, int]] = []
 
@@ -79,7 +80,7 @@ class PageSlices:
                     else:
                         self.links.append((pk, parent))
                         parent = None
-                values.append((pk, r[1], r[2], r[3], r[4], parent, *r[6:]))
+                values.append((pk, self.space_ids[r[1]], r[2], r[3], r[4], parent, *r[6:]))
             write = model_slice_inserter(
                 Page,
                 COLUMNS,
@@ -87,41 +88,13 @@ class PageSlices:
                 # are rows of the same statement (they exist when it ends); the others are
                 # locked as their foreign keys would (#16).
                 points_at={
-                    Space._meta.db_table: {r[1] for r in rows},
+                    Space._meta.db_table: {v[1] for v in values},
                     Page._meta.db_table: earlier,
                 },
                 ready=True,
             )
             write(values)
         self.ids.update(here)
-
-
-def page_row(r: dict, space_id: int, dt, js) -> tuple:
-    """A backup's page row as PageSlices takes it. Files made before pages kept their state
-    and labels have none."""
-    return (
-        r["id"],
-        space_id,
-        r["kind"],
-        r["title"],
-        r["body"],
-        r["parent"],
-        _version(r),
-        r.get("state") or "active",
-        js(r.get("labels") or []),
-        dt(r["created"]),
-        dt(r["updated"]),
-    )
-
-
-def _version(r: dict) -> int:
-    # As the model's field took it ("3" is 3): a binary COPY writes only an int as int4.
-    try:
-        return int(r["version"])
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"Page {r['id']} of the backup has version {r['version']!r}, which is not a number."
-        ) from None
 
 
 def _twice(rows: list[tuple], earlier: dict) -> int:

@@ -196,12 +196,15 @@ def test_without_a_connection_to_spare_the_jobs_run_here(monkeypatch, caplog):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_staged_confluence_import_writes_its_comment_batches_on_one_connection_of_its_own():
+def test_a_staged_confluence_import_writes_its_slices_on_one_connection_of_its_own_per_table(
+    monkeypatch,
+):
     need_postgres()
+    monkeypatch.setattr("backups.productdata.confluence.INSERT_SLICE", 1_000)
     org, _ = org_with_admin()
     source = confluence_product(org, "Source", pages=3)
     pages = list(Page.objects.filter(space__product=source).order_by("id"))
-    PageComment.objects.bulk_create(  # three batches of comments (BATCH_SIZE is 1,000)
+    PageComment.objects.bulk_create(  # three slices of comments
         PageComment(page=pages[n % 4], author="Ann", body=f"Comment {n}", created=CREATED)
         for n in range(2_500)
     )
@@ -233,7 +236,8 @@ def test_a_staged_confluence_import_writes_its_comment_batches_on_one_connection
 
     assert report.restored["comments"] == 2_500
     assert stored(staged) == stored(atomic) == stored(source)
-    assert len(writers) == 1  # one writer for every batch, not one per batch
+    # One writer for the pages' slices, then one for the comments' (#16), not one per slice.
+    assert len(writers) == 2
     assert backend() not in writers
     assert threading.active_count() == threads
 

@@ -18,6 +18,7 @@ from backups.models import (
     JiraProject,
     OrgGroup,
     Page,
+    PageComment,
     ProductAccess,
     Restore,
     Space,
@@ -97,6 +98,15 @@ def test_r6_confluence_skips_spaces_whose_key_exists_and_leaves_them_untouched(d
     assert r.status == Restore.Status.COMPLETE
     assert r.report["skipped_space_keys"] == ["ENG", "HR"]
     assert r.report["restored"]["spaces"] == 3
+    # The pages and comments of the skipped spaces are counted skipped, the others restored
+    # (#16: counted as their rows were parsed, then passed over).
+    for model, space in ((Page, "space__key__in"), (PageComment, "page__space__key__in")):
+        of_backup = model.objects.filter(**{space.replace("key__in", "product"): demo.confluence})
+        skipped = of_backup.filter(**{space: ["ENG", "HR"]}).count()
+        name = "pages" if model is Page else "comments"
+        assert skipped > 0
+        assert r.report["skipped"][name] == skipped
+        assert r.report["restored"][name] == of_backup.count() - skipped
     eng.refresh_from_db()
     hr.refresh_from_db()
     assert (eng.name, hr.name) == ("Our ENG", "Our HR")
