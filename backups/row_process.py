@@ -128,12 +128,15 @@ def jira_comments_staged(dt, js) -> Callable[[dict], tuple]:
     return lambda r: (next(seq), r["issue"], r["author"], r["body"], dt(r["created"]))
 
 
-def confluence_pages(dt, js) -> Callable[[dict], tuple]:
+def confluence_pages(dt, js, *, skip: frozenset = frozenset()) -> Callable[[dict], tuple]:
     """A page with its space's key and its parent's source id, which the import maps
-    (productdata.confluence_pages.PageSlices). Files made before pages kept their state and
-    labels have none."""
+    (productdata.confluence_pages.PageSlices); None for a page of a space in `skip` (R6),
+    which is not built at all. Files made before pages kept their state and labels have
+    none."""
 
-    def build(r: dict) -> tuple:
+    def build(r: dict) -> tuple | None:
+        if r["space"] in skip:
+            return None
         return (
             r["id"],
             r["space"],
@@ -161,9 +164,12 @@ def page_version(r: dict) -> int:
         ) from None
 
 
-def confluence_comments(dt, js) -> Callable[[dict], tuple]:
-    """A comment with its page's source id, which the import maps."""
-    return lambda r: (r["page"], r["author"], r["body"], dt(r["created"]))
+def confluence_comments(dt, js, *, pages: frozenset) -> Callable[[dict], tuple]:
+    """A comment with its page's source id, which the import maps; None for a comment of a
+    page not written (`pages`: the source ids of those written), not built at all."""
+    return lambda r: (
+        (r["page"], r["author"], r["body"], dt(r["created"])) if r["page"] in pages else None
+    )
 
 
 BUILDERS = {
@@ -182,10 +188,24 @@ ADAPTERS = {
 }
 
 
+def built_batch(build, batch: list[dict], getters, length) -> tuple[list[tuple], int, int, int]:
+    """A batch of parsed rows built: (their database rows, how many, the length of their
+    `getters`' texts, how many rows were left out). A builder returns None for a row the
+    import leaves out (R6: a skipped space's): it is counted as skipped, never built."""
+    rows = [build(r) for r in batch]  # first: a refused row fails before its batch counts
+    kept = batch
+    if None in rows:
+        kept = [r for r, built in zip(batch, rows, strict=True) if built is not None]
+        rows = [built for built in rows if built is not None]
+    chars = sum(length(map(get, kept)) for get in getters)
+    return rows, len(kept), chars, len(batch) - len(kept)
+
+
 # --- the child ----------------------------------------------------------------------------------
 # Messages, each one pickle on stdout:
 #   ("ready",)                          once started: the parent then sends the job and the bytes
-#   ("rows", rows, n, characters)       a batch: its database rows, how many, their texts' length
+#   ("rows", rows, n, characters, out)  a batch: its database rows, how many, their texts' length,
+#                                       how many rows were left out (built_batch)
 #   ("damaged", line_number)            a line that is not JSON: nothing more is sent
 #   ("error", exception)                a row its builder refused (KeyError, TypeError, ...)
 #   ("end", sha256_hex)                 every line parsed; the file's SHA-256
@@ -207,9 +227,7 @@ def main() -> None:
     batch: list[dict] = []
 
     def flush() -> None:
-        rows = [build(r) for r in batch]  # first, as writes.counted: the same refusal first
-        chars = sum(length(map(get, batch)) for get in getters)
-        send(("rows", rows, len(batch), chars))
+        send(("rows", *built_batch(build, batch, getters, length)))
         batch.clear()
 
     try:

@@ -33,7 +33,6 @@ from .writes import (  # noqa: F401
     SQLITE_SLICE,
     ReferenceGone,
     batched,
-    counted,
     datetime_adapter,
     db_json,
     delete_in_batches,
@@ -161,15 +160,6 @@ class ImportReport:
         bucket[content_type] = bucket.get(content_type, 0) + n
         if self.on_progress and n:
             self.on_progress(n)
-
-    def passed_over(self, content_type: str, n: int, characters: int = 0) -> None:
-        """`n` rows counted as restored (and their `characters` as data_bytes) as they were
-        read, then left out (R6: a skipped space's): skipped instead. Progress counted them
-        once already."""
-        if n:
-            self.restored[content_type] -= n
-            self.skipped[content_type] = self.skipped.get(content_type, 0) + n
-            self.data_bytes -= characters
 
     def as_dict(self) -> dict:
         return {

@@ -33,7 +33,6 @@ from .base import (
     in_id_order,
     insert_rows,
     owned_rows,
-    text_length,
 )
 from .confluence_pages import PageSlices, linked
 from .parsed_rows import built_rows, parsers_started
@@ -227,21 +226,21 @@ class ConfluenceData(ProductData):
         """Pages go in a slice at a time, their ids taken first, each with its parent's new
         id when the parent came before it (confluence_pages, #16); a parent that comes after
         its child (a page moved under a newer one) is linked once every page has an id."""
-        skipped = set(report.skipped_space_keys)
         pages = PageSlices(space_ids)
+        # A page of a skipped space (R6) is counted skipped where it is parsed, not built.
+        skip = frozenset(report.skipped_space_keys)
         rows = built_rows(
-            source, "pages", "confluence_pages", report, ("title", "body"), started=parsers
+            source,
+            "pages",
+            "confluence_pages",
+            report,
+            ("title", "body"),
+            started=parsers,
+            skip=skip,
         )
         with closing(rows), slices_written() as submit:
             for batch in batched(rows, _slice()):
-                if skipped and (left_out := [r for r in batch if r[1] in skipped]):
-                    batch = [r for r in batch if r[1] not in skipped]
-                    titles = text_length(r[3] for r in left_out)
-                    report.passed_over(
-                        "pages", len(left_out), titles + text_length(r[4] for r in left_out)
-                    )
-                if batch:
-                    submit(partial(pages, batch))
+                submit(partial(pages, batch))
         for batch in batched(linked(pages.links, pages.ids)):
             Page.objects.bulk_update(
                 [Page(id=child, parent_id=parent) for child, parent in batch], ["parent"]
@@ -263,21 +262,20 @@ class ConfluenceData(ProductData):
                     ready=True,
                 )
 
+        # A comment of a page not written (a skipped space's, R6, or one the backup lacks) is
+        # counted skipped where it is parsed, not built.
         rows = built_rows(
-            source, "comments", "confluence_comments", report, ("body",), started=parsers
+            source,
+            "comments",
+            "confluence_comments",
+            report,
+            ("body",),
+            started=parsers,
+            pages=frozenset(page_ids),
         )
         with closing(rows), slices_written() as submit:
             for batch in batched(rows, _slice()):
-                try:  # one lookup per comment; the filtered way only when one is left out
-                    values = [(page_ids[page], *rest) for page, *rest in batch]
-                except KeyError:
-                    values = [(page_ids[page], *rest) for page, *rest in batch if page in page_ids]
-                    left_out = [r for r in batch if r[0] not in page_ids]
-                    report.passed_over(
-                        "comments", len(left_out), text_length(r[2] for r in left_out)
-                    )
-                if values:
-                    submit(partial(write, values))
+                submit(partial(write, [(page_ids[page], *rest) for page, *rest in batch]))
 
     # --- a restore's staging product ----------------------------------------------------
 

@@ -2,10 +2,11 @@
 child's side).
 
 `built_rows(source, content_type, builder, report, summed, **context)` gives the database rows
-of one entities file, built by `row_process.BUILDERS[builder]` and counted into `report` as
-`counted` would. When the source can hand over the file's bytes (`entities_file`), a child
-process parses and builds them while this one inserts; otherwise (a live product's rows, a
-database in another zone than UTC), or when no child can start, they are built here, by the
+of one entities file, built by `row_process.BUILDERS[builder]` and counted into `report` a
+batch at a time (`row_process.built_batch`: rows a builder leaves out are counted skipped).
+When the source can hand over the file's bytes (`entities_file`), a child process parses and
+builds them while this one inserts; otherwise (a live product's rows, a database in another
+zone than UTC), or when no child can start, they are built here, by the
 same builder, into the same rows.
 
 The child is fed by a thread of this process (its reads and pipe writes let go of the GIL),
@@ -25,6 +26,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 
 try:
@@ -37,7 +39,7 @@ from django.db import connection
 from backups import row_process
 from backups.archive import EntitiesFileDamaged
 
-from .writes import counted, datetime_adapter, json_adapter
+from .writes import BATCH_SIZE, batched, datetime_adapter, json_adapter, text_length
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,13 @@ _COMMAND = [
 ]
 
 
+def _count(report, content_type: str, n: int, chars: int, left_out: int) -> None:
+    report.add(report.restored, content_type, n)
+    report.data_bytes += chars
+    if left_out:
+        report.add(report.skipped, content_type, left_out)
+
+
 class RowProcessFailed(Exception):
     """The child that parsed the rows ended without finishing: the import stops (R8)."""
 
@@ -77,7 +86,7 @@ def built_rows(
     **context,
 ) -> Iterator[tuple]:
     """The database rows of `content_type`'s entities file, counted into `report` a batch at
-    a time, each batch's `summed` texts added to report.data_bytes (see writes.counted).
+    a time, each batch's `summed` texts added to report.data_bytes (row_process.built_batch).
     `started`: processes started ahead (`parsers_started`); one is started here otherwise."""
     child = None
     if _may_use(source):
@@ -86,7 +95,11 @@ def built_rows(
     if child is None:
         dt, js = datetime_adapter(), json_adapter()
         build = row_process.BUILDERS[builder](dt, js, **context)
-        yield from map(build, counted(source.rows(content_type), report, content_type, summed))
+        getters = [itemgetter(name) for name in summed]
+        for batch in batched(source.rows(content_type), BATCH_SIZE):
+            rows, *counts = row_process.built_batch(build, batch, getters, text_length)
+            yield from rows  # a batch's rows handed on, then counted, as the child's
+            _count(report, content_type, *counts)
         return
     job = {"builder": builder, "context": context, "summed": summed, "database": connection.vendor}
     try:
@@ -208,10 +221,9 @@ class _Child:
             message = self._receive()
             kind = message[0]
             if kind == "rows":
-                _, rows, n, chars = message
+                _, rows, *counts = message
                 yield from rows
-                report.add(report.restored, content_type, n)
-                report.data_bytes += chars
+                _count(report, content_type, *counts)
                 if pump is not None:
                     pump()
             elif kind == "end":

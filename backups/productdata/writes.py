@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from functools import partial
 from itertools import islice
-from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from django.db import connection, transaction
@@ -29,7 +28,7 @@ from .export import parse_dt
 from .slice_writer import slices_written
 
 if TYPE_CHECKING:
-    from .base import ImportReport
+    pass
 
 BATCH_SIZE = BATCH  # rows counted at a time, here and by a restore's parsing process
 INSERT_SLICE = 10_000  # rows per COPY: large enough to amortize it, small enough for memory
@@ -300,19 +299,6 @@ def foreign_keys_checked_here(points_at: dict[str, Iterable[int]] | None):
     yield
     with connection.cursor() as cursor:  # the rest of the transaction checks as ever
         cursor.execute("SET LOCAL session_replication_role = origin")
-
-
-def counted(
-    rows: Iterable, report: "ImportReport", content_type: str, texts: tuple[str, ...] = ()
-) -> Iterator:
-    """Pass rows through, adding them to the report (and so to progress) every batch, and
-    the characters of their `texts` fields to report.data_bytes (`text_length`)."""
-    getters = [itemgetter(name) for name in texts]
-    for batch in batched(rows, BATCH_SIZE):  # a batch's rows handed on, then counted
-        yield from batch
-        report.add(report.restored, content_type, len(batch))
-        for get in getters:
-            report.data_bytes += text_length(map(get, batch))
 
 
 def text_length(texts: Iterable[str]) -> int:

@@ -212,3 +212,47 @@ def test_a_page_id_twice_fails_the_import_naming_it(slices_of_three, ids):
         ConfluenceData(target).import_content(source, ImportOptions())
 
     assert not Page.objects.filter(space__product=target).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_of_a_skipped_space_are_skipped_unread_whatever_they_hold(slices_of_three):
+    # R6: a space the destination has is skipped with everything in it. Its rows are counted
+    # skipped where they are parsed, never built: one the import could not take (a version
+    # that is no number, a missing field) does not fail the restore. Nor does a comment of a
+    # page the backup lacks.
+    org, _ = org_with_admin()
+    target = confluence_product(org, spaces=0)
+    Space.objects.create(product=target, key="OLD", name="Ours")
+    source = Rows(
+        spaces=[
+            {"key": "DOC", "name": "Docs", "kind": "global", "state": "active"},
+            {"key": "OLD", "name": "Theirs", "kind": "global", "state": "active"},
+        ],
+        pages=[
+            page(1),
+            {**page(2, space="OLD"), "version": "three"},
+            {k: v for k, v in page(3, space="OLD").items() if k != "updated"},
+            page(4),
+        ],
+        comments=[
+            {"page": 1, "author": "Ann", "body": "Kept", "created": WHEN},
+            {"page": 2, "author": "Ann", "body": "Of OLD", "created": "yesterday"},
+            {"page": 999, "author": "Ann", "body": "Of no page"},
+        ],
+    )
+
+    report = ConfluenceData(target).import_content(source, ImportOptions(), atomic=False)
+
+    assert report.skipped_space_keys == ["OLD"]
+    assert report.restored == {"spaces": 1, "pages": 2, "comments": 1}
+    assert report.skipped == {"spaces": 1, "pages": 2, "comments": 2}
+    assert report.data_bytes == sum(
+        len(t) for t in ("Page 1", "Body of 1", "Page 4", "Body of 4", "Kept")
+    )
+    assert set(Page.objects.filter(space__key="DOC").values_list("title", flat=True)) == {
+        "Page 1",
+        "Page 4",
+    }
+    assert list(PageComment.objects.filter(page__space__product=target).values_list("body")) == [
+        ("Kept",)
+    ]
