@@ -30,6 +30,9 @@ Again at 67f362f on another, slower VM (2026-11-30 18:41-18:55 UTC, PostgreSQL, 
 load 1.2-1.9; its disk reads and writes at ~231 MB/s, the last one's ~420): tar cf 93.1 s,
 backup 97.1 s, second backup 17.8 s, backup file 91.6 s, restore 109.4 s, peak RSS 135 MB.
 Every step but the second backup is bound by that disk here: tar alone takes longer than 90 s.
+Again at 2faa916 on that VM type in a faster state (2026-11-30 21:27-21:36 UTC, PostgreSQL,
+cache dropped, load 0.8-2.8): tar cf 55.7 s, backup 45.3 s, second backup 9.3 s, backup file
+59.7 s, restore 61.3 s, peak RSS 135 MB; every step under 90 s.
 The second backup stored 1,377 new bytes (its manifest): its entities files are the first's,
 held by reference (before b9fb8fb it wrote 0.64 GB of them again, 2.91%).
 (At 6fe1f04, 06:52-07:13: backup 59.8 s PG / 50.2 s SQLite; backup file 84.9 / 95.2 s; restore
