@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import code_roots, load_line, recreate_database, setup_django  # noqa: E402
-from restore_throughput import PG_URL, run_child  # noqa: E402
+from restore_throughput import PG_URL, restore_of, run_child  # noqa: E402
 
 
 def make_confluence(org, user, pages: int):
@@ -135,10 +135,9 @@ def main() -> None:
         from django.core.management import call_command
         from django.db import connection
 
-        from backups.models import Membership, Organization, Product, Restore
+        from backups.models import Membership, Organization, Product
         from backups.services.backup_engine import backup_execute
         from backups.services.backups import backup_request
-        from backups.services.restores import restore_request
 
         call_command("migrate", verbosity=0)
         user = get_user_model().objects.create(username="bench", email="bench@example.com")
@@ -159,24 +158,10 @@ def main() -> None:
             seconds, rows = baseline(backup, plain)
             bulk.append(rows / seconds)
             for label, root in roots if k % 2 == 0 else roots[::-1]:  # the pair's order alternates
-                if connection.vendor == "postgresql":
-                    with connection.cursor() as cursor:
-                        cursor.execute("ANALYZE")
-                else:
-                    with connection.cursor() as cursor:
-                        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 target = Product.objects.create(
                     organization=org, kind="confluence", name=f"{label} {k}"
                 )
-                if first is None:
-                    restore = restore_request(backup=backup, destination=target, actor=user)
-                    first = {
-                        f.attname: getattr(restore, f.attname)
-                        for f in Restore._meta.concrete_fields
-                        if f.attname not in ("id", "destination_id")
-                    }
-                else:  # R5 allows one restore of a backup a week: the same request again
-                    restore = Restore.objects.create(**first, destination=target)
+                restore, first = restore_of(backup, target, user, first)
                 runs[label].append(run_child(restore.pk, var_dir, root, args.postgres))
         bulk_rate = statistics.median(bulk)
         print(

@@ -154,6 +154,35 @@ def baseline(backup, product) -> tuple[float, int]:
     return time.perf_counter() - start, len(issues) + len(comments)
 
 
+def restore_of(backup, target, user, first: dict | None) -> tuple:
+    """A restore of `backup` into `target`, ready to run, and the request to repeat (`first`:
+    None the first time). Before it, untimed: on PostgreSQL an ANALYZE, as autovacuum would
+    in time (without statistics the code before #16 pass 2 joined comments to issues by a
+    plan that scanned its staging table once per issue: a run did not end in 9 min); on
+    SQLite the WAL the previous writes left is copied back into the database now, not by
+    the next run's first commits."""
+    from django.db import connection
+
+    from backups.models import Restore
+    from backups.services.restores import restore_request
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ANALYZE")
+        else:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if first is None:
+        restore = restore_request(backup=backup, destination=target, actor=user)
+        first = {
+            f.attname: getattr(restore, f.attname)
+            for f in Restore._meta.concrete_fields
+            if f.attname not in ("id", "destination_id")
+        }
+        return restore, first
+    # R5 allows one restore of a backup a week: the same request again.
+    return Restore.objects.create(**first, destination=target), first
+
+
 def run_child(restore_id: int, var_dir: Path, root: str | None, postgres: bool) -> dict:
     command = [sys.executable, __file__, "--child", str(restore_id), "--var-dir", str(var_dir)]
     command += ["--code-root", root] if root else []
@@ -204,10 +233,9 @@ def main() -> None:
         from django.core.management import call_command
         from django.db import connection
 
-        from backups.models import JiraAttachment, Product, Restore
+        from backups.models import JiraAttachment, Product
         from backups.services.backup_engine import backup_execute
         from backups.services.backups import backup_request
-        from backups.services.restores import restore_request
 
         call_command("migrate", verbosity=0)
         print(
@@ -238,29 +266,10 @@ def main() -> None:
                 # The pair's order alternates: on SQLite the second of a pair ran 17% slower
                 # than the first with the same code in both (3 pairs, 100k issues).
                 for label, root in roots if k % 2 == 0 else roots[::-1]:
-                    if connection.vendor == "postgresql":
-                        # Untimed, as autovacuum would in time: without statistics the code
-                        # before #16 pass 2 joined comments to issues by a plan that scanned
-                        # its staging table once per issue (a run did not end in 9 min).
-                        with connection.cursor() as cursor:
-                            cursor.execute("ANALYZE")
-                    else:
-                        # Untimed: the WAL the previous writes left is copied back into the
-                        # database now, not by the next run's first commits.
-                        with connection.cursor() as cursor:
-                            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                     target = Product.objects.create(
                         organization=product.organization, kind="jira", name=f"{label} {n}/{k}"
                     )
-                    if first is None:
-                        restore = restore_request(backup=backup, destination=target, actor=user)
-                        first = {
-                            f.attname: getattr(restore, f.attname)
-                            for f in Restore._meta.concrete_fields
-                            if f.attname not in ("id", "destination_id")
-                        }
-                    else:  # R5 allows one restore of a backup a week: the same request again
-                        restore = Restore.objects.create(**first, destination=target)
+                    restore, first = restore_of(backup, target, user, first)
                     runs[label].append(run_child(restore.pk, var_dir, root, args.postgres))
             bulk_rate = statistics.median(bulk_rates)
             for label, results in runs.items():
