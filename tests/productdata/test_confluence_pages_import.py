@@ -30,6 +30,10 @@ class Rows:
         raise AssertionError("no attachments here")
 
 
+def space(key="DOC", name="Docs", **more):
+    return {"key": key, "name": name, "kind": "global", "state": "active", **more}
+
+
 def page(pk, parent=None, kind="page", space="DOC"):
     return {
         "id": pk,
@@ -66,9 +70,7 @@ PAGES = [
 def source(meanwhile=None):
     return Rows(
         meanwhile,
-        spaces=[
-            {"key": "DOC", "name": "Docs", "kind": "global", "state": "active", "homepage": 10}
-        ],
+        spaces=[space(homepage=10)],
         pages=PAGES,
         comments=[
             {"page": pk, "author": "Ann", "body": f"On {pk}", "created": WHEN} for pk in (16, 11)
@@ -168,7 +170,7 @@ def test_a_blog_post_with_a_parent_fails_the_import_with_the_databases_words(sli
     org, _ = org_with_admin()
     target = confluence_product(org, spaces=0)
     bad = Rows(
-        spaces=[{"key": "DOC", "name": "Docs", "kind": "global", "state": "active"}],
+        spaces=[space()],
         pages=[page(1), page(2, parent=1, kind="blogpost")],
     )
 
@@ -183,7 +185,7 @@ def test_a_version_as_text_is_a_number_and_one_that_is_no_number_says_so(slices_
     # As bulk_create took it: "3" is 3 (a binary COPY would refuse the text).
     org, _ = org_with_admin()
     target = confluence_product(org, spaces=0)
-    spaces = [{"key": "DOC", "name": "Docs", "kind": "global", "state": "active"}]
+    spaces = [space()]
     ConfluenceData(target).import_content(
         Rows(spaces=spaces, pages=[{**page(1), "version": "3"}]), ImportOptions(), atomic=False
     )
@@ -204,7 +206,7 @@ def test_a_page_id_twice_fails_the_import_naming_it(slices_of_three, ids):
     org, _ = org_with_admin()
     target = confluence_product(org, spaces=0)
     source = Rows(
-        spaces=[{"key": "DOC", "name": "Docs", "kind": "global", "state": "active"}],
+        spaces=[space()],
         pages=[page(pk) for pk in ids],
     )
 
@@ -225,8 +227,8 @@ def test_rows_of_a_skipped_space_are_skipped_unread_whatever_they_hold(slices_of
     Space.objects.create(product=target, key="OLD", name="Ours")
     source = Rows(
         spaces=[
-            {"key": "DOC", "name": "Docs", "kind": "global", "state": "active"},
-            {"key": "OLD", "name": "Theirs", "kind": "global", "state": "active"},
+            space(),
+            space("OLD", "Theirs"),
         ],
         pages=[
             page(1),
